@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpagealloc: the Linux kernel's zoned buddy page allocator in userspace.
+ *
+ * Memory comes from per-node arenas (hugetlb -> THP -> 4 KiB backing, bound
+ * to their NUMA node), handed out as naturally aligned blocks of 2^order
+ * pages of 4096 bytes.  Every page has an out-of-band descriptor, struct
+ * pa_page, which the page functions take and return.
+ *
+ * Errors: functions that can fail return NULL or -1 and set errno (EINVAL
+ * bad argument, ENOMEM no memory).  Freeing a pointer the library did not
+ * hand out, or freeing twice, is reported on stderr and refused; with
+ * PAGEALLOC_DEBUG=checks it aborts with "BUG: Bad page state".
+ */
+#ifndef PAGEALLOC_PAGEALLOC_H
+#define PAGEALLOC_PAGEALLOC_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <pagealloc/config.h>
+#include <pagealloc/export.h>
+#include <pagealloc/gfp.h>
+#include <pagealloc/mempolicy.h>
+#include <pagealloc/stats.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PA_PAGE_SHIFT 12
+#define PA_PAGE_SIZE  (1UL << PA_PAGE_SHIFT)
+
+/* Opaque page descriptor (64 bytes, in a per-node array outside user memory). */
+struct pa_page;
+
+enum pa_zone_type {
+    PA_ZONE_DMA,
+    PA_ZONE_DMA32,
+    PA_ZONE_NORMAL,
+    PA_ZONE_MOVABLE,
+    PA_MAX_NR_ZONES
+};
+
+/* Values for pa_config.hugepages and PAGEALLOC_HUGEPAGES. */
+enum pa_hugepages {
+    PA_HUGEPAGES_UNSET = 0,
+    PA_HUGEPAGES_AUTO,   /* first that works: 1G, 2M, THP, 4 KiB */
+    PA_HUGEPAGES_1G,
+    PA_HUGEPAGES_2M,
+    PA_HUGEPAGES_THP,
+    PA_HUGEPAGES_NONE    /* plain 4 KiB pages */
+};
+
+/* Bits for pa_config.debug and PAGEALLOC_DEBUG. */
+#define PA_DEBUG_CHECKS 0x1u  /* kernel bad-page checks on alloc and free; abort on a bad page */
+#define PA_DEBUG_POISON 0x2u  /* fill freed pages with 0xaa, verify on allocation */
+#define PA_DEBUG_GUARD  0x4u  /* guard pages around split blocks */
+
+/*
+ * Configuration.  Precedence: built-in defaults < environment < fields set
+ * here.  A field left 0 (or NULL) is "unset" and does not override.
+ */
+struct pa_config {
+    size_t node_size;            /* PAGEALLOC_NODE_SIZE: arena limit per node, bytes */
+    enum pa_hugepages hugepages; /* PAGEALLOC_HUGEPAGES */
+    int numa_emulate;            /* PAGEALLOC_NUMA_EMULATE: logical nodes (0: off) */
+    size_t movablecore;          /* PAGEALLOC_MOVABLECORE in bytes per node ... */
+    unsigned int movablecore_percent; /* ... or in percent of each node (1..100) */
+    size_t dma_size;             /* PAGEALLOC_DMA_SIZE: ZONE_DMA on node 0, bytes */
+    size_t dma32_size;           /* PAGEALLOC_DMA32_SIZE: ZONE_DMA32 on node 0 (below 4 GiB) */
+    const char *policy;          /* PAGEALLOC_POLICY, numactl's words */
+    unsigned int debug;          /* PAGEALLOC_DEBUG: PA_DEBUG_* bits */
+    unsigned long min_free_kbytes;        /* PAGEALLOC_MIN_FREE_KBYTES */
+    unsigned int watermark_scale_factor;  /* PAGEALLOC_WATERMARK_SCALE_FACTOR (1..3000) */
+    const char *stats;           /* PAGEALLOC_STATS: "stderr" or a file path for the reports at exit */
+};
+
+/*
+ * Set up nodes, zones and arenas.  NULL: defaults plus environment.
+ * Implicit on the first allocation; idempotent (a later call returns 0 and
+ * changes nothing).  Returns -1 with errno if no node could be set up.
+ * Costs a few system calls; no memory is committed until it is used.
+ */
+PA_API int pa_init(const struct pa_config *cfg);
+
+/* Allocate 2^order naturally aligned pages on the policy's node (the local
+ * node by default).  NULL with errno ENOMEM (no memory) or EINVAL (order
+ * above PA_MAX_ORDER, or a bad combination of zone bits). */
+PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order);
+/* The same, preferring node nid (-1: the local node). */
+PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int order);
+/* Drop a reference; at zero the 2^order block goes back (__free_pages). */
+PA_API void pa_free_pages(struct pa_page *page, unsigned int order);
+/* Address-based forms (__get_free_pages / free_pages). */
+PA_API void *pa_get_free_pages(pa_gfp_t gfp, unsigned int order);
+PA_API void pa_free_pages_addr(void *addr, unsigned int order);
+/* Exactly PAGE_ALIGN(size) bytes: the unused tail of the 2^order block goes
+ * back at once (alloc_pages_exact).  Free with pa_free_pages_exact. */
+PA_API void *pa_alloc_pages_exact(size_t size, pa_gfp_t gfp);
+PA_API void pa_free_pages_exact(void *addr, size_t size);
+
+/* Descriptor <-> address <-> pfn, O(1).  Lookups of foreign pointers or
+ * pfns return NULL / -1UL with errno EINVAL. */
+PA_API void *pa_page_address(const struct pa_page *page);
+PA_API struct pa_page *pa_virt_to_page(const void *addr);
+PA_API unsigned long pa_page_to_pfn(const struct pa_page *page);
+PA_API struct pa_page *pa_pfn_to_page(unsigned long pfn);
+PA_API int pa_page_to_nid(const struct pa_page *page);
+PA_API enum pa_zone_type pa_page_zonenum(const struct pa_page *page);
+/* Physical address of a page (root: /proc/self/pagemap), for device DMA.
+ * Returns 0 with errno on failure. */
+PA_API unsigned long long pa_page_to_phys(const struct pa_page *page);
+
+/* Reference counting.  pa_put_page frees at zero, compound-aware. */
+PA_API void pa_get_page(struct pa_page *page);
+PA_API void pa_put_page(struct pa_page *page);
+PA_API int pa_page_count(const struct pa_page *page);
+/* Order of a compound page (0 for other pages). */
+PA_API unsigned int pa_compound_order(const struct pa_page *page);
+/* Head of the compound page that page belongs to (page itself otherwise). */
+PA_API struct pa_page *pa_compound_head(const struct pa_page *page);
+
+/* Walk every node, zone and free list and check the buddy invariants: each
+ * free block aligned, marked and on the list of its order and pageblock
+ * migratetype; nr_free and NR_FREE_PAGES add up.  Returns 0, or -1 with
+ * errno EFAULT after printing each broken invariant to stderr.  Takes each
+ * zone lock in turn; costs O(free blocks + pages online). */
+PA_API int pa_check_invariants(void);
+
+/* Name of the backing a node's sections got: "hugetlb-1G", "hugetlb-2M",
+ * "thp", "4k", or NULL if the node has no online section. */
+PA_API const char *pa_node_backing(int nid);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PAGEALLOC_PAGEALLOC_H */

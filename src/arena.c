@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Arenas: the pfn space, its descriptors, and sections coming online.
+ *
+ * One virtual range per node is reserved at init (PROT_NONE, MAP_NORESERVE:
+ * no memory is committed).  A zone grows a section at a time, the
+ * userspace analogue of memory hotplug: the section's memory is mapped with
+ * the first backing that works (hugetlb 1G -> 2M -> THP -> 4 KiB), bound to
+ * its node with mbind, its descriptors are initialised, and its pages are
+ * freed into the zone's buddy.  All system calls happen before the zone
+ * lock is taken; only the final hand-over to the buddy runs under it.
+ */
+#include "internal.h"
+
+const char *const pa_backing_names[PA_NR_BACKINGS] = {
+    [PA_BACKING_NONE] = "none",
+    [PA_BACKING_HUGETLB_1G] = "hugetlb-1G",
+    [PA_BACKING_HUGETLB_2M] = "hugetlb-2M",
+    [PA_BACKING_THP] = "thp",
+    [PA_BACKING_4K] = "4k",
+};
+
+#define SECTION_SHIFT_128M (27 - PAGE_SHIFT)
+#define SECTION_SHIFT_1G   (30 - PAGE_SHIFT)
+
+unsigned int arena_section_shift(void)
+{
+    if (pa_opt.hugepages == PA_HUGEPAGES_1G)
+        return SECTION_SHIFT_1G;
+    if (pa_opt.hugepages == PA_HUGEPAGES_AUTO && pa_os_free_hugepages(1UL << 20) > 0)
+        return SECTION_SHIFT_1G;
+    return SECTION_SHIFT_128M;
+}
+
+static enum pa_backing first_backing(void)
+{
+    switch (pa_opt.hugepages) {
+    case PA_HUGEPAGES_1G:
+        return PA_BACKING_HUGETLB_1G;
+    case PA_HUGEPAGES_AUTO:
+        return pa_mm.section_shift == SECTION_SHIFT_1G ? PA_BACKING_HUGETLB_1G
+                                                       : PA_BACKING_HUGETLB_2M;
+    case PA_HUGEPAGES_2M:
+        return PA_BACKING_HUGETLB_2M;
+    case PA_HUGEPAGES_THP:
+        return PA_BACKING_THP;
+    default:
+        return PA_BACKING_4K;
+    }
+}
+
+static size_t desc_bytes(unsigned long pages) { return pages * sizeof(struct pa_page); }
+
+int pa_arena_init(void)
+{
+    unsigned long section_pages = 1UL << pa_mm.section_shift;
+    size_t section_bytes = (size_t)section_pages << PAGE_SHIFT;
+
+    pa_mm.first_backing = first_backing();
+    pa_mm.main_base = pa_os_reserve((size_t)pa_mm.main_pages << PAGE_SHIFT, section_bytes, false);
+    if (!pa_mm.main_base) {
+        fprintf(stderr, "pagealloc: cannot reserve %lu MiB of address space: %s\n",
+                (pa_mm.main_pages << PAGE_SHIFT) >> 20, strerror(errno));
+        return -1;
+    }
+    if (pa_mm.max_pfn > pa_mm.main_pages) {
+        struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_DMA32];
+        size_t len = (size_t)(pa_mm.max_pfn - pa_mm.low_start_pfn) << PAGE_SHIFT;
+        pa_mm.low_base = pa_os_reserve(len, MAX_ORDER_NR_PAGES << PAGE_SHIFT, true);
+        if (!pa_mm.low_base) {
+            fprintf(stderr, "pagealloc: cannot reserve %zu MiB below 4 GiB for ZONE_DMA32 (%s); "
+                            "ZONE_DMA32 stays empty\n", len >> 20, strerror(errno));
+            z->spanned_pages = z->present_pages = z->managed_pages = 0;
+            pa_mm.max_pfn = pa_mm.main_pages;
+            build_all_zonelists();
+        }
+    }
+    pa_mm.pages = pa_os_reserve(desc_bytes(pa_mm.max_pfn), 2UL << 20, false);
+    pa_mm.nr_sections = pa_mm.max_pfn >> pa_mm.section_shift;
+    pa_mm.sections = pa_os_alloc(pa_mm.nr_sections * sizeof(struct pa_section));
+    pa_mm.pageblock_flags = pa_os_alloc(pa_mm.max_pfn >> pageblock_order);
+    if (!pa_mm.pages || !pa_mm.sections || !pa_mm.pageblock_flags) {
+        fprintf(stderr, "pagealloc: cannot reserve the page descriptors: %s\n", strerror(errno));
+        return -1;
+    }
+    /* which node owns each section, and how many pages it really has */
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
+        pg_data_t *pgdat = NODE_DATA(nid);
+        unsigned long end = pgdat->node_start_pfn + pgdat->node_spanned_pages;
+        for (unsigned long pfn = pgdat->node_start_pfn; pfn < end; pfn += section_pages) {
+            struct pa_section *s = pfn_to_section(pfn);
+            s->nid = (uint16_t)nid;
+            s->nr_pages = (uint32_t)PA_MIN(section_pages, end - pfn);
+            s->addr = pfn_to_virt(pfn);
+        }
+    }
+    for (unsigned long pfn = pa_mm.low_start_pfn; pfn < pa_mm.max_pfn; pfn += section_pages) {
+        struct pa_section *s = pfn_to_section(pfn);
+        s->nid = 0;
+        s->nr_pages = (uint32_t)PA_MIN(section_pages, pa_mm.max_pfn - pfn);
+        s->addr = pfn_to_virt(pfn);
+    }
+    return 0;
+}
+
+/* Map a section's memory and descriptors; called with the node's grow_lock. */
+static int section_online(pg_data_t *pgdat, struct pa_section *s, unsigned long start_pfn)
+{
+    size_t bytes = (size_t)s->nr_pages << PAGE_SHIFT;
+    void *desc = pfn_to_page(start_pfn);
+    size_t dbytes = ALIGN_UP(desc_bytes(s->nr_pages), PAGE_SIZE);
+
+    if (pa_os_commit(desc, dbytes, PA_BACKING_THP, false) == PA_BACKING_NONE)
+        return -1;
+    enum pa_backing b = pa_os_commit(s->addr, bytes, pa_mm.first_backing, false);
+    if (b == PA_BACKING_NONE)
+        return -1;
+    if (pa_mm.mbind_nodes) {
+        /* before first touch, so every page is placed on its node */
+        if (pa_os_bind(s->addr, bytes, pgdat->phys_node) || pa_os_bind(desc, dbytes, pgdat->phys_node))
+            fprintf(stderr, "pagealloc: mbind to node %d failed: %s\n", pgdat->phys_node, strerror(errno));
+    }
+    if (pa_opt.prefault)
+        pa_os_prefault(s->addr, bytes);
+    s->backing = (uint8_t)b;
+    pgdat->backing_pages[b] += s->nr_pages;
+    pgdat->nr_sections_online++;
+    __atomic_store_n(&s->online, 1, __ATOMIC_RELEASE);
+    count_vm_event(PA_SECTIONS_ONLINED);
+    return 0;
+}
+
+/* memmap_init: descriptors of [start, end) become pages of z. */
+static void memmap_init(struct zone *z, unsigned long start, unsigned long end)
+{
+    for (unsigned long pfn = start; pfn < end; pfn++) {
+        struct pa_page *p = pfn_to_page(pfn);
+        memset(p, 0, sizeof(*p));
+        p->nid = (uint16_t)z->node;
+        p->zid = (uint8_t)z->zid;
+    }
+    for (unsigned long pfn = start; pfn < end; pfn += pageblock_nr_pages)
+        pa_mm.pageblock_flags[pfn >> pageblock_order] = MIGRATE_MOVABLE;
+}
+
+int arena_grow_zone(struct zone *z)
+{
+    pg_data_t *pgdat = z->zone_pgdat;
+    unsigned long section_pages = 1UL << pa_mm.section_shift;
+    int ret = -1;
+
+    pthread_mutex_lock(&pgdat->grow_lock);
+    unsigned long start = z->online_end_pfn;
+    if (start >= zone_end_pfn(z)) {
+        errno = ENOMEM;
+        goto out;
+    }
+    unsigned long end = PA_MIN(zone_end_pfn(z), ALIGN_DOWN(start, section_pages) + section_pages);
+    struct pa_section *s = pfn_to_section(start);
+    if (!s->online && section_online(pgdat, s, ALIGN_DOWN(start, section_pages)) != 0) {
+        errno = ENOMEM;
+        goto out;
+    }
+    memmap_init(z, start, end);
+    char *mem = pfn_to_virt(start);
+    size_t bytes = (end - start) << PAGE_SHIFT;
+    bool locked = false;
+    if (z->zid == PA_ZONE_DMA) {
+        /* ZONE_DMA is pinned so pa_page_to_phys() stays true for devices */
+        locked = pa_os_mlock(mem, bytes) == 0;
+        if (!locked)
+            fprintf(stderr, "pagealloc: mlock of ZONE_DMA failed (%s); DMA pages are not pinned\n",
+                    strerror(errno));
+    }
+    if (pa_opt.debug & PA_DEBUG_POISON)
+        memset(mem, PA_POISON_BYTE, bytes);   /* free pages are poisoned from the start */
+
+    spin_lock(&z->lock);
+    __free_pages_range(z, start, end);
+    if (locked)
+        __mod_zone_page_state(z, NR_MLOCK, (long)(end - start));
+    __atomic_store_n(&z->online_end_pfn, end, __ATOMIC_RELEASE);
+    spin_unlock(&z->lock);
+    ret = 0;
+out:
+    pthread_mutex_unlock(&pgdat->grow_lock);
+    return ret;
+}
+
+PA_API const char *pa_node_backing(int nid)
+{
+    pa_ensure_init();
+    if (!node_valid(nid)) {
+        errno = EINVAL;
+        return NULL;
+    }
+    pg_data_t *pgdat = NODE_DATA(nid);
+    pthread_mutex_lock(&pgdat->grow_lock);
+    int best = PA_BACKING_NONE;
+    for (int b = PA_BACKING_HUGETLB_1G; b < PA_NR_BACKINGS; b++)
+        if (pgdat->backing_pages[b] > pgdat->backing_pages[best])
+            best = b;
+    pthread_mutex_unlock(&pgdat->grow_lock);
+    return best == PA_BACKING_NONE ? NULL : pa_backing_names[best];
+}

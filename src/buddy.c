@@ -1,0 +1,391 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The buddy allocator proper: free_area[order].free_list[migratetype],
+ * splitting (expand), merging (__free_one_page), and the fallback that lets
+ * one migratetype borrow from another, claiming whole pageblocks where it
+ * can so that unmovable allocations cluster instead of spreading
+ * ("grouping pages by mobility").
+ *
+ * Invariant kept throughout (as Linux >= 6.10): a free block sits on the
+ * list of its pageblock's migratetype.  Every function here is called with
+ * zone->lock held.
+ */
+#include "internal.h"
+
+const char *const migratetype_names[MIGRATE_TYPES] = {
+    "Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate",
+};
+
+/* Which lists a type may borrow from, in order (the kernel's fallbacks[]). */
+static const int fallbacks[MIGRATE_PCPTYPES][MIGRATE_PCPTYPES - 1] = {
+    [MIGRATE_UNMOVABLE] = {MIGRATE_RECLAIMABLE, MIGRATE_MOVABLE},
+    [MIGRATE_MOVABLE] = {MIGRATE_RECLAIMABLE, MIGRATE_UNMOVABLE},
+    [MIGRATE_RECLAIMABLE] = {MIGRATE_UNMOVABLE, MIGRATE_MOVABLE},
+};
+
+static inline void account_freepages(struct zone *z, long nr, int mt)
+{
+    __mod_zone_page_state(z, NR_FREE_PAGES, nr);
+    if (is_migrate_cma(mt))
+        __mod_zone_page_state(z, NR_FREE_CMA_PAGES, nr);
+}
+
+static inline void add_to_free_list(struct pa_page *page, struct zone *z, unsigned int order,
+                                    int mt, bool tail)
+{
+    struct free_area *area = &z->free_area[order];
+    set_buddy_order(page, order);
+    if (tail)
+        list_add_tail(&page->lru, &area->free_list[mt]);
+    else
+        list_add(&page->lru, &area->free_list[mt]);
+    area->nr_free++;
+    account_freepages(z, 1L << order, mt);
+}
+
+static inline void del_page_from_free_list(struct pa_page *page, struct zone *z, unsigned int order,
+                                           int mt)
+{
+    list_del(&page->lru);
+    __ClearPageBuddy(page);
+    page->private = 0;
+    z->free_area[order].nr_free--;
+    account_freepages(z, -(1L << order), mt);
+}
+
+static inline void move_to_free_list(struct pa_page *page, struct zone *z, unsigned int order,
+                                     int old_mt, int new_mt)
+{
+    list_move_tail(&page->lru, &z->free_area[order].free_list[new_mt]);
+    account_freepages(z, -(1L << order), old_mt);
+    account_freepages(z, 1L << order, new_mt);
+}
+
+static inline struct pa_page *get_page_from_free_area(struct free_area *area, int mt)
+{
+    struct list_head *l = &area->free_list[mt];
+    return list_empty(l) ? NULL : list_first_entry(l, struct pa_page, lru);
+}
+
+/* Split a 2^high block down to 2^low, freeing the upper halves. */
+static void expand(struct zone *z, struct pa_page *page, unsigned int low, unsigned int high, int mt)
+{
+    unsigned long size = 1UL << high;
+    while (high > low) {
+        high--;
+        size >>= 1;
+        add_to_free_list(&page[size], z, high, mt, false);
+    }
+}
+
+static void page_del_and_expand(struct zone *z, struct pa_page *page, unsigned int low,
+                                unsigned int high, int mt)
+{
+    del_page_from_free_list(page, z, high, mt);
+    expand(z, page, low, high, mt);
+}
+
+struct pa_page *__rmqueue_smallest(struct zone *z, unsigned int order, int mt)
+{
+    for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
+        struct pa_page *page = get_page_from_free_area(&z->free_area[o], mt);
+        if (!page)
+            continue;
+        page_del_and_expand(z, page, order, o, mt);
+        return page;
+    }
+    return NULL;
+}
+
+/* Whether a fallback of this order may take over the whole pageblock. */
+static bool can_steal_fallback(unsigned int order, int start_mt)
+{
+    if (order >= pageblock_order)
+        return true;
+    return order >= pageblock_order / 2 || start_mt == MIGRATE_RECLAIMABLE ||
+           start_mt == MIGRATE_UNMOVABLE || pa_mm.page_group_by_mobility_disabled;
+}
+
+static int find_suitable_fallback(struct free_area *area, unsigned int order, int mt, bool *can_steal)
+{
+    *can_steal = false;
+    if (area->nr_free == 0)
+        return -1;
+    for (int i = 0; i < MIGRATE_PCPTYPES - 1; i++) {
+        int fb = fallbacks[mt][i];
+        if (list_empty(&area->free_list[fb]))
+            continue;
+        *can_steal = can_steal_fallback(order, mt);
+        return fb;
+    }
+    return -1;
+}
+
+/* Set the migratetype of every pageblock in a block of 2^order pages. */
+static void change_pageblock_range(struct pa_page *page, unsigned int order, int mt)
+{
+    unsigned long nr = order >= pageblock_order ? 1UL << (order - pageblock_order) : 1;
+    for (unsigned long i = 0; i < nr; i++)
+        set_pageblock_migratetype(page + i * pageblock_nr_pages, mt);
+}
+
+/* Count the free and the movable-in-use pages of a pageblock. */
+static void count_pageblock(struct pa_page *page, unsigned long *nr_free, unsigned long *nr_movable)
+{
+    unsigned long start = ALIGN_DOWN(page_to_pfn(page), pageblock_nr_pages);
+    unsigned long end = start + pageblock_nr_pages;
+    *nr_free = *nr_movable = 0;
+    for (unsigned long pfn = start; pfn < end;) {
+        struct pa_page *p = pfn_to_page(pfn);
+        if (PageBuddy(p)) {
+            *nr_free += 1UL << buddy_order(p);
+            pfn += 1UL << buddy_order(p);
+            continue;
+        }
+        if (PageLRU(p) || PageMovable(p))
+            (*nr_movable)++;
+        pfn++;
+    }
+}
+
+/*
+ * Move the free pages of page's pageblock to the mt lists and retag the
+ * block.  Returns the number of free pages moved; *num_movable (if given)
+ * gets the movable pages in use.
+ */
+int move_freepages_block(struct zone *z, struct pa_page *page, int mt, int *num_movable)
+{
+    unsigned long start = ALIGN_DOWN(page_to_pfn(page), pageblock_nr_pages);
+    unsigned long end = start + pageblock_nr_pages;
+    int old_mt = get_pfnblock_migratetype(start);
+    int moved = 0, movable = 0;
+
+    for (unsigned long pfn = start; pfn < end;) {
+        struct pa_page *p = pfn_to_page(pfn);
+        if (PageBuddy(p)) {
+            unsigned int o = buddy_order(p);
+            move_to_free_list(p, z, o, old_mt, mt);
+            moved += 1 << o;
+            pfn += 1UL << o;
+            continue;
+        }
+        if (PageLRU(p) || PageMovable(p))
+            movable++;
+        pfn++;
+    }
+    set_pageblock_migratetype(pfn_to_page(start), mt);
+    if (num_movable)
+        *num_movable = movable;
+    return moved;
+}
+
+/*
+ * A fallback block was found at current_order in a block_type list: take
+ * over its whole pageblock for start_type if enough of it is free or holds
+ * pages alike (movable for movable requests), then allocate from it.
+ * NULL when the block is not worth claiming.
+ */
+static struct pa_page *try_to_claim_block(struct zone *z, struct pa_page *page, unsigned int current_order,
+                                          unsigned int order, int start_type, int block_type)
+{
+    if (current_order >= pageblock_order) {
+        del_page_from_free_list(page, z, current_order, block_type);
+        change_pageblock_range(page, current_order, start_type);
+        expand(z, page, order, current_order, start_type);
+        return page;
+    }
+    unsigned long nr_free, nr_movable, alike;
+    count_pageblock(page, &nr_free, &nr_movable);
+    if (start_type == MIGRATE_MOVABLE)
+        alike = nr_movable;
+    else if (block_type == MIGRATE_MOVABLE)
+        alike = pageblock_nr_pages - (nr_free + nr_movable);
+    else
+        alike = 0;
+    if (nr_free + alike >= (1UL << (pageblock_order - 1)) || pa_mm.page_group_by_mobility_disabled) {
+        move_freepages_block(z, page, start_type, NULL);
+        return __rmqueue_smallest(z, order, start_type);
+    }
+    return NULL;
+}
+
+/*
+ * The requested type's lists are empty: borrow.  First look from the
+ * largest order down for a block worth claiming whole (so the borrowed
+ * block becomes ours and fragmentation stays contained); failing that,
+ * take the smallest suitable page from another type's list without
+ * changing its pageblock.
+ */
+static struct pa_page *__rmqueue_fallback(struct zone *z, unsigned int order, int start_mt,
+                                          unsigned int alloc_flags)
+{
+    unsigned int min_order = order;
+    bool can_steal;
+    int fb;
+
+    if (order < pageblock_order && (alloc_flags & ALLOC_NOFRAGMENT))
+        min_order = pageblock_order;
+
+    for (int o = MAX_ORDER; o >= (int)min_order; o--) {
+        struct free_area *area = &z->free_area[o];
+        fb = find_suitable_fallback(area, (unsigned int)o, start_mt, &can_steal);
+        if (fb == -1)
+            continue;
+        if (!can_steal)
+            break;      /* smaller orders will not be stealable either */
+        struct pa_page *page = get_page_from_free_area(area, fb);
+        page = try_to_claim_block(z, page, (unsigned int)o, order, start_mt, fb);
+        if (page)
+            return page;
+    }
+    if (alloc_flags & ALLOC_NOFRAGMENT)
+        return NULL;
+    for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
+        struct free_area *area = &z->free_area[o];
+        fb = find_suitable_fallback(area, o, start_mt, &can_steal);
+        if (fb == -1)
+            continue;
+        struct pa_page *page = get_page_from_free_area(area, fb);
+        page_del_and_expand(z, page, order, o, fb);
+        return page;
+    }
+    return NULL;
+}
+
+struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned int alloc_flags)
+{
+    struct pa_page *page = __rmqueue_smallest(z, order, mt);
+    if (unlikely(!page) && mt < MIGRATE_PCPTYPES)
+        page = __rmqueue_fallback(z, order, mt, alloc_flags);
+    return page;
+}
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                             */
+/* ------------------------------------------------------------------ */
+
+static inline bool page_is_buddy(const struct pa_page *page, const struct pa_page *buddy,
+                                 unsigned int order)
+{
+    /* zones are MAX_ORDER aligned and online in whole MAX_ORDER blocks, so
+     * the buddy is always in the same zone; the zone check is for safety */
+    return PageBuddy(buddy) && buddy_order(buddy) == order && buddy->zid == page->zid &&
+           buddy->nid == page->nid;
+}
+
+/*
+ * If the next-larger buddy is free, the merged block is likely to grow
+ * again soon: put this one at the tail so it is not handed out first.
+ */
+static bool buddy_merge_likely(unsigned long pfn, unsigned long buddy_pfn, struct pa_page *page,
+                               unsigned int order)
+{
+    if (order >= MAX_ORDER - 1)
+        return false;
+    unsigned long higher_page_pfn = buddy_pfn & pfn;
+    unsigned long higher_buddy_pfn = higher_page_pfn ^ (1UL << (order + 1));
+    struct pa_page *higher_buddy = page + (higher_buddy_pfn - pfn);
+    return page_is_buddy(page, higher_buddy, order + 1);
+}
+
+void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, unsigned int order, int mt)
+{
+    unsigned long buddy_pfn = 0;
+    bool to_tail;
+
+    while (order < MAX_ORDER) {
+        buddy_pfn = pfn ^ (1UL << order);
+        struct pa_page *buddy = page + (buddy_pfn - pfn);
+        if (!page_is_buddy(page, buddy, order))
+            break;
+        int buddy_mt = mt;
+        if (unlikely(order >= pageblock_order)) {
+            /* isolated, CMA and highatomic blocks keep to themselves */
+            buddy_mt = get_pfnblock_migratetype(buddy_pfn);
+            if (buddy_mt != mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt)))
+                break;
+        }
+        del_page_from_free_list(buddy, z, order, buddy_mt);
+        if (unlikely(buddy_mt != mt))
+            change_pageblock_range(buddy, order, mt); /* the merged block has one type */
+        unsigned long combined = buddy_pfn & pfn;
+        page += combined - pfn;
+        pfn = combined;
+        order++;
+    }
+    to_tail = order < MAX_ORDER && buddy_merge_likely(pfn, pfn ^ (1UL << order), page, order);
+    add_to_free_list(page, z, order, mt, to_tail);
+}
+
+void __free_pages_range(struct zone *z, unsigned long start, unsigned long end)
+{
+    while (start < end) {
+        unsigned int order = MAX_ORDER;
+        while (order && (!IS_ALIGNED(start, 1UL << order) || start + (1UL << order) > end))
+            order--;
+        struct pa_page *page = pfn_to_page(start);
+        __free_one_page(page, start, z, order, get_pfnblock_migratetype(start));
+        start += 1UL << order;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Highatomic reserve                                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A high-order atomic allocation succeeded: set its pageblock aside for
+ * future ones, up to about 1% of the zone, so bursts of atomic high-order
+ * requests survive fragmentation.  Takes the zone lock.
+ */
+void reserve_highatomic_pageblock(struct pa_page *page, struct zone *z)
+{
+    unsigned long max_managed = z->managed_pages / 100 + pageblock_nr_pages;
+
+    if (__atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED) >= max_managed)
+        return;
+    spin_lock(&z->lock);
+    if (z->nr_reserved_highatomic >= max_managed)
+        goto out;
+    int mt = get_pageblock_migratetype(page);
+    if (!migratetype_is_mergeable(mt))  /* already highatomic, or CMA/isolated */
+        goto out;
+    __atomic_store_n(&z->nr_reserved_highatomic, z->nr_reserved_highatomic + pageblock_nr_pages,
+                     __ATOMIC_RELAXED);
+    move_freepages_block(z, page, MIGRATE_HIGHATOMIC, NULL);
+out:
+    spin_unlock(&z->lock);
+}
+
+/*
+ * Give one highatomic pageblock back to mt (used before OOM, and when
+ * reserves are needed elsewhere).  With force, the last block goes too.
+ * Takes the zone lock.  Returns whether a block was released.
+ */
+bool unreserve_highatomic_pageblock(struct zone *z, int mt, bool force)
+{
+    bool ret = false;
+
+    if (!force && __atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED) <= pageblock_nr_pages)
+        return false;
+    spin_lock(&z->lock);
+    for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+        struct pa_page *page = get_page_from_free_area(&z->free_area[o], MIGRATE_HIGHATOMIC);
+        if (!page)
+            continue;
+        unsigned long nr = o >= pageblock_order ? 1UL << (o - pageblock_order) : 1;
+        unsigned long resv = z->nr_reserved_highatomic;
+        resv -= PA_MIN(resv, nr * pageblock_nr_pages);
+        __atomic_store_n(&z->nr_reserved_highatomic, resv, __ATOMIC_RELAXED);
+        if (o >= pageblock_order) {
+            move_to_free_list(page, z, o, MIGRATE_HIGHATOMIC, mt);
+            change_pageblock_range(page, o, mt);
+        } else {
+            move_freepages_block(z, page, mt, NULL);
+        }
+        ret = true;
+        break;
+    }
+    spin_unlock(&z->lock);
+    return ret;
+}

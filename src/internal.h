@@ -1,0 +1,742 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpagealloc internals.  Not installed.  Sections are headed by the file
+ * that defines what follows, as mm/internal.h and mimalloc/internal.h do.
+ * Names follow the kernel's mm/ so that a reader of mm/page_alloc.c finds
+ * the way at once.
+ */
+#ifndef PAGEALLOC_INTERNAL_H
+#define PAGEALLOC_INTERNAL_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/rseq.h>
+#include <sys/types.h>
+
+#include <pagealloc/pagealloc.h>
+
+/* ------------------------------------------------------------------ */
+/* Basics                                                              */
+/* ------------------------------------------------------------------ */
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+#define PA_COLD     __attribute__((cold, noinline))
+#define PA_UNUSED   __attribute__((unused))
+#define PA_ALIGNED(n) __attribute__((aligned(n)))
+#define PA_CACHELINE 64
+
+#define container_of(ptr, type, member) \
+    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define PA_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define PA_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define ALIGN_UP(x, a)   (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define ALIGN_DOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+
+#define PAGE_SHIFT PA_PAGE_SHIFT
+#define PAGE_SIZE  PA_PAGE_SIZE
+#define MAX_ORDER  PA_MAX_ORDER          /* inclusive, as Linux >= 6.4 */
+#define NR_PAGE_ORDERS (MAX_ORDER + 1)
+#define MAX_ORDER_NR_PAGES (1UL << MAX_ORDER)
+#define pageblock_order PA_MIN(9, MAX_ORDER)
+#define pageblock_nr_pages (1UL << pageblock_order)
+#define PAGE_ALLOC_COSTLY_ORDER 3
+#define MAX_NR_ZONES PA_MAX_NR_ZONES
+#define MAX_NUMNODES PA_MAX_NUMNODES
+#define NUMA_NO_NODE (-1)
+#define LOCAL_DISTANCE 10
+#define REMOTE_DISTANCE 20
+#define PA_MAX_CPUS 1024
+
+/* Relaxed counters: plain loads and stores, safe to read from any thread
+ * (no torn values, no data race for TSan) and free of lock prefixes when
+ * only one writer (the owning thread, or the holder of a lock) updates. */
+static inline unsigned long pa_relaxed_load(const unsigned long *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+static inline void pa_relaxed_add(unsigned long *p, long delta)
+{
+    __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (unsigned long)delta,
+                     __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lists (the kernel's list_head)                                      */
+/* ------------------------------------------------------------------ */
+
+struct list_head {
+    struct list_head *next, *prev;
+};
+
+static inline void INIT_LIST_HEAD(struct list_head *h) { h->next = h->prev = h; }
+static inline bool list_empty(const struct list_head *h) { return h->next == h; }
+static inline void __list_add(struct list_head *n, struct list_head *prev, struct list_head *next)
+{
+    next->prev = n;
+    n->next = next;
+    n->prev = prev;
+    prev->next = n;
+}
+static inline void list_add(struct list_head *n, struct list_head *h) { __list_add(n, h, h->next); }
+static inline void list_add_tail(struct list_head *n, struct list_head *h) { __list_add(n, h->prev, h); }
+static inline void list_del(struct list_head *e)
+{
+    e->next->prev = e->prev;
+    e->prev->next = e->next;
+    e->next = e->prev = NULL;
+}
+static inline void list_move(struct list_head *e, struct list_head *h) { list_del(e); list_add(e, h); }
+static inline void list_move_tail(struct list_head *e, struct list_head *h) { list_del(e); list_add_tail(e, h); }
+#define list_entry(ptr, type, member) container_of(ptr, type, member)
+#define list_first_entry(h, type, member) list_entry((h)->next, type, member)
+#define list_last_entry(h, type, member) list_entry((h)->prev, type, member)
+#define list_for_each(pos, h) for (pos = (h)->next; pos != (h); pos = pos->next)
+
+/* ------------------------------------------------------------------ */
+/* Locks                                                               */
+/* ------------------------------------------------------------------ */
+
+/* Zone and per-CPU locks: a test-and-test-and-set spinlock that yields
+ * after a short spin, so a preempted holder on a 2-CPU machine does not
+ * burn the other CPU's time slice. */
+typedef struct {
+    atomic_int locked;
+} pa_spinlock_t;
+
+void pa_spin_lock_slow(pa_spinlock_t *l);           /* page_alloc.c */
+
+static inline void spin_lock_init(pa_spinlock_t *l) { atomic_init(&l->locked, 0); }
+static inline bool spin_trylock(pa_spinlock_t *l)
+{
+    return atomic_load_explicit(&l->locked, memory_order_relaxed) == 0 &&
+           !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire);
+}
+static inline void spin_lock(pa_spinlock_t *l)
+{
+    if (likely(!atomic_exchange_explicit(&l->locked, 1, memory_order_acquire)))
+        return;
+    pa_spin_lock_slow(l);
+}
+static inline void spin_unlock(pa_spinlock_t *l)
+{
+    atomic_store_explicit(&l->locked, 0, memory_order_release);
+}
+
+/* ------------------------------------------------------------------ */
+/* Migrate types, pageblocks, GFP decoding                             */
+/* ------------------------------------------------------------------ */
+
+enum migratetype {
+    MIGRATE_UNMOVABLE,
+    MIGRATE_MOVABLE,
+    MIGRATE_RECLAIMABLE,
+    MIGRATE_PCPTYPES,            /* the types on the per-CPU lists */
+    MIGRATE_HIGHATOMIC = MIGRATE_PCPTYPES,
+    MIGRATE_CMA,
+    MIGRATE_ISOLATE,             /* not allocatable: being isolated */
+    MIGRATE_TYPES
+};
+
+extern const char *const migratetype_names[MIGRATE_TYPES]; /* buddy.c */
+
+static inline bool is_migrate_highatomic(int mt) { return mt == MIGRATE_HIGHATOMIC; }
+static inline bool is_migrate_isolate(int mt) { return mt == MIGRATE_ISOLATE; }
+static inline bool is_migrate_cma(int mt) { return mt == MIGRATE_CMA; }
+/* Types whose pageblocks may merge with each other above pageblock order. */
+static inline bool migratetype_is_mergeable(int mt) { return mt < MIGRATE_PCPTYPES; }
+
+#define GFP_MOVABLE_MASK  (PA_GFP_RECLAIMABLE | PA_GFP_MOVABLE)
+#define GFP_MOVABLE_SHIFT 3
+
+static inline int gfp_migratetype(pa_gfp_t gfp)
+{
+    /* MOVABLE -> 1, RECLAIMABLE -> 2 (both set is rejected by prepare_alloc_pages) */
+    return (int)((gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT);
+}
+
+/* gfp_zone(): the highest zone a request may use; -1 for a combination
+ * the kernel's GFP_ZONE_BAD table rejects. */
+int gfp_zone(pa_gfp_t gfp);                       /* node.c */
+
+/* ------------------------------------------------------------------ */
+/* Page descriptors                                                    */
+/* ------------------------------------------------------------------ */
+
+enum pageflags {
+    PG_buddy,      /* head of a free block in a free_area; private = order */
+    PG_head,       /* head of a compound page */
+    PG_tail,       /* tail of a compound page; private = head */
+    PG_lru,        /* on an LRU helper list (reclaim.c) */
+    PG_active,
+    PG_movable,    /* owner registered pa_movable_ops (mapping = ops) */
+    PG_isolated,   /* isolated for migration */
+    PG_dirty,
+    PG_guard,      /* debug guard page */
+    PG_pcp,        /* free, on a per-CPU (or per-thread) list */
+    PG_highatomic_alloc,
+    NR_PAGEFLAGS
+};
+
+struct pa_page {
+    unsigned long flags;          /* PG_* bits; changed atomically unless noted */
+    struct list_head lru;         /* free_list, pcp list or LRU helper list */
+    unsigned long private;        /* buddy order; compound tail: head pointer */
+    const void *mapping;          /* movable ops */
+    void *owner;                  /* movable owner */
+    atomic_int _refcount;         /* 0 when free; 1 after allocation */
+    uint8_t order;                /* allocation (or compound) order, kept on the head */
+    uint8_t zid;                  /* zone index within the node */
+    uint16_t nid;                 /* node id */
+    unsigned long memcg_data;     /* charged memory cgroup (PA_GFP_ACCOUNT) */
+};
+_Static_assert(sizeof(struct pa_page) == 64, "struct pa_page must be 64 bytes");
+
+#define PAGEFLAG_FNS(uname, lname)                                                        \
+    static inline bool Page##uname(const struct pa_page *p)                               \
+    {                                                                                     \
+        return (__atomic_load_n(&p->flags, __ATOMIC_RELAXED) >> PG_##lname) & 1;          \
+    }                                                                                     \
+    static inline void SetPage##uname(struct pa_page *p)                                  \
+    {                                                                                     \
+        __atomic_fetch_or(&p->flags, 1UL << PG_##lname, __ATOMIC_RELAXED);                \
+    }                                                                                     \
+    static inline void ClearPage##uname(struct pa_page *p)                                \
+    {                                                                                     \
+        __atomic_fetch_and(&p->flags, ~(1UL << PG_##lname), __ATOMIC_RELAXED);            \
+    }                                                                                     \
+    /* non-atomic forms: only where no one else can touch the flags */                   \
+    static inline void __SetPage##uname(struct pa_page *p)                                \
+    {                                                                                     \
+        __atomic_store_n(&p->flags, __atomic_load_n(&p->flags, __ATOMIC_RELAXED) |        \
+                         (1UL << PG_##lname), __ATOMIC_RELAXED);                           \
+    }                                                                                     \
+    static inline void __ClearPage##uname(struct pa_page *p)                              \
+    {                                                                                     \
+        __atomic_store_n(&p->flags, __atomic_load_n(&p->flags, __ATOMIC_RELAXED) &        \
+                         ~(1UL << PG_##lname), __ATOMIC_RELAXED);                          \
+    }
+
+PAGEFLAG_FNS(Buddy, buddy)
+PAGEFLAG_FNS(Head, head)
+PAGEFLAG_FNS(Tail, tail)
+PAGEFLAG_FNS(LRU, lru)
+PAGEFLAG_FNS(Active, active)
+PAGEFLAG_FNS(Movable, movable)
+PAGEFLAG_FNS(Isolated, isolated)
+PAGEFLAG_FNS(Dirty, dirty)
+PAGEFLAG_FNS(Guard, guard)
+PAGEFLAG_FNS(Pcp, pcp)
+
+static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)p->private; }
+static inline void set_buddy_order(struct pa_page *p, unsigned int order)
+{
+    p->private = order;
+    __SetPageBuddy(p);
+}
+static inline int page_ref_count(const struct pa_page *p)
+{
+    return atomic_load_explicit(&p->_refcount, memory_order_relaxed);
+}
+static inline void set_page_count(struct pa_page *p, int v)
+{
+    atomic_store_explicit(&p->_refcount, v, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------ */
+/* Zones and nodes                                                     */
+/* ------------------------------------------------------------------ */
+
+enum zone_watermarks { WMARK_MIN, WMARK_LOW, WMARK_HIGH, WMARK_PROMO, NR_WMARK };
+
+/* Zone counters kept exactly, under the zone lock (readers need no lock). */
+enum zone_stat_item {
+    NR_FREE_PAGES,
+    NR_MLOCK,              /* pages of the zone pinned with mlock (ZONE_DMA) */
+    NR_FREE_CMA_PAGES,
+    NR_VM_ZONE_STAT_ITEMS
+};
+
+/* Counted per allocation, per zone, in the calling thread's counters. */
+enum numa_stat_item {
+    NUMA_HIT,
+    NUMA_MISS,
+    NUMA_FOREIGN,
+    NUMA_INTERLEAVE_HIT,
+    NUMA_LOCAL,
+    NUMA_OTHER,
+    NR_VM_NUMA_EVENT_ITEMS
+};
+
+/* Global events (/proc/vmstat), counted in the calling thread's counters.
+ * PGALLOC_* are per zone type and must stay in enum pa_zone_type order. */
+enum vm_event_item {
+    PGALLOC_DMA,
+    PGALLOC_DMA32,
+    PGALLOC_NORMAL,
+    PGALLOC_MOVABLE,
+    PGFREE,
+    PA_SECTIONS_ONLINED,   /* "pa_sections_onlined": hotplug analogue */
+    PA_ALLOC_FAIL,         /* "pa_alloc_fail": requests that returned NULL */
+    PA_BAD_PAGE,           /* "pa_bad_page": refused frees and bad-page reports */
+    NR_VM_EVENT_ITEMS
+};
+
+/* Each free_area holds free blocks of one order, one list per migratetype. */
+struct free_area {
+    struct list_head free_list[MIGRATE_TYPES];
+    unsigned long nr_free;
+};
+
+struct pglist_data;
+
+struct zone {
+    /* read-mostly: the fast path's watermark check */
+    unsigned long _watermark[NR_WMARK];
+    unsigned long watermark_boost;
+    unsigned long nr_reserved_highatomic;
+    long lowmem_reserve[MAX_NR_ZONES];
+    struct pglist_data *zone_pgdat;
+    int node;
+    enum pa_zone_type zid;
+    const char *name;
+
+    unsigned long zone_start_pfn;
+    unsigned long spanned_pages;     /* the zone's whole range */
+    unsigned long present_pages;     /* = spanned: capacity that can come online */
+    unsigned long managed_pages;     /* what the buddy may manage (= present) */
+    unsigned long online_end_pfn;    /* [zone_start_pfn, online_end_pfn) is online */
+
+    /* per-CPU page lists: pcp.c (NULL until set up) */
+    struct per_cpu_pages *per_cpu_pageset;
+
+    /* write-intensive: the buddy, under lock */
+    pa_spinlock_t lock PA_ALIGNED(PA_CACHELINE);
+    struct free_area free_area[NR_PAGE_ORDERS];
+    unsigned long vm_stat[NR_VM_ZONE_STAT_ITEMS];   /* written under lock, read relaxed */
+} PA_ALIGNED(PA_CACHELINE);
+
+static inline unsigned long zone_end_pfn(const struct zone *z) { return z->zone_start_pfn + z->spanned_pages; }
+static inline bool populated_zone(const struct zone *z) { return z->present_pages != 0; }
+static inline bool zone_can_grow(const struct zone *z)
+{
+    return __atomic_load_n(&z->online_end_pfn, __ATOMIC_ACQUIRE) < zone_end_pfn(z);
+}
+static inline unsigned long zone_page_state(const struct zone *z, enum zone_stat_item i)
+{
+    long v = (long)pa_relaxed_load(&z->vm_stat[i]);
+    return v < 0 ? 0 : (unsigned long)v;
+}
+/* Caller holds z->lock. */
+static inline void __mod_zone_page_state(struct zone *z, enum zone_stat_item i, long delta)
+{
+    pa_relaxed_add(&z->vm_stat[i], delta);
+}
+static inline unsigned long wmark_pages(const struct zone *z, enum zone_watermarks w)
+{
+    return __atomic_load_n(&z->_watermark[w], __ATOMIC_RELAXED) +
+           __atomic_load_n(&z->watermark_boost, __ATOMIC_RELAXED);
+}
+static inline unsigned long min_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_MIN); }
+static inline unsigned long low_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_LOW); }
+static inline unsigned long high_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_HIGH); }
+
+struct zoneref {
+    struct zone *zone;
+    int zone_idx;
+};
+
+enum { ZONELIST_FALLBACK, ZONELIST_NOFALLBACK, MAX_ZONELISTS };
+
+struct zonelist {
+    /* node order by distance, zones high to low within each; NULL-terminated */
+    struct zoneref _zonerefs[MAX_NUMNODES * MAX_NR_ZONES + 1];
+};
+
+/* What backs a section of the arena. */
+enum pa_backing {
+    PA_BACKING_NONE,
+    PA_BACKING_HUGETLB_1G,
+    PA_BACKING_HUGETLB_2M,
+    PA_BACKING_THP,
+    PA_BACKING_4K,
+    PA_NR_BACKINGS
+};
+extern const char *const pa_backing_names[PA_NR_BACKINGS];    /* arena.c */
+
+typedef struct pglist_data {
+    struct zone node_zones[MAX_NR_ZONES];
+    struct zonelist node_zonelists[MAX_ZONELISTS];
+    int nr_zones;                    /* highest populated zone index + 1 */
+    int node_id;
+    int phys_node;                   /* the real node behind it (libnuma id) */
+    unsigned long node_start_pfn;
+    unsigned long node_spanned_pages; /* the node's slot in the pfn space */
+    unsigned long node_present_pages;
+    size_t node_mem_bytes;           /* the node's real memory (or its share) */
+    unsigned long nr_sections_online;
+    unsigned long backing_pages[PA_NR_BACKINGS]; /* online pages by backing */
+    pthread_mutex_t grow_lock;       /* serialises bringing sections online */
+} pg_data_t;
+
+/* One section of the arena: the unit that comes online (mmap'd, bound). */
+struct pa_section {
+    char *addr;                 /* start of its memory */
+    uint8_t backing;            /* enum pa_backing; PA_BACKING_NONE: offline */
+    uint8_t online;             /* published with release after descriptors exist */
+    uint16_t nid;
+    uint32_t nr_pages;          /* may be less than a full section at a node's end */
+};
+
+/* The whole memory model: pfn space, descriptors, sections, nodes. */
+struct pa_mm {
+    atomic_int initialized;
+    int nr_nodes;
+    pg_data_t *node_data[MAX_NUMNODES];
+    uint8_t distance[MAX_NUMNODES][MAX_NUMNODES];
+    unsigned long node_cpus[MAX_NUMNODES][PA_MAX_CPUS / 64]; /* cpumask of each node */
+    int16_t cpu_to_node[PA_MAX_CPUS];
+    int nr_cpus;                 /* possible CPUs (ids 0..nr_cpus-1) */
+    bool mbind_nodes;            /* bind sections to real nodes (more than one real node) */
+    bool emulated;               /* PAGEALLOC_NUMA_EMULATE in force */
+
+    /* pfn space: [0, main_pages) maps to main_base linearly; the DMA32 zone
+     * (below 4 GiB) is [low_start_pfn, max_pfn) mapped at low_base. */
+    struct pa_page *pages;       /* descriptors, indexed by pfn */
+    char *main_base;
+    unsigned long main_pages;
+    char *low_base;
+    unsigned long low_start_pfn;
+    unsigned long max_pfn;
+
+    unsigned int section_shift;  /* pages per section = 1 << section_shift */
+    struct pa_section *sections; /* indexed by pfn >> section_shift */
+    unsigned long nr_sections;
+    uint8_t *pageblock_flags;    /* migratetype (low 4 bits) + skip bit, per pageblock */
+    enum pa_backing first_backing; /* the first backing to try for new sections */
+    bool page_group_by_mobility_disabled;
+};
+
+extern struct pa_mm pa_mm;                                     /* page_alloc.c */
+
+static inline pg_data_t *NODE_DATA(int nid) { return pa_mm.node_data[nid]; }
+static inline struct pa_page *pfn_to_page(unsigned long pfn) { return pa_mm.pages + pfn; }
+static inline unsigned long page_to_pfn(const struct pa_page *p) { return (unsigned long)(p - pa_mm.pages); }
+static inline struct zone *page_zone(const struct pa_page *p)
+{
+    return &pa_mm.node_data[p->nid]->node_zones[p->zid];
+}
+static inline char *pfn_to_virt(unsigned long pfn)
+{
+    if (likely(pfn < pa_mm.main_pages))
+        return pa_mm.main_base + (pfn << PAGE_SHIFT);
+    return pa_mm.low_base + ((pfn - pa_mm.low_start_pfn) << PAGE_SHIFT);
+}
+static inline void *page_address(const struct pa_page *p) { return pfn_to_virt(page_to_pfn(p)); }
+/* pfn of an address inside the pfn space, or ULONG_MAX. No online check. */
+static inline unsigned long virt_to_pfn(const void *addr)
+{
+    uintptr_t a = (uintptr_t)addr;
+    uintptr_t off = a - (uintptr_t)pa_mm.main_base;
+    if (likely(off < (pa_mm.main_pages << PAGE_SHIFT)))
+        return off >> PAGE_SHIFT;
+    off = a - (uintptr_t)pa_mm.low_base;
+    if (pa_mm.low_base && off < ((pa_mm.max_pfn - pa_mm.low_start_pfn) << PAGE_SHIFT))
+        return pa_mm.low_start_pfn + (off >> PAGE_SHIFT);
+    return ~0UL;
+}
+static inline struct pa_section *pfn_to_section(unsigned long pfn)
+{
+    return &pa_mm.sections[pfn >> pa_mm.section_shift];
+}
+/* The pfn is inside an online section (its descriptor memory exists). */
+static inline bool pfn_valid(unsigned long pfn)
+{
+    return pfn < pa_mm.max_pfn &&
+           __atomic_load_n(&pfn_to_section(pfn)->online, __ATOMIC_ACQUIRE);
+}
+
+/* Pageblock flags: migratetype in the low bits, the compaction skip hint above. */
+#define PB_MIGRATETYPE_MASK 0x0fu
+#define PB_MIGRATE_SKIP     0x10u
+static inline int get_pfnblock_migratetype(unsigned long pfn)
+{
+    return __atomic_load_n(&pa_mm.pageblock_flags[pfn >> pageblock_order], __ATOMIC_RELAXED) &
+           PB_MIGRATETYPE_MASK;
+}
+static inline int get_pageblock_migratetype(const struct pa_page *p)
+{
+    return get_pfnblock_migratetype(page_to_pfn(p));
+}
+/* Caller holds the zone lock (or owns the block exclusively). */
+static inline void set_pageblock_migratetype(struct pa_page *p, int mt)
+{
+    uint8_t *f = &pa_mm.pageblock_flags[page_to_pfn(p) >> pageblock_order];
+    uint8_t v = (uint8_t)((__atomic_load_n(f, __ATOMIC_RELAXED) & ~PB_MIGRATETYPE_MASK) | (unsigned)mt);
+    __atomic_store_n(f, v, __ATOMIC_RELAXED);
+}
+
+/* ------------------------------------------------------------------ */
+/* os.c: the only file that calls mmap, madvise, mbind, libnuma        */
+/* ------------------------------------------------------------------ */
+
+struct pa_os_topology {
+    int nr_nodes;                       /* real nodes with memory */
+    int node_id[MAX_NUMNODES];          /* libnuma ids, dense index -> id */
+    size_t node_mem[MAX_NUMNODES];      /* bytes */
+    uint8_t distance[MAX_NUMNODES][MAX_NUMNODES];
+    int nr_cpus;
+    int16_t cpu_to_node[PA_MAX_CPUS];   /* dense node index, -1 if none */
+};
+
+int pa_os_discover(struct pa_os_topology *t);
+/* Reserve address space: PROT_NONE, MAP_NORESERVE, aligned; below4g uses
+ * MAP_32BIT.  NULL on failure (errno). */
+void *pa_os_reserve(size_t size, size_t align, bool below4g);
+void pa_os_unreserve(void *addr, size_t size);
+/* Commit [addr, addr+size) of a reservation as read-write memory, trying
+ * backings from `first` down the hugetlb -> THP -> 4 KiB chain.  Returns the
+ * backing obtained, or PA_BACKING_NONE with errno. */
+enum pa_backing pa_os_commit(void *addr, size_t size, enum pa_backing first, bool prefault);
+/* Bind to a real node with mbind (MPOL_BIND); 0 or -1 with errno. */
+int pa_os_bind(void *addr, size_t size, int phys_node);
+int pa_os_mlock(void *addr, size_t size);
+/* Fault the range in now (MADV_POPULATE_WRITE); best effort. */
+void pa_os_prefault(void *addr, size_t size);
+/* Anonymous read-write memory for metadata (never from the arenas). */
+void *pa_os_alloc(size_t size);
+void pa_os_free(void *addr, size_t size);
+int pa_os_getcpu_slow(void);
+unsigned long long pa_os_virt_to_phys(const void *addr);
+/* Free hugepages of the given size in KiB from sysfs; 0 if unknown. */
+unsigned long pa_os_free_hugepages(unsigned long size_kb);
+size_t pa_os_total_memory(void);
+
+/* The current CPU, from glibc's registered rseq area (under 1 ns); falls
+ * back to sched_getcpu() where rseq is not registered. */
+static inline int pa_cpu_id(void)
+{
+    if (likely(__rseq_size > 0)) {
+        const struct rseq *rs =
+            (const struct rseq *)(void *)((char *)__builtin_thread_pointer() + __rseq_offset);
+        int cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+        if (likely(cpu >= 0))
+            return cpu;
+    }
+    return pa_os_getcpu_slow();
+}
+
+static inline int numa_node_id(void)
+{
+    int cpu = pa_cpu_id();
+    return (cpu >= 0 && cpu < PA_MAX_CPUS) ? pa_mm.cpu_to_node[cpu] : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* options.c: every getenv and every configuration value               */
+/* ------------------------------------------------------------------ */
+
+struct pa_options {
+    size_t node_size;                  /* 0: half of each node's memory */
+    enum pa_hugepages hugepages;       /* never UNSET after load */
+    int numa_emulate;                  /* 0: off */
+    size_t movablecore;                /* bytes per node, or ... */
+    unsigned int movablecore_percent;  /* ... percent of each node */
+    size_t dma_size;
+    size_t dma32_size;
+    char policy[256];                  /* "" = default */
+    unsigned int debug;                /* PA_DEBUG_* */
+    unsigned long min_free_kbytes;     /* 0: kernel formula */
+    unsigned int watermark_scale_factor;
+    char stats[4096];                  /* "" = off, "stderr", or a path */
+    bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
+    bool secure;                       /* AT_SECURE: environment was ignored */
+};
+
+extern struct pa_options pa_opt;
+
+/* Defaults < environment < cfg.  Prints one message per bad value, naming
+ * the variable and the default used; never fails. */
+void pa_options_load(const struct pa_config *cfg);
+/* "64M", "1G", "4096", "25%": bytes, or a percentage when percent != NULL.
+ * 0 or -1 (EINVAL) on bad syntax or overflow. */
+int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
+
+/* ------------------------------------------------------------------ */
+/* thread.c: per-thread state and counters                             */
+/* ------------------------------------------------------------------ */
+
+struct pa_thread {
+    unsigned long vm_events[NR_VM_EVENT_ITEMS];  /* relaxed; summed by readers */
+    unsigned long *numa_events;  /* [nid * MAX_NR_ZONES + zid][NR_VM_NUMA_EVENT_ITEMS] */
+    size_t alloc_size;
+    struct pa_thread *next, *prev;
+    pid_t tid;
+};
+
+extern __thread struct pa_thread *pa_current_thread __attribute__((tls_model("initial-exec")));
+struct pa_thread *pa_thread_slow(void);
+static inline struct pa_thread *pa_thread(void)
+{
+    struct pa_thread *t = pa_current_thread;
+    return likely(t != NULL) ? t : pa_thread_slow();
+}
+static inline void count_vm_events(enum vm_event_item item, unsigned long delta)
+{
+    pa_relaxed_add(&pa_thread()->vm_events[item], (long)delta);
+}
+static inline void count_vm_event(enum vm_event_item item) { count_vm_events(item, 1); }
+static inline void count_numa_event(const struct zone *z, enum numa_stat_item item)
+{
+    struct pa_thread *t = pa_thread();
+    pa_relaxed_add(&t->numa_events[((size_t)z->node * MAX_NR_ZONES + z->zid) * NR_VM_NUMA_EVENT_ITEMS + item], 1);
+}
+/* Sums over live threads plus those that exited. */
+unsigned long sum_vm_event(enum vm_event_item item);
+unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item);
+void pa_threads_init(void);     /* after nodes exist; called by pa_init */
+
+/* ------------------------------------------------------------------ */
+/* node.c: nodes, zones, zonelists                                      */
+/* ------------------------------------------------------------------ */
+
+int pa_nodes_init(const struct pa_os_topology *t);   /* sizes zones, builds zonelists */
+void build_all_zonelists(void);
+static inline struct zonelist *node_zonelist(int nid, pa_gfp_t gfp)
+{
+    return &NODE_DATA(nid)->node_zonelists[(gfp & PA_GFP_THISNODE) ? ZONELIST_NOFALLBACK
+                                                                    : ZONELIST_FALLBACK];
+}
+static inline bool node_isset(int nid, const pa_nodemask_t *m)
+{
+    return (m->bits[nid / (8 * sizeof(unsigned long))] >> (nid % (8 * sizeof(unsigned long)))) & 1;
+}
+static inline void node_set(int nid, pa_nodemask_t *m)
+{
+    m->bits[nid / (8 * sizeof(unsigned long))] |= 1UL << (nid % (8 * sizeof(unsigned long)));
+}
+static inline bool node_valid(int nid) { return nid >= 0 && nid < pa_mm.nr_nodes; }
+
+/* ------------------------------------------------------------------ */
+/* arena.c: reserving the pfn space, bringing sections online          */
+/* ------------------------------------------------------------------ */
+
+/* pfn shift of a section: 1 GiB sections when 1G hugepages are wanted and
+ * available, else 128 MiB as the kernel's x86-64 SECTION_SIZE_BITS. */
+unsigned int arena_section_shift(void);
+int pa_arena_init(void);            /* after pa_nodes_init sized the nodes */
+/* Bring the next piece of z online (at most one section), outside any zone
+ * lock; its pages go to the buddy.  0, or -1 with ENOMEM when the zone is
+ * fully online or the OS refused memory. */
+int arena_grow_zone(struct zone *z);
+
+/* ------------------------------------------------------------------ */
+/* buddy.c                                                             */
+/* ------------------------------------------------------------------ */
+
+struct pa_page *__rmqueue_smallest(struct zone *z, unsigned int order, int mt);
+struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned int alloc_flags);
+void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z,
+                     unsigned int order, int mt);
+/* Free [start_pfn, end_pfn) of z to the buddy in the largest aligned blocks; caller holds lock. */
+void __free_pages_range(struct zone *z, unsigned long start_pfn, unsigned long end_pfn);
+int move_freepages_block(struct zone *z, struct pa_page *page, int mt, int *num_movable);
+void reserve_highatomic_pageblock(struct pa_page *page, struct zone *z);
+bool unreserve_highatomic_pageblock(struct zone *z, int mt, bool force);
+
+/* ------------------------------------------------------------------ */
+/* watermark.c                                                         */
+/* ------------------------------------------------------------------ */
+
+/* ALLOC_* flags, internal to the allocator (mm/internal.h). */
+#define ALLOC_WMARK_MIN      WMARK_MIN
+#define ALLOC_WMARK_LOW      WMARK_LOW
+#define ALLOC_WMARK_HIGH     WMARK_HIGH
+#define ALLOC_NO_WATERMARKS  0x04u
+#define ALLOC_WMARK_MASK     (ALLOC_NO_WATERMARKS - 1)
+#define ALLOC_OOM            0x08u
+#define ALLOC_NON_BLOCK      0x10u   /* caller cannot block: a little deeper into reserves */
+#define ALLOC_MIN_RESERVE    0x20u   /* PA_GFP_HIGH: may dip below MIN */
+#define ALLOC_CPUSET         0x40u
+#define ALLOC_CMA            0x80u
+#define ALLOC_NOFRAGMENT     0x100u
+#define ALLOC_HIGHATOMIC     0x200u
+#define ALLOC_KSWAPD         0x800u
+#define ALLOC_CDM            0x1000u /* may use CDM (memory-only) nodes */
+#define ALLOC_RESERVES (ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM)
+
+void setup_per_zone_wmarks(void);
+void setup_per_zone_lowmem_reserve(void);
+unsigned long pa_min_free_kbytes(void);
+bool __zone_watermark_ok(struct zone *z, unsigned int order, unsigned long mark,
+                         int highest_zoneidx, unsigned int alloc_flags, long free_pages);
+bool zone_watermark_ok(struct zone *z, unsigned int order, unsigned long mark,
+                       int highest_zoneidx, unsigned int alloc_flags);
+bool zone_watermark_fast(struct zone *z, unsigned int order, unsigned long mark,
+                         int highest_zoneidx, unsigned int alloc_flags, pa_gfp_t gfp);
+unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
+
+/* ------------------------------------------------------------------ */
+/* page_alloc.c                                                        */
+/* ------------------------------------------------------------------ */
+
+struct alloc_context {
+    struct zonelist *zonelist;
+    const pa_nodemask_t *nodemask;
+    struct zoneref *preferred_zoneref;
+    int migratetype;
+    int highest_zoneidx;
+    bool spread_dirty_pages;
+};
+
+struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_nid,
+                              const pa_nodemask_t *nodemask);
+void free_the_page(struct pa_page *page, unsigned int order);
+void pa_ensure_init(void);
+static inline bool pa_initialized(void)
+{
+    return likely(atomic_load_explicit(&pa_mm.initialized, memory_order_acquire) == 2);
+}
+
+/* ------------------------------------------------------------------ */
+/* debug.c                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Report a bad page ("BUG: Bad page state ..."): pfn, order, flags, reason.
+ * Aborts with PAGEALLOC_DEBUG=checks; otherwise the caller refuses the op. */
+void bad_page(const struct pa_page *page, unsigned int order, const char *reason);
+/* A pointer that is not a page of the arenas: report and refuse. */
+void bad_pointer(const char *func, const void *ptr, const char *reason);
+/* Full checks, PAGEALLOC_DEBUG=checks only (the cheap ones are inline). */
+bool free_pages_check_bad(struct pa_page *page, unsigned int order);
+bool check_new_pages_bad(struct pa_page *page, unsigned int order);
+#define PA_POISON_BYTE 0xaa
+void kernel_poison_pages(struct pa_page *page, unsigned int order);
+bool check_poison_bad(struct pa_page *page, unsigned int order);
+/* "GFP_KERNEL|__GFP_ZERO"-style decoding, as the kernel's %pGg. */
+const char *pa_format_gfp(pa_gfp_t gfp, char *buf, size_t len);
+void warn_alloc(pa_gfp_t gfp, const pa_nodemask_t *nodemask, unsigned int order, const char *what);
+
+/* ------------------------------------------------------------------ */
+/* stats.c                                                             */
+/* ------------------------------------------------------------------ */
+
+void pa_stats_init(void);   /* registers the PAGEALLOC_STATS exit report */
+extern const char *const vm_event_names[NR_VM_EVENT_ITEMS];
+extern const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS];
+extern const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS];
+
+#endif /* PAGEALLOC_INTERNAL_H */

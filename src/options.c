@@ -1,0 +1,748 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * options.c: every configuration value of the library, in one table.
+ *
+ * Each option has one row in options[] below: its environment variable, the
+ * struct pa_config member that overrides it, how its text is parsed, where
+ * the value lands in pa_opt, its limits, and the words used in messages.
+ * pa_options_load() walks the table once per call:
+ *
+ *     built-in defaults  <  environment  <  fields set in struct pa_config
+ *
+ * This is the only file that reads the environment (docs/environment.md
+ * lists the variables).  A bad value never aborts and is never applied in
+ * part: it gets one line on stderr naming the variable, the value, why it
+ * is bad and what is used instead, and the previous layer stays in force.
+ *
+ * In a secure-execution process (setuid/setgid, file capabilities:
+ * getauxval(AT_SECURE) != 0) the environment belongs to someone else, so it
+ * is ignored entirely, as secure_getenv() would, and nothing is printed.
+ */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#define MiB (1ULL << 20)
+#define GiB (1ULL << 30)
+
+/* Node arenas are sized in whole 4 MiB units (rounded down, silently), and
+ * at least two of them. */
+#define NODE_SIZE_ALIGN (4 * MiB)
+#define NODE_SIZE_MIN   (8 * MiB)
+
+/* ------------------------------------------------------------------ */
+/* Built-in defaults                                                   */
+/* ------------------------------------------------------------------ */
+
+#define PA_OPTIONS_DEFAULTS                                                 \
+    {                                                                       \
+        .node_size = 0,                    /* half of each node's memory */ \
+        .hugepages = PA_HUGEPAGES_AUTO,                                     \
+        .numa_emulate = 0,                                                  \
+        .movablecore = 0,                                                   \
+        .movablecore_percent = 0,                                           \
+        .dma_size = 16 * MiB,                                               \
+        .dma32_size = 0,                                                    \
+        .policy = "",                      /* "default" */                  \
+        .debug = 0,                                                         \
+        .min_free_kbytes = 0,              /* the kernel's formula */       \
+        .watermark_scale_factor = 10,                                       \
+        .stats = "",                                                        \
+        .prefault = false,                                                  \
+        .secure = false,                                                    \
+    }
+
+struct pa_options pa_opt = PA_OPTIONS_DEFAULTS;
+static const struct pa_options pa_opt_defaults = PA_OPTIONS_DEFAULTS;
+
+/* ------------------------------------------------------------------ */
+/* Small text helpers (ASCII only: option words must not depend on the */
+/* locale, e.g. "I" and "i" under tr_TR)                               */
+/* ------------------------------------------------------------------ */
+
+static char ascii_lower(char c)
+{
+    return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
+}
+
+static bool ascii_isdigit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Case-insensitive compare of the n bytes at s with the whole of word. */
+static bool word_eq(const char *s, size_t n, const char *word)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (word[i] == '\0' || ascii_lower(s[i]) != ascii_lower(word[i]))
+            return false;
+    }
+    return word[n] == '\0';
+}
+
+/* Decimal digits only: no sign, no spaces, no base prefix.  *end is set to
+ * the first byte after the digits, even on overflow, so that callers can
+ * tell "12345678901234567890123" (too large) from "12x" (bad syntax).
+ * -1 with EINVAL (no digits) or ERANGE. */
+static int parse_digits(const char *s, unsigned long long *out, const char **end)
+{
+    unsigned long long v = 0;
+    bool overflow = false;
+    const char *p = s;
+
+    *end = s;
+    if (!ascii_isdigit(*p)) {
+        errno = EINVAL;
+        return -1;
+    }
+    for (; ascii_isdigit(*p); p++) {
+        overflow |= __builtin_mul_overflow(v, 10ULL, &v);
+        overflow |= __builtin_add_overflow(v, (unsigned long long)(*p - '0'), &v);
+    }
+    *end = p;
+    if (overflow) {
+        errno = ERANGE;
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent)
+{
+    unsigned long long v = 0;
+    unsigned int shift = 0;
+    bool overflow = false;
+    size_t out;
+    const char *p;
+
+    if (s == NULL || bytes == NULL) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (parse_digits(s, &v, &p) != 0) {
+        if (errno != ERANGE)
+            return -1;
+        overflow = true;        /* reported after the suffix: syntax first */
+    }
+
+    if (*p == '%') {
+        if (percent == NULL || p[1] != '\0' || overflow || v < 1 || v > 100) {
+            errno = EINVAL;
+            return -1;
+        }
+        *bytes = 0;
+        *percent = (unsigned int)v;
+        return 0;
+    }
+
+    switch (ascii_lower(*p)) {
+    case 'k': shift = 10; break;
+    case 'm': shift = 20; break;
+    case 'g': shift = 30; break;
+    case 't': shift = 40; break;
+    default: break;
+    }
+    if (shift != 0) {
+        p++;
+        if (ascii_lower(*p) == 'i') {           /* KiB, MiB, ...: B required */
+            p++;
+            if (ascii_lower(*p) != 'b') {
+                errno = EINVAL;
+                return -1;
+            }
+        }
+    }
+    if (ascii_lower(*p) == 'b')                 /* 4096B, 64MB, 64MiB */
+        p++;
+    if (*p != '\0') {
+        errno = EINVAL;
+        return -1;
+    }
+
+    if (overflow || v > SIZE_MAX || __builtin_mul_overflow((size_t)v, (size_t)1 << shift, &out)) {
+        errno = ERANGE;
+        return -1;
+    }
+    *bytes = out;
+    if (percent != NULL)
+        *percent = 0;
+    return 0;
+}
+
+/* "16M", "2G", "4096": the shortest exact spelling, for messages. */
+static void format_size(char *buf, size_t len, unsigned long long v)
+{
+    static const char units[] = "KMGT";
+    int i = -1;
+
+    while (i < 3 && v != 0 && (v & 1023) == 0) {
+        v >>= 10;
+        i++;
+    }
+    if (i < 0)
+        snprintf(buf, len, "%llu", v);
+    else
+        snprintf(buf, len, "%llu%c", v, units[i]);
+}
+
+/* Quote s for a one-line message: printable ASCII as is, the rest as \xNN,
+ * cut with "..." when long. */
+static void format_quoted(char *buf, size_t len, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0, i;
+    const size_t shown = 80;
+
+    buf[o++] = '"';
+    for (i = 0; s[i] != '\0' && o + 8 < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+
+        if (i == shown) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c == '"' || c == '\\') {
+            buf[o++] = '\\';
+            buf[o++] = (char)c;
+        } else if (c >= 0x20 && c < 0x7f) {
+            buf[o++] = (char)c;
+        } else {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        }
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* The table                                                           */
+/* ------------------------------------------------------------------ */
+
+#define PA_STRINGIFY_(x) #x
+#define PA_STRINGIFY(x)  PA_STRINGIFY_(x)
+
+enum option_kind {
+    OPT_SIZE,             /* bytes with K/M/G/T */
+    OPT_SIZE_OR_PERCENT,  /* bytes, or "N%" into a second member */
+    OPT_UINT,             /* decimal integer in [min, max], or a word */
+    OPT_ENUM,             /* one of the words */
+    OPT_STRING,           /* copied; words are aliases */
+    OPT_DEBUG_LIST,       /* comma list of words, OR-ed */
+    OPT_BOOL,             /* yes/no words */
+};
+
+/* C types of members in struct pa_options and struct pa_config. */
+enum ctype { CT_NONE, CT_SIZE, CT_INT, CT_UINT, CT_ULONG, CT_BOOL, CT_CHARS, CT_STR };
+typedef size_t ctype_CT_SIZE;
+typedef int ctype_CT_INT;
+typedef unsigned int ctype_CT_UINT;
+typedef unsigned long ctype_CT_ULONG;
+typedef bool ctype_CT_BOOL;
+typedef char ctype_CT_CHARS[];
+typedef const char *ctype_CT_STR;
+
+/* Offset of a member, refusing to compile if its type is not the one named
+ * (a row that wrote an int through a size_t would corrupt pa_opt). */
+#define CHECKED_OFFSET(type, member, ct)                                              \
+    (offsetof(type, member) +                                                         \
+     0 * sizeof(char[__builtin_types_compatible_p(__typeof__(((type *)0)->member),    \
+                                                  ctype_##ct) ? 1 : -1]))
+
+#define OPT(member, ct)                                                  \
+    .opt_off = CHECKED_OFFSET(struct pa_options, member, ct),            \
+    .opt_size = sizeof(((struct pa_options *)0)->member), .opt_type = ct
+#define CFG(member, ct)                                                  \
+    .cfg_field = #member,                                                \
+    .cfg_off = CHECKED_OFFSET(struct pa_config, member, ct), .cfg_type = ct
+
+struct option_word {
+    const char *word;
+    unsigned long long value;   /* OPT_UINT, OPT_ENUM, OPT_DEBUG_LIST, OPT_BOOL */
+    const char *text;           /* OPT_STRING: what the alias stands for */
+};
+
+struct option_desc {
+    const char *env;                 /* environment variable */
+    enum option_kind kind;
+    size_t opt_off, opt_size;        /* member of struct pa_options */
+    enum ctype opt_type;
+    size_t percent_off;              /* OPT_SIZE_OR_PERCENT: the percent member of pa_options */
+    const char *cfg_field;           /* member of struct pa_config, or NULL */
+    size_t cfg_off;
+    enum ctype cfg_type;
+    const char *cfg_percent_field;   /* OPT_SIZE_OR_PERCENT: the percent member of pa_config */
+    size_t cfg_percent_off;
+    unsigned long long min, max;     /* inclusive; OPT_DEBUG_LIST: max is the mask */
+    bool zero_is_off;                /* OPT_UINT: 0 is allowed below min, meaning off */
+    unsigned long long align;        /* OPT_SIZE: round down to a multiple */
+    const struct option_word *words; /* NULL-terminated */
+    const char *hint;                /* what a good value looks like */
+    const char *range_text;          /* what a good cfg value looks like, if not hint */
+    const char *default_text;        /* the built-in default, for messages */
+};
+
+static const struct option_word hugepages_words[] = {
+    { "auto", PA_HUGEPAGES_AUTO, NULL },
+    { "1G", PA_HUGEPAGES_1G, NULL },
+    { "2M", PA_HUGEPAGES_2M, NULL },
+    { "thp", PA_HUGEPAGES_THP, NULL },
+    { "none", PA_HUGEPAGES_NONE, NULL },
+    { NULL, 0, NULL },
+};
+
+static const struct option_word off_words[] = {
+    { "off", 0, NULL },
+    { NULL, 0, NULL },
+};
+
+static const struct option_word debug_words[] = {
+    { "checks", PA_DEBUG_CHECKS, NULL },
+    { "poison", PA_DEBUG_POISON, NULL },
+    { "guard", PA_DEBUG_GUARD, NULL },
+    { "all", PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD, NULL },
+    { "off", 0, NULL },
+    { "none", 0, NULL },
+    { NULL, 0, NULL },
+};
+
+static const struct option_word bool_words[] = {
+    { "1", 1, NULL }, { "yes", 1, NULL }, { "on", 1, NULL }, { "true", 1, NULL },
+    { "0", 0, NULL }, { "no", 0, NULL }, { "off", 0, NULL }, { "false", 0, NULL },
+    { NULL, 0, NULL },
+};
+
+static const struct option_word stats_words[] = {
+    { "0", 0, "" },
+    { "off", 0, "" },
+    { "1", 0, "stderr" },
+    { "stderr", 0, "stderr" },
+    { NULL, 0, NULL },
+};
+
+static const struct option_desc options[] = {
+    {
+        .env = "PAGEALLOC_NODE_SIZE", .kind = OPT_SIZE,
+        OPT(node_size, CT_SIZE), CFG(node_size, CT_SIZE),
+        .min = NODE_SIZE_MIN, .max = SIZE_MAX, .align = NODE_SIZE_ALIGN,
+        .hint = "use a number with K, M, G or T",
+        .default_text = "half of each node's memory",
+    },
+    {
+        .env = "PAGEALLOC_HUGEPAGES", .kind = OPT_ENUM,
+        OPT(hugepages, CT_UINT), CFG(hugepages, CT_UINT),
+        .min = PA_HUGEPAGES_AUTO, .max = PA_HUGEPAGES_NONE,
+        .words = hugepages_words,
+        .hint = "use auto, 1G, 2M, thp or none",
+        .range_text = "use PA_HUGEPAGES_AUTO to PA_HUGEPAGES_NONE",
+        .default_text = "auto",
+    },
+    {
+        .env = "PAGEALLOC_NUMA_EMULATE", .kind = OPT_UINT,
+        OPT(numa_emulate, CT_INT), CFG(numa_emulate, CT_INT),
+        .min = 1, .max = PA_MAX_NUMNODES, .zero_is_off = true, .words = off_words,
+        .hint = "use a number of nodes from 1 to " PA_STRINGIFY(PA_MAX_NUMNODES) ", or off",
+        .default_text = "off",
+    },
+    {
+        .env = "PAGEALLOC_MOVABLECORE", .kind = OPT_SIZE_OR_PERCENT,
+        OPT(movablecore, CT_SIZE), CFG(movablecore, CT_SIZE),
+        .percent_off = CHECKED_OFFSET(struct pa_options, movablecore_percent, CT_UINT),
+        .cfg_percent_field = "movablecore_percent",
+        .cfg_percent_off = CHECKED_OFFSET(struct pa_config, movablecore_percent, CT_UINT),
+        .min = 0, .max = SIZE_MAX,
+        .hint = "use a number with K, M, G or T, or a percentage from 1% to 100%",
+        .default_text = "0, no Movable zone",
+    },
+    {
+        .env = "PAGEALLOC_DMA_SIZE", .kind = OPT_SIZE,
+        OPT(dma_size, CT_SIZE), CFG(dma_size, CT_SIZE),
+        .min = 0, .max = SIZE_MAX,
+        .hint = "use a number with K, M, G or T",
+        .default_text = "16M",
+    },
+    {
+        .env = "PAGEALLOC_DMA32_SIZE", .kind = OPT_SIZE,
+        OPT(dma32_size, CT_SIZE), CFG(dma32_size, CT_SIZE),
+        .min = 0, .max = 2 * GiB,   /* the zone must fit below 4 GiB */
+        .hint = "use a number with K, M, G or T",
+        .default_text = "0, no DMA32 zone",
+    },
+    {
+        /* Only copied here: mempolicy.c parses it and reports its errors. */
+        .env = "PAGEALLOC_POLICY", .kind = OPT_STRING,
+        OPT(policy, CT_CHARS), CFG(policy, CT_STR),
+        .hint = "numactl's words, e.g. interleave=all",
+        .default_text = "default",
+    },
+    {
+        .env = "PAGEALLOC_DEBUG", .kind = OPT_DEBUG_LIST,
+        OPT(debug, CT_UINT), CFG(debug, CT_UINT),
+        .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD,
+        .words = debug_words,
+        .hint = "use checks, poison, guard, all or off, separated by commas",
+        .range_text = "use PA_DEBUG_CHECKS, PA_DEBUG_POISON and PA_DEBUG_GUARD",
+        .default_text = "off",
+    },
+    {
+        .env = "PAGEALLOC_MIN_FREE_KBYTES", .kind = OPT_UINT,
+        OPT(min_free_kbytes, CT_ULONG), CFG(min_free_kbytes, CT_ULONG),
+        .min = 1, .max = 1ULL << 30,
+        .hint = "use a number of KiB from 1 to 1073741824",
+        .default_text = "the kernel's formula",
+    },
+    {
+        .env = "PAGEALLOC_WATERMARK_SCALE_FACTOR", .kind = OPT_UINT,
+        OPT(watermark_scale_factor, CT_UINT), CFG(watermark_scale_factor, CT_UINT),
+        .min = 1, .max = 3000,
+        .hint = "use a number from 1 to 3000",
+        .default_text = "10",
+    },
+    {
+        .env = "PAGEALLOC_STATS", .kind = OPT_STRING,
+        OPT(stats, CT_CHARS), CFG(stats, CT_STR),
+        .words = stats_words,
+        .hint = "use stderr, off or a file path",
+        .default_text = "off",
+    },
+    {
+        .env = "PAGEALLOC_PREFAULT", .kind = OPT_BOOL,
+        OPT(prefault, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "off",
+    },
+};
+
+/* ------------------------------------------------------------------ */
+/* Parsing and checking, per kind                                      */
+/* ------------------------------------------------------------------ */
+
+/* A candidate value, complete before anything is stored. */
+struct option_value {
+    unsigned long long u;     /* number, bytes, enum, bits, bool */
+    unsigned int percent;     /* OPT_SIZE_OR_PERCENT */
+    const char *s;            /* OPT_STRING */
+    bool word;                /* came from a word: exempt from min..max */
+    bool conflict;            /* cfg: movablecore and movablecore_percent both set */
+};
+
+static const struct option_word *find_word(const struct option_word *w, const char *s, size_t n)
+{
+    for (; w != NULL && w->word != NULL; w++) {
+        if (word_eq(s, n, w->word))
+            return w;
+    }
+    return NULL;
+}
+
+/* Text of the environment (or of a string cfg field) into v.  0, or -1
+ * with the reason in why. */
+static int option_parse(const struct option_desc *d, const char *s,
+                        struct option_value *v, char *why, size_t whylen)
+{
+    const struct option_word *w = find_word(d->words, s, strlen(s));
+    size_t bytes;
+    const char *end;
+
+    memset(v, 0, sizeof(*v));
+    switch (d->kind) {
+    case OPT_SIZE:
+    case OPT_SIZE_OR_PERCENT:
+        if (pa_parse_size(s, &bytes, d->kind == OPT_SIZE_OR_PERCENT ? &v->percent : NULL) == 0) {
+            v->u = bytes;
+            return 0;
+        }
+        if (errno == ERANGE)
+            snprintf(why, whylen, "too large");
+        else if (d->kind == OPT_SIZE_OR_PERCENT && s[0] != '\0' && s[strlen(s) - 1] == '%')
+            snprintf(why, whylen, "bad percentage (use 1%% to 100%%)");
+        else
+            snprintf(why, whylen, "bad size (%s)", d->hint);
+        return -1;
+
+    case OPT_UINT:
+        if (w != NULL) {
+            v->u = w->value;
+            v->word = true;
+            return 0;
+        }
+        if (parse_digits(s, &v->u, &end) != 0 && errno == ERANGE)
+            v->u = ULLONG_MAX;          /* let the range check say why */
+        if (end == s || *end != '\0') {
+            snprintf(why, whylen, "not a number (%s)", d->hint);
+            return -1;
+        }
+        return 0;
+
+    case OPT_ENUM:
+    case OPT_BOOL:
+        if (w == NULL) {
+            snprintf(why, whylen, "unknown value (%s)", d->hint);
+            return -1;
+        }
+        v->u = w->value;
+        return 0;
+
+    case OPT_STRING:
+        v->s = w != NULL ? w->text : s;
+        return 0;
+
+    case OPT_DEBUG_LIST:
+        for (const char *p = s;; p++) {
+            size_t n = strcspn(p, ",");
+
+            w = find_word(d->words, p, n);
+            if (w == NULL && n == 0) {
+                snprintf(why, whylen, "empty word (%s)", d->hint);
+                return -1;
+            }
+            if (w == NULL) {
+                char word[48], quoted[sizeof(word) * 4 + 8];
+
+                snprintf(word, sizeof(word), "%.*s", (int)PA_MIN(n, 40), p);
+                format_quoted(quoted, sizeof(quoted), word);
+                snprintf(why, whylen, "unknown word %s (%s)", quoted, d->hint);
+                return -1;
+            }
+            v->u |= w->value;
+            p += n;
+            if (*p == '\0')
+                return 0;
+        }
+    }
+    return -1;
+}
+
+/* Limits common to both sources.  May adjust v (alignment). */
+static int option_check(const struct option_desc *d, struct option_value *v,
+                        char *why, size_t whylen)
+{
+    char lim[32];
+
+    switch (d->kind) {
+    case OPT_SIZE:
+        if (v->u < d->min) {
+            format_size(lim, sizeof(lim), d->min);
+            snprintf(why, whylen, "too small (at least %s)", lim);
+            return -1;
+        }
+        if (v->u > d->max) {
+            format_size(lim, sizeof(lim), d->max);
+            snprintf(why, whylen, "too large (at most %s)", lim);
+            return -1;
+        }
+        if (d->align != 0)
+            v->u -= v->u % d->align;
+        return 0;
+
+    case OPT_SIZE_OR_PERCENT:
+        if (v->percent > 100) {
+            snprintf(why, whylen, "out of range (use 1 to 100)");
+            return -1;
+        }
+        return 0;
+
+    case OPT_UINT:
+    case OPT_ENUM:
+        if (v->word || (v->u == 0 && d->zero_is_off))
+            return 0;
+        if (v->u < d->min || v->u > d->max) {
+            snprintf(why, whylen, "out of range (%s)", d->range_text ? d->range_text : d->hint);
+            return -1;
+        }
+        return 0;
+
+    case OPT_DEBUG_LIST:
+        if (v->u & ~d->max) {
+            snprintf(why, whylen, "unknown bits 0x%llx (%s)", v->u & ~d->max, d->range_text);
+            return -1;
+        }
+        return 0;
+
+    case OPT_STRING:
+        if (strlen(v->s) >= d->opt_size) {
+            snprintf(why, whylen, "too long (at most %zu bytes)", d->opt_size - 1);
+            return -1;
+        }
+        return 0;
+
+    case OPT_BOOL:
+        return 0;
+    }
+    return -1;
+}
+
+static void option_store(const struct option_desc *d, const struct option_value *v)
+{
+    char *dst = (char *)&pa_opt + d->opt_off;
+
+    switch (d->opt_type) {
+    case CT_SIZE:  *(size_t *)(void *)dst = (size_t)v->u; break;
+    case CT_INT:   *(int *)(void *)dst = (int)v->u; break;
+    case CT_UINT:  *(unsigned int *)(void *)dst = (unsigned int)v->u; break;
+    case CT_ULONG: *(unsigned long *)(void *)dst = (unsigned long)v->u; break;
+    case CT_BOOL:  *(bool *)(void *)dst = v->u != 0; break;
+    case CT_CHARS: memcpy(dst, v->s, strlen(v->s) + 1); break;   /* length checked */
+    case CT_NONE:
+    case CT_STR:   break;
+    }
+    if (d->kind == OPT_SIZE_OR_PERCENT)
+        *(unsigned int *)(void *)((char *)&pa_opt + d->percent_off) = v->percent;
+}
+
+/* The cfg member of d as a candidate value, with its name and its value
+ * as text for messages.  false when the member is unset (0 or NULL). */
+static bool cfg_read(const struct option_desc *d, const struct pa_config *cfg,
+                     struct option_value *v, char *name, size_t namelen,
+                     char *text, size_t textlen)
+{
+    const char *src = (const char *)cfg + d->cfg_off;
+
+    memset(v, 0, sizeof(*v));
+    snprintf(name, namelen, "pa_config.%s", d->cfg_field);
+    switch (d->cfg_type) {
+    case CT_SIZE:
+        v->u = *(const size_t *)(const void *)src;
+        if (d->kind == OPT_SIZE_OR_PERCENT) {
+            v->percent = *(const unsigned int *)(const void *)((const char *)cfg + d->cfg_percent_off);
+            if (v->percent != 0 && v->u != 0) {
+                snprintf(text, textlen, "%llu and pa_config.%s=%u", v->u,
+                         d->cfg_percent_field, v->percent);
+                v->conflict = true;
+                return true;
+            }
+            if (v->percent != 0) {
+                snprintf(name, namelen, "pa_config.%s", d->cfg_percent_field);
+                snprintf(text, textlen, "%u", v->percent);
+                return true;
+            }
+        }
+        snprintf(text, textlen, "%llu", v->u);
+        return v->u != 0;
+    case CT_INT: {
+        int i = *(const int *)(const void *)src;
+
+        snprintf(text, textlen, "%d", i);
+        v->u = i < 0 ? ULLONG_MAX : (unsigned long long)i;
+        return i != 0;
+    }
+    case CT_UINT:
+        v->u = *(const unsigned int *)(const void *)src;
+        snprintf(text, textlen, d->kind == OPT_DEBUG_LIST ? "0x%llx" : "%llu", v->u);
+        return v->u != 0;
+    case CT_ULONG:
+        v->u = *(const unsigned long *)(const void *)src;
+        snprintf(text, textlen, "%llu", v->u);
+        return v->u != 0;
+    case CT_STR:
+        v->s = *(const char *const *)(const void *)src;
+        if (v->s == NULL)
+            return false;
+        format_quoted(text, textlen, v->s);
+        return true;
+    case CT_NONE:
+    case CT_BOOL:
+    case CT_CHARS:
+        break;
+    }
+    return false;
+}
+
+/* One line, one write(2): no stdio, no allocation, no interleaving. */
+static void report(const char *name, const char *shown, const char *why,
+                   const char *fallback_name, const char *fallback)
+{
+    char line[1024];
+    int n;
+
+    if (fallback_name != NULL)
+        n = snprintf(line, sizeof(line), "pagealloc: %s=%s: %s; using %s=%s\n",
+                     name, shown, why, fallback_name, fallback);
+    else
+        n = snprintf(line, sizeof(line), "pagealloc: %s=%s: %s; using the default (%s)\n",
+                     name, shown, why, fallback);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof(line)) {
+        n = sizeof(line) - 1;
+        line[n - 1] = '\n';
+    }
+    ssize_t PA_UNUSED rc = write(STDERR_FILENO, line, (size_t)n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Loading                                                             */
+/* ------------------------------------------------------------------ */
+
+static void option_load(const struct option_desc *d, const struct pa_config *cfg, bool secure)
+{
+    struct option_value v;
+    char why[256], shown[400], cfg_name[64];
+    const char *env = NULL;
+    bool env_applied = false;
+    int rc = 0;
+
+    /* Environment.  An empty value counts as unset ("VAR= prog"). */
+    if (!secure)
+        env = getenv(d->env);   /* the library's only getenv */
+    if (env != NULL && env[0] != '\0') {
+        if (option_parse(d, env, &v, why, sizeof(why)) == 0 &&
+            option_check(d, &v, why, sizeof(why)) == 0) {
+            option_store(d, &v);
+            env_applied = true;
+        } else {
+            format_quoted(shown, sizeof(shown), env);
+            report(d->env, shown, why, NULL, d->default_text);
+        }
+    }
+
+    /* struct pa_config: the members that are set. */
+    if (cfg == NULL || d->cfg_field == NULL ||
+        !cfg_read(d, cfg, &v, cfg_name, sizeof(cfg_name), shown, sizeof(shown)))
+        return;
+    if (v.conflict) {
+        snprintf(why, sizeof(why), "both set (set one)");
+        rc = -1;
+    } else if (d->cfg_type == CT_STR) {
+        rc = option_parse(d, v.s, &v, why, sizeof(why));
+    }
+    if (rc == 0)
+        rc = option_check(d, &v, why, sizeof(why));
+    if (rc == 0) {
+        option_store(d, &v);
+        return;
+    }
+    if (secure)
+        return;
+    if (env_applied) {
+        char envq[400];
+
+        format_quoted(envq, sizeof(envq), env);
+        report(cfg_name, shown, why, d->env, envq);
+    } else {
+        report(cfg_name, shown, why, NULL, d->default_text);
+    }
+}
+
+/* Not thread-safe: pa_init() calls it once under its lock; tests call it
+ * directly, and each call starts again from the defaults. */
+void pa_options_load(const struct pa_config *cfg)
+{
+    /* secure_getenv() semantics, decided once for the whole table. */
+    bool secure = getauxval(AT_SECURE) != 0;
+
+    pa_opt = pa_opt_defaults;
+    pa_opt.secure = secure;
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++)
+        option_load(&options[i], cfg, secure);
+}

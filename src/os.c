@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The OS layer: every mmap, madvise, mbind, mlock and libnuma call of the
+ * library lives here, so the rest reads as pure algorithm (STYLE.md 6).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <numa.h>
+#include <numaif.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT 26
+#endif
+#ifndef MAP_HUGE_2MB
+#define MAP_HUGE_2MB (21 << MAP_HUGE_SHIFT)
+#endif
+#ifndef MAP_HUGE_1GB
+#define MAP_HUGE_1GB (30 << MAP_HUGE_SHIFT)
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* Raw system calls: the LD_PRELOAD shim interposes mmap and friends, and
+ * the library's own mappings must never loop back into it. */
+static void *sys_mmap(void *addr, size_t len, int prot, int flags)
+{
+    long r = syscall(SYS_mmap, addr, len, prot, flags, -1, 0L);
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return MAP_FAILED;
+    }
+    return (void *)r;
+}
+
+static int sys_munmap(void *addr, size_t len)
+{
+    return (int)syscall(SYS_munmap, addr, len);
+}
+
+static int sys_madvise(void *addr, size_t len, int advice)
+{
+    return (int)syscall(SYS_madvise, addr, len, advice);
+}
+
+/* ------------------------------------------------------------------ */
+/* Topology                                                            */
+/* ------------------------------------------------------------------ */
+
+size_t pa_os_total_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES);
+    long psz = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || psz <= 0)
+        return (size_t)1 << 30;
+    return (size_t)pages * (size_t)psz;
+}
+
+static int os_nr_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    if (n <= 0)
+        n = 1;
+    return (int)PA_MIN(n, PA_MAX_CPUS);
+}
+
+/* One node holding all memory and CPUs: machines without NUMA support. */
+static void discover_flat(struct pa_os_topology *t)
+{
+    t->nr_nodes = 1;
+    t->node_id[0] = 0;
+    t->node_mem[0] = pa_os_total_memory();
+    t->distance[0][0] = LOCAL_DISTANCE;
+    t->nr_cpus = os_nr_cpus();
+    for (int c = 0; c < t->nr_cpus; c++)
+        t->cpu_to_node[c] = 0;
+}
+
+int pa_os_discover(struct pa_os_topology *t)
+{
+    memset(t, 0, sizeof(*t));
+    for (int c = 0; c < PA_MAX_CPUS; c++)
+        t->cpu_to_node[c] = -1;
+    if (numa_available() < 0) {
+        discover_flat(t);
+        return 0;
+    }
+    int maxnode = numa_max_node();
+    int dense[MAX_NUMNODES + 1];
+    for (int id = 0; id <= maxnode && t->nr_nodes < MAX_NUMNODES; id++) {
+        dense[PA_MIN(id, MAX_NUMNODES)] = -1;
+        if (!numa_bitmask_isbitset(numa_all_nodes_ptr, (unsigned int)id))
+            continue;
+        long long freep = 0;
+        long long size = numa_node_size64(id, &freep);
+        if (size <= 0)
+            continue;             /* memory-less node: CPUs only */
+        dense[id] = t->nr_nodes;
+        t->node_id[t->nr_nodes] = id;
+        t->node_mem[t->nr_nodes] = (size_t)size;
+        t->nr_nodes++;
+    }
+    if (t->nr_nodes == 0) {
+        discover_flat(t);
+        return 0;
+    }
+    for (int i = 0; i < t->nr_nodes; i++)
+        for (int j = 0; j < t->nr_nodes; j++) {
+            int d = numa_distance(t->node_id[i], t->node_id[j]);
+            if (d <= 0)
+                d = i == j ? LOCAL_DISTANCE : REMOTE_DISTANCE;
+            t->distance[i][j] = (uint8_t)PA_MIN(d, 255);
+        }
+    t->nr_cpus = os_nr_cpus();
+    for (int c = 0; c < t->nr_cpus; c++) {
+        int id = numa_node_of_cpu(c);
+        /* CPUs of a memory-less node use the nearest node with memory */
+        if (id >= 0 && id <= maxnode && id < MAX_NUMNODES && dense[id] >= 0) {
+            t->cpu_to_node[c] = (int16_t)dense[id];
+        } else if (id >= 0) {
+            int best = 0, bestd = 1 << 30;
+            for (int i = 0; i < t->nr_nodes; i++) {
+                int d = numa_distance(id, t->node_id[i]);
+                if (d > 0 && d < bestd) {
+                    bestd = d;
+                    best = i;
+                }
+            }
+            t->cpu_to_node[c] = (int16_t)best;
+        } else {
+            t->cpu_to_node[c] = 0;
+        }
+    }
+    return 0;
+}
+
+int pa_os_getcpu_slow(void)
+{
+    int cpu = sched_getcpu();
+    return cpu < 0 ? 0 : cpu;
+}
+
+/* ------------------------------------------------------------------ */
+/* Address space                                                       */
+/* ------------------------------------------------------------------ */
+
+void *pa_os_reserve(size_t size, size_t align, bool below4g)
+{
+    size_t len = size + align;
+    if (len < size) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+    if (below4g)
+        flags |= MAP_32BIT;
+    char *p = sys_mmap(NULL, len, PROT_NONE, flags);
+    if (p == MAP_FAILED)
+        return NULL;
+    char *a = (char *)ALIGN_UP((uintptr_t)p, align);
+    if (a > p)
+        sys_munmap(p, (size_t)(a - p));
+    size_t tail = (size_t)((p + len) - (a + size));
+    if (tail)
+        sys_munmap(a + size, tail);
+    return a;
+}
+
+void pa_os_unreserve(void *addr, size_t size)
+{
+    if (addr)
+        sys_munmap(addr, size);
+}
+
+static bool thp_enabled(void)
+{
+    static int cached = -1;
+    int c = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (c >= 0)
+        return c;
+    char buf[128] = "";
+    int fd = open("/sys/kernel/mm/transparent_hugepage/enabled", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t n = read(fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = 0;
+        close(fd);
+    }
+    c = buf[0] != 0 && strstr(buf, "[never]") == NULL;
+    __atomic_store_n(&cached, c, __ATOMIC_RELAXED);
+    return c;
+}
+
+/* Put the PROT_NONE reservation back over a range whose commit failed. */
+static void rereserve(void *addr, size_t size)
+{
+    sys_mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+}
+
+static bool commit_one(void *addr, size_t size, enum pa_backing b, bool prefault)
+{
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    const int prot = PROT_READ | PROT_WRITE;
+    void *p;
+
+    switch (b) {
+    case PA_BACKING_HUGETLB_1G:
+    case PA_BACKING_HUGETLB_2M: {
+        size_t hp = b == PA_BACKING_HUGETLB_1G ? (1UL << 30) : (2UL << 20);
+        if (!IS_ALIGNED((uintptr_t)addr, hp) || !IS_ALIGNED(size, hp))
+            return false;
+        /* no MAP_NORESERVE: the kernel reserves the hugepages now, so a
+         * shortage fails here instead of as SIGBUS on first touch */
+        flags |= MAP_HUGETLB | (b == PA_BACKING_HUGETLB_1G ? MAP_HUGE_1GB : MAP_HUGE_2MB);
+        if (prefault)
+            flags |= MAP_POPULATE;
+        p = sys_mmap(addr, size, prot, flags);
+        if (p == MAP_FAILED) {
+            rereserve(addr, size);
+            return false;
+        }
+        return true;
+    }
+    case PA_BACKING_THP:
+        if (!thp_enabled())
+            return false;
+        p = sys_mmap(addr, size, prot, flags);
+        if (p == MAP_FAILED) {
+            rereserve(addr, size);
+            return false;
+        }
+        if (sys_madvise(addr, size, MADV_HUGEPAGE) != 0) {
+            rereserve(addr, size);
+            return false;
+        }
+        break;
+    case PA_BACKING_4K:
+        p = sys_mmap(addr, size, prot, flags);
+        if (p == MAP_FAILED) {
+            rereserve(addr, size);
+            return false;
+        }
+        sys_madvise(addr, size, MADV_NOHUGEPAGE);
+        break;
+    default:
+        return false;
+    }
+    if (prefault)
+        sys_madvise(addr, size, MADV_POPULATE_WRITE); /* best effort; faults later otherwise */
+    return true;
+}
+
+enum pa_backing pa_os_commit(void *addr, size_t size, enum pa_backing first, bool prefault)
+{
+    for (int b = first; b < PA_NR_BACKINGS; b++)
+        if (commit_one(addr, size, (enum pa_backing)b, prefault))
+            return (enum pa_backing)b;
+    errno = ENOMEM;
+    return PA_BACKING_NONE;
+}
+
+int pa_os_bind(void *addr, size_t size, int phys_node)
+{
+    unsigned long mask[(MAX_NUMNODES + 63) / 64] = {0};
+    if (phys_node < 0 || phys_node >= MAX_NUMNODES) {
+        errno = EINVAL;
+        return -1;
+    }
+    mask[phys_node / 64] = 1UL << (phys_node % 64);
+    return (int)mbind(addr, size, MPOL_BIND, mask, MAX_NUMNODES + 1, 0);
+}
+
+void pa_os_prefault(void *addr, size_t size)
+{
+    sys_madvise(addr, size, MADV_POPULATE_WRITE);
+}
+
+int pa_os_mlock(void *addr, size_t size)
+{
+    return mlock(addr, size);
+}
+
+void *pa_os_alloc(size_t size)
+{
+    size = ALIGN_UP(size, PAGE_SIZE);
+    void *p = sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void pa_os_free(void *addr, size_t size)
+{
+    if (addr)
+        sys_munmap(addr, ALIGN_UP(size, PAGE_SIZE));
+}
+
+unsigned long pa_os_free_hugepages(unsigned long size_kb)
+{
+    char path[128], buf[64] = "";
+    snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages", size_kb);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    return strtoul(buf, NULL, 10);
+}
+
+/* /proc/self/pagemap: bit 63 present, bits 0-54 the frame number (zero
+ * without CAP_SYS_ADMIN).  The page is touched first so it is present. */
+unsigned long long pa_os_virt_to_phys(const void *addr)
+{
+    volatile const char *v = addr;
+    (void)*v;
+    int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    uint64_t ent = 0;
+    off_t off = (off_t)((uintptr_t)addr / PAGE_SIZE * sizeof(ent));
+    ssize_t n = pread(fd, &ent, sizeof(ent), off);
+    close(fd);
+    if (n != (ssize_t)sizeof(ent) || !(ent >> 63)) {
+        errno = EIO;
+        return 0;
+    }
+    uint64_t frame = ent & ((1ULL << 55) - 1);
+    if (!frame) {
+        errno = EPERM;
+        return 0;
+    }
+    return (frame << PAGE_SHIFT) | ((uintptr_t)addr & (PAGE_SIZE - 1));
+}

@@ -1,0 +1,719 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The allocation entry points, the fast path (get_page_from_freelist ->
+ * rmqueue), the slow path, and the free path.  Read alongside the kernel's
+ * mm/page_alloc.c: the names and the order of the steps are the same.
+ */
+#include "internal.h"
+
+#include <time.h>
+#include <unistd.h>
+
+struct pa_mm pa_mm;
+
+/* ------------------------------------------------------------------ */
+/* Locks                                                               */
+/* ------------------------------------------------------------------ */
+
+void pa_spin_lock_slow(pa_spinlock_t *l)
+{
+    for (unsigned int spins = 0;; spins++) {
+        while (atomic_load_explicit(&l->locked, memory_order_relaxed)) {
+            if (spins++ < 128)
+                __builtin_ia32_pause();
+            else
+                sched_yield();   /* the holder may be preempted: let it run */
+        }
+        if (!atomic_exchange_explicit(&l->locked, 1, memory_order_acquire))
+            return;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Initialisation                                                      */
+/* ------------------------------------------------------------------ */
+
+static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pa_os_topology topology;
+
+static int do_init(const struct pa_config *cfg)
+{
+    pa_options_load(cfg);
+    if (pa_os_discover(&topology) != 0 || pa_nodes_init(&topology) != 0 || pa_arena_init() != 0)
+        return -1;
+    unsigned long total = 0;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        total += NODE_DATA(nid)->node_present_pages;
+    /* as the kernel: too little memory to group by mobility usefully */
+    pa_mm.page_group_by_mobility_disabled = total < pageblock_nr_pages * MIGRATE_TYPES;
+    setup_per_zone_lowmem_reserve();
+    setup_per_zone_wmarks();
+    pa_threads_init();
+    pa_stats_init();
+    return 0;
+}
+
+/* States of pa_mm.initialized: 0 not yet, 1 in progress, 2 done, -1 failed. */
+PA_API int pa_init(const struct pa_config *cfg)
+{
+    int state = atomic_load_explicit(&pa_mm.initialized, memory_order_acquire);
+    if (likely(state == 2))
+        return 0;
+    pthread_mutex_lock(&init_lock);
+    state = atomic_load_explicit(&pa_mm.initialized, memory_order_relaxed);
+    if (state == 0) {
+        atomic_store_explicit(&pa_mm.initialized, 1, memory_order_relaxed);
+        state = do_init(cfg) == 0 ? 2 : -1;
+        if (state < 0)
+            fprintf(stderr, "pagealloc: initialisation failed; allocations will return NULL\n");
+        atomic_store_explicit(&pa_mm.initialized, state, memory_order_release);
+    }
+    pthread_mutex_unlock(&init_lock);
+    if (state != 2) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+void pa_ensure_init(void)
+{
+    if (likely(pa_initialized()))
+        return;
+    pa_init(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Preparing pages                                                     */
+/* ------------------------------------------------------------------ */
+
+static void prep_compound_page(struct pa_page *page, unsigned int order)
+{
+    unsigned long nr = 1UL << order;
+    __SetPageHead(page);
+    for (unsigned long i = 1; i < nr; i++) {
+        struct pa_page *p = page + i;
+        p->private = (unsigned long)page;
+        __SetPageTail(p);
+    }
+}
+
+static void prep_new_page(struct pa_page *page, unsigned int order, pa_gfp_t gfp)
+{
+    if (unlikely(pa_opt.debug)) {
+        if ((pa_opt.debug & PA_DEBUG_CHECKS) && check_new_pages_bad(page, order))
+            return;   /* reported; with checks on we have aborted already */
+        if (pa_opt.debug & PA_DEBUG_POISON)
+            check_poison_bad(page, order);
+    }
+    page->order = (uint8_t)order;
+    set_page_count(page, 1);
+    if (gfp & PA_GFP_ZERO)
+        memset(page_address(page), 0, PAGE_SIZE << order);
+    if (order && (gfp & PA_GFP_COMP))
+        prep_compound_page(page, order);
+}
+
+/* ------------------------------------------------------------------ */
+/* The fast path                                                       */
+/* ------------------------------------------------------------------ */
+
+/* NUMA hit/miss as seen from the preferred zone, local/other from the CPU. */
+static inline void zone_statistics(const struct zone *preferred, const struct zone *z)
+{
+    enum numa_stat_item local_stat = z->node == numa_node_id() ? NUMA_LOCAL : NUMA_OTHER;
+    if (likely(z->node == preferred->node)) {
+        count_numa_event(z, NUMA_HIT);
+    } else {
+        count_numa_event(z, NUMA_MISS);
+        count_numa_event(preferred, NUMA_FOREIGN);
+    }
+    count_numa_event(z, local_stat);
+}
+
+static struct pa_page *rmqueue_buddy(struct zone *z, unsigned int order, unsigned int alloc_flags, int mt)
+{
+    struct pa_page *page = NULL;
+
+    spin_lock(&z->lock);
+    if (order && (alloc_flags & ALLOC_HIGHATOMIC))
+        page = __rmqueue_smallest(z, order, MIGRATE_HIGHATOMIC);
+    if (!page) {
+        page = __rmqueue(z, order, mt, alloc_flags);
+        /* OOM victims and non-blocking callers may dip into highatomic */
+        if (!page && (alloc_flags & (ALLOC_OOM | ALLOC_NON_BLOCK)))
+            page = __rmqueue_smallest(z, order, MIGRATE_HIGHATOMIC);
+    }
+    spin_unlock(&z->lock);
+    return page;
+}
+
+static inline struct pa_page *rmqueue(struct zone *preferred, struct zone *z, unsigned int order,
+                                      unsigned int alloc_flags, int mt)
+{
+    struct pa_page *page = rmqueue_buddy(z, order, alloc_flags, mt);
+    if (likely(page)) {
+        count_vm_events((enum vm_event_item)(PGALLOC_DMA + z->zid), 1UL << order);
+        zone_statistics(preferred, z);
+    }
+    return page;
+}
+
+/* Growing z (bringing a section online) could let this request pass. */
+static inline bool zone_growth_helps(const struct zone *z, unsigned long mark, int highest_zoneidx,
+                                     unsigned int order)
+{
+    return zone_can_grow(z) &&
+           z->managed_pages > mark + (unsigned long)z->lowmem_reserve[highest_zoneidx] + (1UL << order);
+}
+
+/*
+ * Walk the zonelist from the preferred zone and take pages from the first
+ * zone that passes its watermark.  A zone that is short but can still grow
+ * gets its next section first: local memory is used before remote.
+ */
+static struct pa_page *get_page_from_freelist(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags,
+                                              const struct alloc_context *ac)
+{
+    bool no_fallback;
+retry:
+    no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
+    for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++) {
+        struct zone *z = zr->zone;
+        unsigned long mark;
+        struct pa_page *page;
+
+        if (zr->zone_idx > ac->highest_zoneidx)
+            continue;
+        if (ac->nodemask && !node_isset(z->node, ac->nodemask))
+            continue;
+        if (no_fallback && pa_mm.nr_nodes > 1 && z != ac->preferred_zoneref->zone &&
+            z->node != ac->preferred_zoneref->zone->node) {
+            /* fragmenting a local zone beats going remote */
+            alloc_flags &= ~ALLOC_NOFRAGMENT;
+            goto retry;
+        }
+        mark = wmark_pages(z, alloc_flags & ALLOC_WMARK_MASK);
+check:
+        if (!zone_watermark_fast(z, order, mark, ac->highest_zoneidx, alloc_flags, gfp)) {
+            if (zone_growth_helps(z, mark, ac->highest_zoneidx, order) && arena_grow_zone(z) == 0)
+                goto check;
+            if (!(alloc_flags & ALLOC_NO_WATERMARKS))
+                continue;
+        }
+        page = rmqueue(ac->preferred_zoneref->zone, z, order, alloc_flags, ac->migratetype);
+        if (likely(page)) {
+            prep_new_page(page, order, gfp);
+            if (unlikely((alloc_flags & ALLOC_HIGHATOMIC) && order && order < pageblock_order))
+                reserve_highatomic_pageblock(page, z);
+            return page;
+        }
+        if (zone_growth_helps(z, mark, ac->highest_zoneidx, order) && arena_grow_zone(z) == 0)
+            goto check;
+    }
+    if (no_fallback) {
+        alloc_flags &= ~ALLOC_NOFRAGMENT;
+        goto retry;
+    }
+    return NULL;
+}
+
+/*
+ * Use ALLOC_NOFRAGMENT for Normal when a lower zone (DMA32) exists on the
+ * node: fragmenting fallbacks are then tried in the lower zone first.
+ */
+static inline unsigned int alloc_flags_nofragment(const struct zone *z)
+{
+    if (!z || z->zid != PA_ZONE_NORMAL)
+        return 0;
+    return populated_zone(&z->zone_pgdat->node_zones[PA_ZONE_DMA32]) ? ALLOC_NOFRAGMENT : 0;
+}
+
+static struct zoneref *first_zones_zonelist(struct zonelist *zl, int highest_zoneidx,
+                                            const pa_nodemask_t *nodemask)
+{
+    struct zoneref *zr = zl->_zonerefs;
+    while (zr->zone && (zr->zone_idx > highest_zoneidx ||
+                        (nodemask && !node_isset(zr->zone->node, nodemask))))
+        zr++;
+    return zr;
+}
+
+static bool prepare_alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_nid,
+                                const pa_nodemask_t *nodemask, struct alloc_context *ac,
+                                unsigned int *alloc_flags)
+{
+    (void)order;
+    int zone = gfp_zone(gfp);
+    if (unlikely(zone < 0 || (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK))
+        return false;
+    /* mirrored (reliable) memory never comes from ZONE_MOVABLE */
+    if ((gfp & PA_GFP_RELIABLE) && zone == PA_ZONE_MOVABLE)
+        zone = PA_ZONE_NORMAL;
+    ac->highest_zoneidx = zone;
+    ac->zonelist = node_zonelist(preferred_nid, gfp);
+    ac->nodemask = nodemask;
+    ac->migratetype = gfp_migratetype(gfp);
+    ac->spread_dirty_pages = false;
+    ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
+    *alloc_flags = ALLOC_WMARK_LOW;
+    if (ac->migratetype == MIGRATE_MOVABLE)
+        *alloc_flags |= ALLOC_CMA;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* The slow path                                                       */
+/* ------------------------------------------------------------------ */
+
+/* Whether the request may use memory below every watermark. */
+static unsigned int __gfp_pfmemalloc_flags(pa_gfp_t gfp)
+{
+    if (unlikely(gfp & PA_GFP_NOMEMALLOC))
+        return 0;
+    if (gfp & PA_GFP_MEMALLOC)
+        return ALLOC_NO_WATERMARKS;
+    return 0;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * The ladder, in the kernel's order.  Steps the later layers fill in
+ * (kswapd, direct reclaim, compaction, OOM) join here at their labels.
+ */
+static struct pa_page *__alloc_pages_slowpath(pa_gfp_t gfp, unsigned int order, struct alloc_context *ac)
+{
+    bool can_direct_reclaim = gfp & PA_GFP_DIRECT_RECLAIM;
+    double start = now_seconds(), next_warn = start + 10;
+    struct pa_page *page;
+    unsigned int alloc_flags, reserve_flags;
+
+restart:
+    /* the MIN watermark and the reserves this caller may use */
+    alloc_flags = gfp_to_alloc_flags(gfp, order);
+    ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
+    if (!ac->preferred_zoneref->zone)
+        goto nopage;
+
+    page = get_page_from_freelist(gfp, order, alloc_flags, ac);
+    if (page)
+        goto got_pg;
+
+    /* PA_GFP_MEMALLOC: everything, below all watermarks */
+    reserve_flags = __gfp_pfmemalloc_flags(gfp);
+    if (reserve_flags) {
+        alloc_flags = reserve_flags | (alloc_flags & ALLOC_CMA);
+        page = get_page_from_freelist(gfp, order, alloc_flags, ac);
+        if (page)
+            goto got_pg;
+    }
+
+    /* callers that cannot sleep stop here */
+    if (!can_direct_reclaim)
+        goto nopage;
+
+nopage:
+    if (gfp & PA_GFP_NOFAIL) {
+        /* NOFAIL must be able to sleep; a non-blocking NOFAIL is a bug */
+        if (!can_direct_reclaim) {
+            fprintf(stderr, "pagealloc: PA_GFP_NOFAIL without PA_GFP_DIRECT_RECLAIM cannot wait; failing\n");
+            goto fail;
+        }
+        /* a bit of the reserve, then wait for memory to come back */
+        page = get_page_from_freelist(gfp, order, ALLOC_WMARK_MIN | ALLOC_MIN_RESERVE | ALLOC_CMA, ac);
+        if (page)
+            goto got_pg;
+        double t = now_seconds();
+        if (t >= next_warn && !(gfp & PA_GFP_NOWARN)) {
+            warn_alloc(gfp, ac->nodemask, order, "page allocation stalls");
+            fprintf(stderr, "pagealloc: stalled for %.0f s\n", t - start);
+            next_warn = t + 10;
+        }
+        usleep(1000);
+        goto restart;
+    }
+fail:
+    if (!(gfp & PA_GFP_NOWARN))
+        warn_alloc(gfp, ac->nodemask, order, "page allocation failure");
+    return NULL;
+got_pg:
+    return page;
+}
+
+struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_nid,
+                              const pa_nodemask_t *nodemask)
+{
+    struct alloc_context ac;
+    unsigned int alloc_flags;
+    struct pa_page *page;
+
+    if (unlikely(order > MAX_ORDER || (gfp & ~PA_GFP_BITS_MASK) ||
+                 !prepare_alloc_pages(gfp, order, preferred_nid, nodemask, &ac, &alloc_flags))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    alloc_flags |= alloc_flags_nofragment(ac.preferred_zoneref->zone);
+
+    /* first attempt at LOW */
+    if (likely(ac.preferred_zoneref->zone)) {
+        page = get_page_from_freelist(gfp, order, alloc_flags, &ac);
+        if (likely(page))
+            return page;
+    }
+    page = __alloc_pages_slowpath(gfp, order, &ac);
+    if (!page) {
+        count_vm_event(PA_ALLOC_FAIL);
+        errno = ENOMEM;
+    }
+    return page;
+}
+
+/* ------------------------------------------------------------------ */
+/* Freeing                                                             */
+/* ------------------------------------------------------------------ */
+
+static void free_pages_prepare(struct pa_page *page, unsigned int order)
+{
+    if (PageHead(page)) {
+        unsigned long nr = 1UL << order;
+        for (unsigned long i = 1; i < nr; i++) {
+            struct pa_page *p = page + i;
+            if (unlikely((pa_opt.debug & PA_DEBUG_CHECKS) &&
+                         (!PageTail(p) || p->private != (unsigned long)page)))
+                bad_page(p, order, "corrupted compound tail");
+            p->private = 0;
+            __ClearPageTail(p);
+        }
+    }
+    if (unlikely(pa_opt.debug & PA_DEBUG_CHECKS))
+        free_pages_check_bad(page, order);
+    page->flags = 0;
+    page->order = 0;
+    page->mapping = NULL;
+    page->owner = NULL;
+    page->memcg_data = 0;
+    if (unlikely(pa_opt.debug & PA_DEBUG_POISON))
+        kernel_poison_pages(page, order);
+}
+
+static void free_one_page(struct zone *z, struct pa_page *page, unsigned long pfn, unsigned int order)
+{
+    spin_lock(&z->lock);
+    __free_one_page(page, pfn, z, order, get_pfnblock_migratetype(pfn));
+    spin_unlock(&z->lock);
+}
+
+/* The reference is gone: give the block back. */
+void free_the_page(struct pa_page *page, unsigned int order)
+{
+    free_pages_prepare(page, order);
+    free_one_page(page_zone(page), page, page_to_pfn(page), order);
+    count_vm_events(PGFREE, 1UL << order);
+}
+
+/* ------------------------------------------------------------------ */
+/* Validating what callers hand back                                   */
+/* ------------------------------------------------------------------ */
+
+/* A descriptor pointer from our array, of an online page. */
+static inline bool page_ptr_valid(const struct pa_page *page)
+{
+    if (unlikely(!pa_initialized()))
+        return false;
+    uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
+    if (unlikely(off >= pa_mm.max_pfn * sizeof(struct pa_page) || off % sizeof(struct pa_page)))
+        return false;
+    return pfn_valid(off / sizeof(struct pa_page));
+}
+
+/*
+ * The cheap checks that are always on: the block is allocated, aligned for
+ * the order, not a tail, and freed with the order it was allocated with.
+ * On failure the problem is reported and the caller refuses the free.
+ */
+static bool free_is_sane(struct pa_page *page, unsigned int order, const char *func)
+{
+    if (unlikely(!page_ptr_valid(page))) {
+        bad_pointer(func, page, "not a page descriptor of the arenas");
+        return false;
+    }
+    if (unlikely(order > MAX_ORDER)) {
+        bad_page(page, order, "order out of range");
+        return false;
+    }
+    if (unlikely(page_to_pfn(page) & ((1UL << order) - 1))) {
+        bad_page(page, order, "pfn not aligned to the order being freed");
+        return false;
+    }
+    if (unlikely(PageTail(page))) {
+        bad_page(page, order, "freeing a tail page of a compound page");
+        return false;
+    }
+    if (unlikely(page_ref_count(page) <= 0 || PageBuddy(page) || PagePcp(page))) {
+        bad_page(page, order, "double free: page is not allocated (refcount zero)");
+        return false;
+    }
+    if (unlikely(page->order != order)) {
+        char why[96];
+        snprintf(why, sizeof(why), "freed with order %u but allocated with order %u", order, page->order);
+        bad_page(page, order, why);
+        return false;
+    }
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public API                                                          */
+/* ------------------------------------------------------------------ */
+
+PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int order)
+{
+    if (unlikely(!pa_initialized()) && pa_init(NULL) != 0)
+        return NULL;
+    if (nid == NUMA_NO_NODE)
+        nid = numa_node_id();
+    else if (unlikely(!node_valid(nid))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return __alloc_pages(gfp, order, nid, NULL);
+}
+
+PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
+{
+    return pa_alloc_pages_node(NUMA_NO_NODE, gfp, order);
+}
+
+PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
+{
+    if (unlikely(!page))
+        return;
+    if (unlikely(!free_is_sane(page, order, __func__)))
+        return;
+    if (atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_acq_rel) == 1) {
+        free_the_page(page, order);
+    } else if (!PageHead(page)) {
+        /* still referenced: keep the first page, free the rest (__free_pages) */
+        page->order = 0;
+        while (order-- > 0) {
+            struct pa_page *p = page + (1UL << order);
+            p->order = (uint8_t)order;
+            free_the_page(p, order);
+        }
+    }
+}
+
+PA_API void *pa_get_free_pages(pa_gfp_t gfp, unsigned int order)
+{
+    struct pa_page *page = pa_alloc_pages(gfp, order);
+    return page ? page_address(page) : NULL;
+}
+
+PA_API void pa_free_pages_addr(void *addr, unsigned int order)
+{
+    if (!addr)
+        return;
+    if (unlikely(!pa_initialized())) {
+        bad_pointer(__func__, addr, "no memory has been allocated yet");
+        return;
+    }
+    unsigned long pfn = virt_to_pfn(addr);
+    if (unlikely(pfn == ~0UL || !pfn_valid(pfn))) {
+        bad_pointer(__func__, addr, "not an address of the arenas");
+        return;
+    }
+    if (unlikely((uintptr_t)addr & ((PAGE_SIZE << order) - 1)) && order <= MAX_ORDER) {
+        bad_page(pfn_to_page(pfn), order, "address not aligned to the order being freed");
+        return;
+    }
+    pa_free_pages(pfn_to_page(pfn), order);
+}
+
+static unsigned int get_order(size_t size)
+{
+    size_t pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    unsigned int order = 0;
+    while ((1UL << order) < pages && order <= MAX_ORDER)
+        order++;
+    return order;
+}
+
+/* Give [start, end) back in the largest aligned blocks under one lock. */
+static void free_pages_range(struct zone *z, unsigned long start, unsigned long end)
+{
+    for (unsigned long pfn = start; pfn < end; pfn++) {
+        struct pa_page *p = pfn_to_page(pfn);
+        set_page_count(p, 0);
+        free_pages_prepare(p, 0);
+    }
+    spin_lock(&z->lock);
+    __free_pages_range(z, start, end);
+    spin_unlock(&z->lock);
+    count_vm_events(PGFREE, end - start);
+}
+
+PA_API void *pa_alloc_pages_exact(size_t size, pa_gfp_t gfp)
+{
+    if (unlikely(size == 0 || size > (PAGE_SIZE << MAX_ORDER))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    unsigned int order = get_order(size);
+    struct pa_page *page = pa_alloc_pages(gfp & ~PA_GFP_COMP, order);
+    if (!page)
+        return NULL;
+    /* split_page: every page becomes its own order-0 allocation */
+    unsigned long nr = 1UL << order, used = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    for (unsigned long i = 0; i < nr; i++) {
+        page[i].order = 0;
+        set_page_count(&page[i], 1);
+    }
+    if (used < nr)
+        free_pages_range(page_zone(page), page_to_pfn(page) + used, page_to_pfn(page) + nr);
+    return page_address(page);
+}
+
+PA_API void pa_free_pages_exact(void *addr, size_t size)
+{
+    if (!addr)
+        return;
+    unsigned long pfn = pa_initialized() ? virt_to_pfn(addr) : ~0UL;
+    if (unlikely(pfn == ~0UL || !pfn_valid(pfn) || ((uintptr_t)addr & (PAGE_SIZE - 1)))) {
+        bad_pointer(__func__, addr, "not a page-aligned address of the arenas");
+        return;
+    }
+    unsigned long nr = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    if (unlikely(size == 0 || nr > (1UL << MAX_ORDER) || pfn + nr > pa_mm.max_pfn)) {
+        bad_pointer(__func__, addr, "size does not match an exact allocation");
+        return;
+    }
+    /* check all first: a bad range is refused whole, nothing is lost */
+    for (unsigned long i = 0; i < nr; i++)
+        if (!free_is_sane(pfn_to_page(pfn + i), 0, __func__))
+            return;
+    struct zone *z = page_zone(pfn_to_page(pfn));
+    for (unsigned long i = 0; i < nr; i++) {
+        struct pa_page *p = pfn_to_page(pfn + i);
+        if (atomic_fetch_sub_explicit(&p->_refcount, 1, memory_order_acq_rel) == 1)
+            free_the_page(p, 0);
+    }
+    (void)z;
+}
+
+PA_API void *pa_page_address(const struct pa_page *page)
+{
+    if (unlikely(!page_ptr_valid(page))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return page_address(page);
+}
+
+PA_API struct pa_page *pa_virt_to_page(const void *addr)
+{
+    unsigned long pfn = pa_initialized() ? virt_to_pfn(addr) : ~0UL;
+    if (unlikely(pfn == ~0UL || !pfn_valid(pfn))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return pfn_to_page(pfn);
+}
+
+PA_API unsigned long pa_page_to_pfn(const struct pa_page *page)
+{
+    if (unlikely(!page_ptr_valid(page))) {
+        errno = EINVAL;
+        return ~0UL;
+    }
+    return page_to_pfn(page);
+}
+
+PA_API struct pa_page *pa_pfn_to_page(unsigned long pfn)
+{
+    if (unlikely(!pa_initialized() || !pfn_valid(pfn))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    return pfn_to_page(pfn);
+}
+
+PA_API int pa_page_to_nid(const struct pa_page *page)
+{
+    if (unlikely(!page_ptr_valid(page))) {
+        errno = EINVAL;
+        return -1;
+    }
+    return page->nid;
+}
+
+PA_API enum pa_zone_type pa_page_zonenum(const struct pa_page *page)
+{
+    if (unlikely(!page_ptr_valid(page))) {
+        errno = EINVAL;
+        return PA_MAX_NR_ZONES;
+    }
+    return (enum pa_zone_type)page->zid;
+}
+
+PA_API unsigned long long pa_page_to_phys(const struct pa_page *page)
+{
+    if (unlikely(!page_ptr_valid(page))) {
+        errno = EINVAL;
+        return 0;
+    }
+    return pa_os_virt_to_phys(page_address(page));
+}
+
+PA_API struct pa_page *pa_compound_head(const struct pa_page *page)
+{
+    if (unlikely(!page_ptr_valid(page))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (PageTail(page))
+        return (struct pa_page *)page->private;
+    return (struct pa_page *)page;
+}
+
+PA_API unsigned int pa_compound_order(const struct pa_page *page)
+{
+    if (unlikely(!page_ptr_valid(page)) || !PageHead(page))
+        return 0;
+    return page->order;
+}
+
+PA_API int pa_page_count(const struct pa_page *page)
+{
+    struct pa_page *head = pa_compound_head(page);
+    return head ? page_ref_count(head) : -1;
+}
+
+PA_API void pa_get_page(struct pa_page *page)
+{
+    struct pa_page *head = pa_compound_head(page);
+    if (unlikely(!head)) {
+        bad_pointer(__func__, page, "not a page descriptor of the arenas");
+        return;
+    }
+    if (unlikely(page_ref_count(head) <= 0)) {
+        bad_page(head, head->order, "get_page on a free page");
+        return;
+    }
+    atomic_fetch_add_explicit(&head->_refcount, 1, memory_order_relaxed);
+}
+
+PA_API void pa_put_page(struct pa_page *page)
+{
+    struct pa_page *head = pa_compound_head(page);
+    if (unlikely(!head)) {
+        bad_pointer(__func__, page, "not a page descriptor of the arenas");
+        return;
+    }
+    pa_free_pages(head, head->order);
+}

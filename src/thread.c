@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-thread state.  Counters are kept per thread and summed by readers,
+ * the userspace form of the kernel's per-CPU vm_event_states: an increment
+ * is a plain load and store on memory no other thread writes, no atomics.
+ * A thread that exits folds its counts into `exited` so nothing is lost.
+ */
+#include "internal.h"
+
+#include <unistd.h>
+
+__thread struct pa_thread *pa_current_thread __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pa_thread threads_head = {.next = &threads_head, .prev = &threads_head};
+static unsigned long exited_events[NR_VM_EVENT_ITEMS];
+static unsigned long *exited_numa;       /* [nr_nodes * MAX_NR_ZONES * NUMA items] */
+static size_t numa_slots;                /* entries in each numa_events array */
+static pthread_key_t thread_key;
+static pthread_once_t key_once = PTHREAD_ONCE_INIT;
+
+static void thread_exit(void *arg)
+{
+    struct pa_thread *t = arg;
+
+    pthread_mutex_lock(&threads_lock);
+    for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+        exited_events[i] += t->vm_events[i];
+    for (size_t i = 0; i < numa_slots; i++)
+        exited_numa[i] += t->numa_events[i];
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    pthread_mutex_unlock(&threads_lock);
+    pa_current_thread = NULL;
+    pa_os_free(t, t->alloc_size);
+}
+
+static void make_key(void)
+{
+    pthread_key_create(&thread_key, thread_exit);
+}
+
+void pa_threads_init(void)
+{
+    pthread_once(&key_once, make_key);
+    pthread_mutex_lock(&threads_lock);
+    if (!exited_numa) {
+        numa_slots = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * NR_VM_NUMA_EVENT_ITEMS;
+        exited_numa = pa_os_alloc(numa_slots * sizeof(unsigned long));
+        if (!exited_numa) {
+            fprintf(stderr, "pagealloc: out of memory for thread statistics\n");
+            abort();
+        }
+    }
+    pthread_mutex_unlock(&threads_lock);
+}
+
+/* First counter update of a thread: needs pa_init done (the node count). */
+struct pa_thread *pa_thread_slow(void)
+{
+    pa_ensure_init();
+    size_t size = sizeof(struct pa_thread) + numa_slots * sizeof(unsigned long);
+    struct pa_thread *t = pa_os_alloc(size);
+    if (!t) {
+        fprintf(stderr, "pagealloc: out of memory for per-thread state\n");
+        abort();
+    }
+    t->alloc_size = size;
+    t->numa_events = (unsigned long *)(t + 1);
+    t->tid = (pid_t)gettid();
+    pthread_mutex_lock(&threads_lock);
+    t->next = threads_head.next;
+    t->prev = &threads_head;
+    threads_head.next->prev = t;
+    threads_head.next = t;
+    pthread_mutex_unlock(&threads_lock);
+    pa_current_thread = t;
+    pthread_setspecific(thread_key, t);
+    return t;
+}
+
+unsigned long sum_vm_event(enum vm_event_item item)
+{
+    pthread_mutex_lock(&threads_lock);
+    unsigned long sum = exited_events[item];
+    for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
+        sum += pa_relaxed_load(&t->vm_events[item]);
+    pthread_mutex_unlock(&threads_lock);
+    return sum;
+}
+
+unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item)
+{
+    if (!node_valid(nid) || zid < 0 || zid >= MAX_NR_ZONES || !exited_numa)
+        return 0;
+    size_t i = ((size_t)nid * MAX_NR_ZONES + (size_t)zid) * NR_VM_NUMA_EVENT_ITEMS + item;
+    pthread_mutex_lock(&threads_lock);
+    unsigned long sum = exited_numa[i];
+    for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
+        sum += pa_relaxed_load(&t->numa_events[i]);
+    pthread_mutex_unlock(&threads_lock);
+    return sum;
+}
