@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: MIT
+#
+# The install_consumer test (cmake -P).  Installs the build tree into a
+# scratch prefix, checks the installed layout, compiles every public header
+# on its own, then builds and runs cmake/consumer/consumer.c three ways:
+#   1. find_package(pagealloc CONFIG) -> pagealloc::pagealloc         (shared)
+#   2. find_package(pagealloc CONFIG) -> pagealloc::pagealloc-static  (static)
+#   3. cc consumer.c $(pkg-config --cflags --libs pagealloc)          (shared)
+# Any failure stops with FATAL_ERROR, which makes the test fail.
+#
+# Inputs (-D): BUILD_DIR SOURCE_DIR WORK_DIR LIBDIR INCLUDEDIR C_COMPILER
+#              GENERATOR VERSION [PKG_CONFIG] [CONFIG]
+
+cmake_minimum_required(VERSION 3.25)
+
+foreach(var BUILD_DIR SOURCE_DIR WORK_DIR LIBDIR INCLUDEDIR C_COMPILER GENERATOR VERSION)
+    if(NOT DEFINED ${var} OR "${${var}}" STREQUAL "")
+        message(FATAL_ERROR "install-consumer.cmake: -D${var}=... is required")
+    endif()
+endforeach()
+
+# run(<step name> <command>...): echo, run, fail loudly.
+function(run step)
+    list(JOIN ARGN " " cmdline)
+    message(STATUS "[install_consumer] ${step}: ${cmdline}")
+    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "[install_consumer] FAILED at '${step}' (exit ${rc}): ${cmdline}")
+    endif()
+endfunction()
+
+set(prefix "${WORK_DIR}/prefix")
+file(REMOVE_RECURSE "${WORK_DIR}")
+file(MAKE_DIRECTORY "${WORK_DIR}")
+
+# 1. Install.
+set(config_args)
+if(DEFINED CONFIG AND NOT CONFIG STREQUAL "")
+    set(config_args --config "${CONFIG}")
+endif()
+run("install" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${prefix}" ${config_args})
+
+# 2. Layout.
+set(libdir "${prefix}/${LIBDIR}")
+set(incdir "${prefix}/${INCLUDEDIR}")
+foreach(f
+        "${incdir}/pagealloc/pagealloc.h"
+        "${incdir}/pagealloc/config.h"
+        "${libdir}/libpagealloc.so"
+        "${libdir}/libpagealloc.so.0"
+        "${libdir}/libpagealloc.so.${VERSION}"
+        "${libdir}/libpagealloc.a"
+        "${libdir}/pkgconfig/pagealloc.pc"
+        "${libdir}/cmake/pagealloc/pagealloc-config.cmake"
+        "${libdir}/cmake/pagealloc/pagealloc-config-version.cmake"
+        "${libdir}/cmake/pagealloc/pagealloc-targets.cmake"
+        "${libdir}/cmake/pagealloc/pagealloc-numa.cmake")
+    if(NOT EXISTS "${f}")
+        message(FATAL_ERROR "[install_consumer] missing from the install: ${f}")
+    endif()
+endforeach()
+
+# 3. Every installed header compiles on its own (no include-order games).
+file(GLOB headers "${incdir}/pagealloc/*.h")
+foreach(h IN LISTS headers)
+    get_filename_component(name "${h}" NAME)
+    set(tu "${WORK_DIR}/header_${name}.c")
+    file(WRITE "${tu}" "#include <pagealloc/${name}>\n")
+    execute_process(
+        COMMAND "${C_COMPILER}" -std=c11 -Wall -Wextra -Werror -fsyntax-only
+                "-I${incdir}" "${tu}"
+        RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "[install_consumer] public header pagealloc/${name} does not compile on its own")
+    endif()
+endforeach()
+list(LENGTH headers nheaders)
+message(STATUS "[install_consumer] ${nheaders} public headers compile standalone")
+
+set(ENV{LD_LIBRARY_PATH} "${libdir}")
+
+# 4. CMake package.
+set(cbuild "${WORK_DIR}/cmake-consumer")
+run("configure consumer (find_package)"
+    "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/cmake/consumer" -B "${cbuild}" -G "${GENERATOR}"
+    "-DCMAKE_C_COMPILER=${C_COMPILER}"
+    "-DCMAKE_PREFIX_PATH=${prefix}"
+    "-DPAGEALLOC_EXPECTED_DIR=${libdir}/cmake/pagealloc")
+run("build consumer (find_package)" "${CMAKE_COMMAND}" --build "${cbuild}")
+run("run consumer_shared (find_package)" "${cbuild}/consumer_shared")
+run("run consumer_static (find_package)" "${cbuild}/consumer_static")
+
+# 5. pkg-config.
+if(NOT PKG_CONFIG)
+    find_program(PKG_CONFIG NAMES pkg-config pkgconf)
+endif()
+if(NOT PKG_CONFIG)
+    message(FATAL_ERROR "[install_consumer] pkg-config not found (scripts/install-deps.sh installs it)")
+endif()
+set(ENV{PKG_CONFIG_PATH} "${libdir}/pkgconfig")
+execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs pagealloc
+                OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "[install_consumer] pkg-config --cflags --libs pagealloc failed (exit ${rc})")
+endif()
+execute_process(COMMAND "${PKG_CONFIG}" --modversion pagealloc
+                OUTPUT_VARIABLE pc_version OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT pc_version STREQUAL VERSION)
+    message(FATAL_ERROR "[install_consumer] pkg-config says version '${pc_version}', expected ${VERSION}")
+endif()
+execute_process(COMMAND "${PKG_CONFIG}" --static --libs pagealloc
+                OUTPUT_VARIABLE pc_static OUTPUT_STRIP_TRAILING_WHITESPACE)
+if(NOT pc_static MATCHES "-lnuma")
+    message(FATAL_ERROR "[install_consumer] pkg-config --static --libs lacks -lnuma: ${pc_static}")
+endif()
+message(STATUS "[install_consumer] pkg-config --cflags --libs pagealloc: ${pc_flags}")
+separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+run("build consumer (pkg-config)"
+    "${C_COMPILER}" -std=c11 -o "${WORK_DIR}/consumer_pkgconfig"
+    "${SOURCE_DIR}/cmake/consumer/consumer.c" ${pc_flags})
+run("run consumer (pkg-config)" "${WORK_DIR}/consumer_pkgconfig")
+
+message(STATUS "[install_consumer] all consumers built and ran against ${prefix}")
