@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counters and the /proc text reports: buddyinfo, zoneinfo, pagetypeinfo,
+ * vmstat, and numastat(8)'s default table.  The layouts are the kernel's
+ * (mm/vmstat.c) and numactl's, column for column, so scripts written for
+ * the real files parse these unchanged.  Where we add lines (zoneinfo's
+ * online_pfns and backing) they come after the kernel's, in the same
+ * "  name:  value" shape, which existing parsers skip.
+ *
+ * Locking: counters are read with relaxed loads (no lock).  Free lists are
+ * walked under the zone lock, one list at a time, with the counts copied
+ * out; nothing is printed while a zone lock is held, because the allocator's
+ * hot path spins on it and stdio may block.
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ------------------------------------------------------------------ */
+/* Counter names (the kernel's vmstat_text spellings)                  */
+/* ------------------------------------------------------------------ */
+
+/* Each list is a macro so its length can be checked against the enum:
+ * an array declared [N] in internal.h would otherwise silently accept
+ * fewer names than items. */
+#define VM_EVENT_NAMES                                                        \
+    "pgalloc_dma", "pgalloc_dma32", "pgalloc_normal", "pgalloc_movable",     \
+    "pgfree", "pa_sections_onlined", "pa_alloc_fail", "pa_bad_page"
+#define ZONE_STAT_NAMES "nr_free_pages", "nr_mlock", "nr_free_cma"
+#define NUMA_STAT_NAMES                                                       \
+    "numa_hit", "numa_miss", "numa_foreign", "numa_interleave",              \
+    "numa_local", "numa_other"
+/* numastat(8) prints the sysfs node/numastat names, not the vmstat ones. */
+#define NUMASTAT_LABELS                                                       \
+    "numa_hit", "numa_miss", "numa_foreign", "interleave_hit",               \
+    "local_node", "other_node"
+
+#define NR_NAMES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+const char *const vm_event_names[NR_VM_EVENT_ITEMS] = { VM_EVENT_NAMES };
+const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = { ZONE_STAT_NAMES };
+const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS] = { NUMA_STAT_NAMES };
+static const char *const numastat_labels[NR_VM_NUMA_EVENT_ITEMS] = { NUMASTAT_LABELS };
+
+_Static_assert(NR_NAMES(VM_EVENT_NAMES) == NR_VM_EVENT_ITEMS,
+               "vm_event_names must name every enum vm_event_item");
+_Static_assert(NR_NAMES(ZONE_STAT_NAMES) == NR_VM_ZONE_STAT_ITEMS,
+               "zone_stat_names must name every enum zone_stat_item");
+_Static_assert(NR_NAMES(NUMA_STAT_NAMES) == NR_VM_NUMA_EVENT_ITEMS,
+               "numa_stat_names must name every enum numa_stat_item");
+_Static_assert(NR_NAMES(NUMASTAT_LABELS) == NR_VM_NUMA_EVENT_ITEMS,
+               "numastat_labels must name every enum numa_stat_item");
+
+/* For a zone node.c left unnamed (an absent zone is still printed). */
+static const char *const zone_names_fallback[MAX_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };
+
+/* The kernel stops counting a free list here: the walk holds the zone lock. */
+#define FREELIST_COUNT_CAP 100000UL
+
+/* ------------------------------------------------------------------ */
+/* Counter reads                                                       */
+/* ------------------------------------------------------------------ */
+
+static pg_data_t *stats_pgdat(int nid)
+{
+    return (nid >= 0 && nid < pa_mm.nr_nodes) ? pa_mm.node_data[nid] : NULL;
+}
+
+static const char *zone_label(const struct zone *z, int zid)
+{
+    return z->name ? z->name : zone_names_fallback[zid];
+}
+
+/* global_zone_page_state(): one zone counter summed over every zone. */
+static unsigned long global_zone_state(enum zone_stat_item item)
+{
+    unsigned long sum = 0;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
+        pg_data_t *pgdat = stats_pgdat(nid);
+        if (!pgdat)
+            continue;
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+            sum += zone_page_state(&pgdat->node_zones[zid], item);
+    }
+    return sum;
+}
+
+/* One NUMA event summed over the zones of a node. */
+static unsigned long node_numa_state(int nid, enum numa_stat_item item)
+{
+    unsigned long sum = 0;
+    for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+        sum += sum_zone_numa_event(nid, zid, item);
+    return sum;
+}
+
+/* global_numa_event_state(). */
+static unsigned long global_numa_state(enum numa_stat_item item)
+{
+    unsigned long sum = 0;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        if (stats_pgdat(nid))
+            sum += node_numa_state(nid, item);
+    return sum;
+}
+
+static unsigned long node_zone_state(const pg_data_t *pgdat, enum zone_stat_item item)
+{
+    unsigned long sum = 0;
+    for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+        sum += zone_page_state(&pgdat->node_zones[zid], item);
+    return sum;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output: remember the first write error, report it at the end        */
+/* ------------------------------------------------------------------ */
+
+struct report {
+    FILE *f;
+    int err;            /* errno of the first failed write, 0 if none */
+};
+
+static void out(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(struct report *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vfprintf(r->f, fmt, ap);
+    va_end(ap);
+    if (n < 0 && r->err == 0)
+        r->err = errno ? errno : EIO;
+}
+
+/* Common entry of every pa_show_*: argument check, then make sure the
+ * nodes exist so the reports work before the first allocation. */
+static int report_begin(struct report *r, FILE *f)
+{
+    if (!f) {
+        errno = EINVAL;
+        return -1;
+    }
+    pa_ensure_init();
+    if (!pa_initialized()) {
+        if (errno == 0)
+            errno = ENOMEM;
+        return -1;
+    }
+    r->f = f;
+    r->err = 0;
+    return 0;
+}
+
+/* Flush so that a write error shows now rather than at fclose. */
+static int report_end(struct report *r)
+{
+    if (fflush(r->f) == EOF && r->err == 0)
+        r->err = errno ? errno : EIO;
+    if (ferror(r->f)) {
+        errno = r->err ? r->err : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/buddyinfo                                                     */
+/* ------------------------------------------------------------------ */
+
+int pa_show_buddyinfo(FILE *f)
+{
+    struct report r;
+    if (report_begin(&r, f))
+        return -1;
+
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
+        pg_data_t *pgdat = stats_pgdat(nid);
+        if (!pgdat)
+            continue;
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &pgdat->node_zones[zid];
+            unsigned long nr_free[NR_PAGE_ORDERS];
+            if (!populated_zone(z))
+                continue;
+            spin_lock(&z->lock);
+            for (int order = 0; order < NR_PAGE_ORDERS; order++)
+                nr_free[order] = z->free_area[order].nr_free;
+            spin_unlock(&z->lock);
+
+            out(&r, "Node %d, zone %8s ", pgdat->node_id, zone_label(z, zid));
+            for (int order = 0; order < NR_PAGE_ORDERS; order++)
+                out(&r, "%6lu ", nr_free[order]);
+            out(&r, "\n");
+        }
+    }
+    return report_end(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/pagetypeinfo                                                  */
+/* ------------------------------------------------------------------ */
+
+static bool node_has_memory(const pg_data_t *pgdat)
+{
+    for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+        if (populated_zone(&pgdat->node_zones[zid]))
+            return true;
+    return false;
+}
+
+/* Blocks on one free list, capped as the kernel caps them.  The lock is
+ * taken per list so the hot path never waits for a whole zone's walk. */
+static unsigned long count_free_list(struct zone *z, unsigned int order, int mt)
+{
+    unsigned long n = 0;
+    struct list_head *pos;
+
+    spin_lock(&z->lock);
+    list_for_each(pos, &z->free_area[order].free_list[mt]) {
+        if (++n >= FREELIST_COUNT_CAP)
+            break;
+    }
+    spin_unlock(&z->lock);
+    return n;
+}
+
+static void pagetypeinfo_showfree(struct report *r, pg_data_t *pgdat)
+{
+    out(r, "%-43s ", "Free pages count per migrate type at order");
+    for (int order = 0; order < NR_PAGE_ORDERS; order++)
+        out(r, "%6d ", order);
+    out(r, "\n");
+
+    for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+        struct zone *z = &pgdat->node_zones[zid];
+        if (!populated_zone(z))
+            continue;
+        for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
+            unsigned long count[NR_PAGE_ORDERS];
+            for (int order = 0; order < NR_PAGE_ORDERS; order++)
+                count[order] = count_free_list(z, (unsigned int)order, mt);
+
+            out(r, "Node %4d, zone %8s, type %12s ", pgdat->node_id, zone_label(z, zid),
+                migratetype_names[mt]);
+            for (int order = 0; order < NR_PAGE_ORDERS; order++)
+                out(r, "%s%6lu ", count[order] >= FREELIST_COUNT_CAP ? ">" : "", count[order]);
+            out(r, "\n");
+        }
+    }
+}
+
+static void pagetypeinfo_showblockcount(struct report *r, pg_data_t *pgdat)
+{
+    out(r, "\n%-23s", "Number of blocks type ");
+    for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+        out(r, "%12s ", migratetype_names[mt]);
+    out(r, "\n");
+
+    for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+        struct zone *z = &pgdat->node_zones[zid];
+        unsigned long count[MIGRATE_TYPES] = { 0 };
+        if (!populated_zone(z))
+            continue;
+
+        /* Only the online part has pageblocks to speak of (the kernel
+         * skips offline pfns the same way). */
+        unsigned long end = __atomic_load_n(&z->online_end_pfn, __ATOMIC_ACQUIRE);
+        for (unsigned long pfn = z->zone_start_pfn; pfn < end; pfn += pageblock_nr_pages) {
+            if (!pfn_valid(pfn))
+                continue;
+            int mt = get_pfnblock_migratetype(pfn);
+            if (mt < MIGRATE_TYPES)
+                count[mt]++;
+        }
+
+        out(r, "Node %d, zone %8s ", pgdat->node_id, zone_label(z, zid));
+        for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+            out(r, "%12lu ", count[mt]);
+        out(r, "\n");
+    }
+}
+
+int pa_show_pagetypeinfo(FILE *f)
+{
+    struct report r;
+    if (report_begin(&r, f))
+        return -1;
+
+    /* As the kernel: the whole block once per node with memory. */
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
+        pg_data_t *pgdat = stats_pgdat(nid);
+        if (!pgdat || !node_has_memory(pgdat))
+            continue;
+        out(&r, "Page block order: %d\n", (int)pageblock_order);
+        out(&r, "Pages per block:  %lu\n", pageblock_nr_pages);
+        out(&r, "\n");
+        pagetypeinfo_showfree(&r, pgdat);
+        pagetypeinfo_showblockcount(&r, pgdat);
+    }
+    return report_end(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/zoneinfo                                                      */
+/* ------------------------------------------------------------------ */
+
+static bool is_zone_first_populated(const pg_data_t *pgdat, const struct zone *z)
+{
+    for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+        if (populated_zone(&pgdat->node_zones[zid]))
+            return z == &pgdat->node_zones[zid];
+    return false;
+}
+
+/* "hugetlb-2M:3 thp:1": the node's online sections in the zone's online
+ * range, counted by backing.  A section that straddles two zones counts
+ * in both. */
+static void zoneinfo_show_backing(struct report *r, const struct zone *z, unsigned long end)
+{
+    unsigned long count[PA_NR_BACKINGS] = { 0 };
+    bool any = false;
+
+    if (end > z->zone_start_pfn && pa_mm.sections) {
+        unsigned long first = z->zone_start_pfn >> pa_mm.section_shift;
+        unsigned long last = (end - 1) >> pa_mm.section_shift;
+        for (unsigned long s = first; s <= last && s < pa_mm.nr_sections; s++) {
+            const struct pa_section *sec = &pa_mm.sections[s];
+            if (!__atomic_load_n(&sec->online, __ATOMIC_ACQUIRE) || sec->nid != z->node)
+                continue;
+            unsigned int b = __atomic_load_n(&sec->backing, __ATOMIC_RELAXED);
+            if (b < PA_NR_BACKINGS)
+                count[b]++;
+        }
+    }
+
+    out(r, "\n  backing:            ");
+    for (int b = 0; b < PA_NR_BACKINGS; b++) {
+        if (count[b] == 0)
+            continue;
+        out(r, " %s:%lu", pa_backing_names[b], count[b]);
+        any = true;
+    }
+    if (!any)
+        out(r, " none");
+}
+
+static void zoneinfo_show_print(struct report *r, pg_data_t *pgdat, int zid)
+{
+    struct zone *z = &pgdat->node_zones[zid];
+    int nid = pgdat->node_id;
+
+    out(r, "Node %d, zone %8s", nid, zone_label(z, zid));
+    if (is_zone_first_populated(pgdat, z)) {
+        /* The kernel's node items (LRU sizes, dirty pages, ...) have no
+         * counterpart here; the node's free pages and NUMA events do. */
+        out(r, "\n  per-node stats");
+        out(r, "\n      %-12s %lu", zone_stat_names[NR_FREE_PAGES],
+            node_zone_state(pgdat, NR_FREE_PAGES));
+        for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+            out(r, "\n      %-12s %lu", numa_stat_names[i],
+                node_numa_state(nid, (enum numa_stat_item)i));
+    }
+
+    out(r,
+        "\n  pages free     %lu"
+        "\n        boost    %lu"
+        "\n        min      %lu"
+        "\n        low      %lu"
+        "\n        high     %lu"
+        "\n        promo    %lu"
+        "\n        spanned  %lu"
+        "\n        present  %lu"
+        "\n        managed  %lu"
+        "\n        cma      %lu",
+        zone_page_state(z, NR_FREE_PAGES),
+        __atomic_load_n(&z->watermark_boost, __ATOMIC_RELAXED),
+        min_wmark_pages(z),
+        low_wmark_pages(z),
+        high_wmark_pages(z),
+        wmark_pages(z, WMARK_PROMO),
+        z->spanned_pages,
+        z->present_pages,
+        __atomic_load_n(&z->managed_pages, __ATOMIC_RELAXED),
+        0UL /* no CMA areas are reserved here */);
+
+    out(r, "\n        protection: (%ld", __atomic_load_n(&z->lowmem_reserve[0], __ATOMIC_RELAXED));
+    for (int i = 1; i < MAX_NR_ZONES; i++)
+        out(r, ", %ld", __atomic_load_n(&z->lowmem_reserve[i], __ATOMIC_RELAXED));
+    out(r, ")");
+
+    /* An empty zone stops here, as in the kernel. */
+    if (!populated_zone(z)) {
+        out(r, "\n");
+        return;
+    }
+
+    for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+        out(r, "\n      %-12s %lu", zone_stat_names[i], zone_page_state(z, (enum zone_stat_item)i));
+    for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+        out(r, "\n      %-12s %lu", numa_stat_names[i],
+            sum_zone_numa_event(nid, zid, (enum numa_stat_item)i));
+
+    /* The kernel's "pagesets" and "node_unreclaimable" blocks are left out
+     * until there is data behind them. */
+    out(r, "\n  start_pfn:           %lu", z->zone_start_pfn);
+
+    /* Ours: how much of the zone is online, and what backs it. */
+    unsigned long end = __atomic_load_n(&z->online_end_pfn, __ATOMIC_ACQUIRE);
+    out(r, "\n  online_pfns:         %lu", end > z->zone_start_pfn ? end - z->zone_start_pfn : 0UL);
+    zoneinfo_show_backing(r, z, end);
+    out(r, "\n");
+}
+
+int pa_show_zoneinfo(FILE *f)
+{
+    struct report r;
+    if (report_begin(&r, f))
+        return -1;
+
+    /* Every zone of every node, populated or not (the kernel shows empty
+     * zones too, so lowmem_reserve's effect on them is visible). */
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
+        pg_data_t *pgdat = stats_pgdat(nid);
+        if (!pgdat)
+            continue;
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+            zoneinfo_show_print(&r, pgdat, zid);
+    }
+    return report_end(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* /proc/vmstat and single counters                                    */
+/* ------------------------------------------------------------------ */
+
+int pa_show_vmstat(FILE *f)
+{
+    struct report r;
+    if (report_begin(&r, f))
+        return -1;
+
+    /* Kernel order: zone items, NUMA items, (node items: none), events. */
+    for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+        out(&r, "%s %lu\n", zone_stat_names[i], global_zone_state((enum zone_stat_item)i));
+    for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+        out(&r, "%s %lu\n", numa_stat_names[i], global_numa_state((enum numa_stat_item)i));
+    for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+        out(&r, "%s %lu\n", vm_event_names[i], sum_vm_event((enum vm_event_item)i));
+    return report_end(&r);
+}
+
+int pa_vmstat_get(const char *name, unsigned long *value)
+{
+    if (!name || !value) {
+        errno = EINVAL;
+        return -1;
+    }
+    pa_ensure_init();
+
+    for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
+        if (strcmp(name, zone_stat_names[i]) == 0) {
+            *value = global_zone_state((enum zone_stat_item)i);
+            return 0;
+        }
+    for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+        if (strcmp(name, numa_stat_names[i]) == 0) {
+            *value = global_numa_state((enum numa_stat_item)i);
+            return 0;
+        }
+    for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+        if (strcmp(name, vm_event_names[i]) == 0) {
+            *value = sum_vm_event((enum vm_event_item)i);
+            return 0;
+        }
+    errno = ENOENT;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* numastat(8)                                                         */
+/* ------------------------------------------------------------------ */
+
+/* numastat with no arguments: a blank 16-column label, one 16-wide
+ * right-aligned "node<N>" column per node, then a left-aligned 16-column
+ * row label per counter.  Not a terminal, so no line folding. */
+int pa_show_numastat(FILE *f)
+{
+    struct report r;
+    if (report_begin(&r, f))
+        return -1;
+
+    int nr = pa_mm.nr_nodes;
+    unsigned long val[NR_VM_NUMA_EVENT_ITEMS][MAX_NUMNODES];
+    for (int nid = 0; nid < nr; nid++)
+        for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
+            val[i][nid] = stats_pgdat(nid) ? node_numa_state(nid, (enum numa_stat_item)i) : 0;
+
+    out(&r, "%16s", "");
+    for (int nid = 0; nid < nr; nid++) {
+        pg_data_t *pgdat = stats_pgdat(nid);
+        char label[32];
+        snprintf(label, sizeof(label), "node%d", pgdat ? pgdat->node_id : nid);
+        out(&r, "%16s", label);
+    }
+    out(&r, "\n");
+    for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++) {
+        out(&r, "%-16s", numastat_labels[i]);
+        for (int nid = 0; nid < nr; nid++)
+            out(&r, "%16lu", val[i][nid]);
+        out(&r, "\n");
+    }
+    return report_end(&r);
+}
+
+/* ------------------------------------------------------------------ */
+/* PAGEALLOC_STATS: every report at exit                               */
+/* ------------------------------------------------------------------ */
+
+static void stats_exit_report(void)
+{
+    FILE *f = stderr;
+    bool to_file = strcmp(pa_opt.stats, "stderr") != 0;
+
+    if (to_file) {
+        int fd = open(pa_opt.stats, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (fd < 0 || !(f = fdopen(fd, "a"))) {
+            int err = errno;
+            if (fd >= 0)
+                close(fd);
+            fprintf(stderr, "pagealloc: PAGEALLOC_STATS: cannot open %s: %s\n", pa_opt.stats,
+                    strerror(err));
+            return;
+        }
+    }
+
+    fprintf(f, "---- pagealloc stats (pid %d) ----\n", (int)getpid());
+    pa_show_buddyinfo(f);
+    pa_show_zoneinfo(f);
+    pa_show_pagetypeinfo(f);
+    pa_show_vmstat(f);
+    pa_show_numastat(f);
+
+    if (to_file)
+        fclose(f);
+    else
+        fflush(f);
+}
+
+void pa_stats_init(void)
+{
+    static atomic_bool registered;
+
+    if (pa_opt.stats[0] == '\0')
+        return;
+    if (atomic_exchange(&registered, true))
+        return;
+    if (atexit(stats_exit_report) != 0)
+        fprintf(stderr, "pagealloc: PAGEALLOC_STATS: cannot register the exit report\n");
+}
