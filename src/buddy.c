@@ -103,7 +103,7 @@ static bool can_steal_fallback(unsigned int order, int start_mt)
     if (order >= pageblock_order)
         return true;
     return order >= pageblock_order / 2 || start_mt == MIGRATE_RECLAIMABLE ||
-           start_mt == MIGRATE_UNMOVABLE || pa_mm.page_group_by_mobility_disabled;
+           start_mt == MIGRATE_UNMOVABLE || page_group_by_mobility_disabled;
 }
 
 static int find_suitable_fallback(struct free_area *area, unsigned int order, int mt, bool *can_steal)
@@ -202,7 +202,7 @@ static struct pa_page *try_to_claim_block(struct zone *z, struct pa_page *page, 
         alike = pageblock_nr_pages - (nr_free + nr_movable);
     else
         alike = 0;
-    if (nr_free + alike >= (1UL << (pageblock_order - 1)) || pa_mm.page_group_by_mobility_disabled) {
+    if (nr_free + alike >= (1UL << (pageblock_order - 1)) || page_group_by_mobility_disabled) {
         move_freepages_block(z, page, start_type, NULL);
         return __rmqueue_smallest(z, order, start_type);
     }
@@ -352,6 +352,7 @@ void reserve_highatomic_pageblock(struct pa_page *page, struct zone *z)
         goto out;
     __atomic_store_n(&z->nr_reserved_highatomic, z->nr_reserved_highatomic + pageblock_nr_pages,
                      __ATOMIC_RELAXED);
+    zone_update_wmark_fast(z);
     move_freepages_block(z, page, MIGRATE_HIGHATOMIC, NULL);
 out:
     spin_unlock(&z->lock);
@@ -377,6 +378,7 @@ bool unreserve_highatomic_pageblock(struct zone *z, int mt, bool force)
         unsigned long resv = z->nr_reserved_highatomic;
         resv -= PA_MIN(resv, nr * pageblock_nr_pages);
         __atomic_store_n(&z->nr_reserved_highatomic, resv, __ATOMIC_RELAXED);
+        zone_update_wmark_fast(z);
         if (o >= pageblock_order) {
             move_to_free_list(page, z, o, MIGRATE_HIGHATOMIC, mt);
             change_pageblock_range(page, o, mt);

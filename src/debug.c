@@ -12,8 +12,7 @@
 extern char *program_invocation_short_name;
 
 static const char *const pageflag_names[NR_PAGEFLAGS] = {
-    "buddy", "head", "tail", "lru", "active", "movable", "isolated", "dirty", "guard", "pcp",
-    "highatomic",
+    "buddy", "head", "tail", "lru", "active", "movable", "isolated", "dirty", "guard",
 };
 
 static void format_pageflags(unsigned long flags, char *buf, size_t len)
@@ -57,7 +56,7 @@ void bad_pointer(const char *func, const void *ptr, const char *reason)
         count_vm_event(PA_BAD_PAGE);
 }
 
-#define FLAGS_CHECK_AT_FREE ((1UL << PG_buddy) | (1UL << PG_pcp) | (1UL << PG_lru) | (1UL << PG_isolated))
+#define FLAGS_CHECK_AT_FREE ((1UL << PG_buddy) | (1UL << PG_lru) | (1UL << PG_isolated))
 #define FLAGS_CHECK_AT_PREP ((1UL << NR_PAGEFLAGS) - 1)
 
 /* The page's refcount has dropped to zero; nothing may still claim it. */
@@ -402,6 +401,40 @@ static void check_zone(struct zone *z, struct walk *w)
                    listed);
 }
 
+/* A pageset's lists: the pages of its orders, free (refcount 0, not in the
+ * buddy), inside the zone, adding up to count; count within high_max. */
+static void check_pageset(struct zone *z, struct per_cpu_pages *pcp, void *arg)
+{
+    struct walk *w = arg;
+    unsigned long pages = 0, limit = z->online_end_pfn - z->zone_start_pfn + 1;
+    for (int pindex = 0; pindex < NR_PCP_LISTS; pindex++) {
+        unsigned int order = pindex_to_order(pindex);
+        unsigned long n = 0;
+        struct list_head *pos;
+        list_for_each(pos, &pcp->lists[pindex]) {
+            struct pa_page *p = list_entry(pos, struct pa_page, lru);
+            unsigned long pfn = page_to_pfn(p);
+            if (++n > limit) {
+                walk_error(w, "%s/%d pcp list %d loops or is corrupt", z->name, z->node, pindex);
+                return;
+            }
+            if (pfn < z->zone_start_pfn || pfn + (1UL << order) > z->online_end_pfn)
+                walk_error(w, "pcp page pfn %#lx is outside %s/%d's online range", pfn, z->name, z->node);
+            else if (PageBuddy(p) || page_ref_count(p) != 0)
+                walk_error(w, "pcp page pfn %#lx is %s", pfn,
+                           PageBuddy(p) ? "also marked buddy" : "referenced (refcount not zero)");
+            else if (pfn & ((1UL << order) - 1))
+                walk_error(w, "pcp page pfn %#lx is misaligned for order %u", pfn, order);
+            pages += 1UL << order;
+        }
+    }
+    if (pages != (unsigned long)pcp->count)
+        walk_error(w, "%s/%d pcp count %d but %lu pages on its lists", z->name, z->node, pcp->count, pages);
+    if (pcp->count > pcp->high_max + (int)(MAX_ORDER_NR_PAGES))
+        walk_error(w, "%s/%d pcp count %d far above high_max %d", z->name, z->node, pcp->count,
+                   pcp->high_max);
+}
+
 PA_API int pa_check_invariants(void)
 {
     struct walk w;
@@ -419,6 +452,7 @@ PA_API int pa_check_invariants(void)
             spin_lock(&z->lock);
             check_zone(z, &w);
             spin_unlock(&z->lock);
+            pa_pcp_walk(z, check_pageset, &w);
         }
     }
     for (int i = 0; i < w.errors && i < MAX_REPORTS; i++)

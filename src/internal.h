@@ -162,8 +162,13 @@ static inline bool migratetype_is_mergeable(int mt) { return mt < MIGRATE_PCPTYP
 #define GFP_MOVABLE_MASK  (PA_GFP_RECLAIMABLE | PA_GFP_MOVABLE)
 #define GFP_MOVABLE_SHIFT 3
 
+extern bool page_group_by_mobility_disabled;                /* page_alloc.c */
+
 static inline int gfp_migratetype(pa_gfp_t gfp)
 {
+    /* with grouping off, everything is one type and fallbacks never happen */
+    if (unlikely(page_group_by_mobility_disabled))
+        return MIGRATE_UNMOVABLE;
     /* MOVABLE -> 1, RECLAIMABLE -> 2 (both set is rejected by prepare_alloc_pages) */
     return (int)((gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT);
 }
@@ -186,8 +191,6 @@ enum pageflags {
     PG_isolated,   /* isolated for migration */
     PG_dirty,
     PG_guard,      /* debug guard page */
-    PG_pcp,        /* free, on a per-CPU (or per-thread) list */
-    PG_highatomic_alloc,
     NR_PAGEFLAGS
 };
 
@@ -239,7 +242,6 @@ PAGEFLAG_FNS(Movable, movable)
 PAGEFLAG_FNS(Isolated, isolated)
 PAGEFLAG_FNS(Dirty, dirty)
 PAGEFLAG_FNS(Guard, guard)
-PAGEFLAG_FNS(Pcp, pcp)
 
 static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)p->private; }
 static inline void set_buddy_order(struct pa_page *p, unsigned int order)
@@ -295,6 +297,40 @@ enum vm_event_item {
     NR_VM_EVENT_ITEMS
 };
 
+/* Per-CPU page lists: orders 0..PAGE_ALLOC_COSTLY_ORDER and pageblock_order,
+ * one list per pcp migratetype each. */
+#define NR_PCP_ORDERS (PAGE_ALLOC_COSTLY_ORDER + 2)
+#define NR_PCP_LISTS  (MIGRATE_PCPTYPES * NR_PCP_ORDERS)
+#define PCPF_PREV_FREE_HIGH_ORDER 0x1u
+
+struct per_cpu_pages {
+    int locked;                  /* taken by pcp_trylock on the fast path */
+    int remote;                  /* a remote drainer wants it: local trylocks fail */
+    int count;                   /* pages on the lists */
+    int high;                    /* drain above this; tuned in [high_min, high_max] */
+    int high_min, high_max;
+    int batch;                   /* pages per refill/drain */
+    uint8_t flags;               /* PCPF_* */
+    uint8_t alloc_factor;        /* refill batch = batch << alloc_factor */
+    short free_count;            /* recent frees: size of the next bulk free */
+    struct list_head lists[NR_PCP_LISTS];
+} PA_ALIGNED(PA_CACHELINE);
+
+static inline bool pcp_allowed_order(unsigned int order)
+{
+    return order <= PAGE_ALLOC_COSTLY_ORDER || order == pageblock_order;
+}
+static inline int order_to_pindex(int mt, unsigned int order)
+{
+    unsigned int oi = order <= PAGE_ALLOC_COSTLY_ORDER ? order : PAGE_ALLOC_COSTLY_ORDER + 1;
+    return (int)oi * MIGRATE_PCPTYPES + mt;
+}
+static inline unsigned int pindex_to_order(int pindex)
+{
+    unsigned int oi = (unsigned int)pindex / MIGRATE_PCPTYPES;
+    return oi <= PAGE_ALLOC_COSTLY_ORDER ? oi : pageblock_order;
+}
+
 /* Each free_area holds free blocks of one order, one list per migratetype. */
 struct free_area {
     struct list_head free_list[MIGRATE_TYPES];
@@ -308,6 +344,10 @@ struct zone {
     unsigned long _watermark[NR_WMARK];
     unsigned long watermark_boost;
     unsigned long nr_reserved_highatomic;
+    /* LOW + boost + the highatomic reserve: the order-0 fast path's whole
+     * watermark check is NR_FREE_PAGES > wmark_fast + lowmem_reserve[i].
+     * Kept by zone_update_wmark_fast() wherever one of them changes. */
+    unsigned long wmark_fast;
     long lowmem_reserve[MAX_NR_ZONES];
     struct pglist_data *zone_pgdat;
     int node;
@@ -349,6 +389,12 @@ static inline unsigned long wmark_pages(const struct zone *z, enum zone_watermar
 {
     return __atomic_load_n(&z->_watermark[w], __ATOMIC_RELAXED) +
            __atomic_load_n(&z->watermark_boost, __ATOMIC_RELAXED);
+}
+static inline void zone_update_wmark_fast(struct zone *z)
+{
+    __atomic_store_n(&z->wmark_fast,
+                     wmark_pages(z, WMARK_LOW) + __atomic_load_n(&z->nr_reserved_highatomic, __ATOMIC_RELAXED),
+                     __ATOMIC_RELAXED);
 }
 static inline unsigned long min_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_MIN); }
 static inline unsigned long low_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_LOW); }
@@ -427,7 +473,6 @@ struct pa_mm {
     unsigned long nr_sections;
     uint8_t *pageblock_flags;    /* migratetype (low 4 bits) + skip bit, per pageblock */
     enum pa_backing first_backing; /* the first backing to try for new sections */
-    bool page_group_by_mobility_disabled;
 };
 
 extern struct pa_mm pa_mm;                                     /* page_alloc.c */
@@ -516,6 +561,11 @@ int pa_os_bind(void *addr, size_t size, int phys_node);
 int pa_os_mlock(void *addr, size_t size);
 /* Fault the range in now (MADV_POPULATE_WRITE); best effort. */
 void pa_os_prefault(void *addr, size_t size);
+/* membarrier(2): register the process (0 or -1), and run a barrier on every
+ * CPU running one of its threads; with rseq, also restart their critical
+ * sections. */
+int pa_os_membarrier_register(bool rseq);
+void pa_os_membarrier(bool rseq);
 /* Anonymous read-write memory for metadata (never from the arenas). */
 void *pa_os_alloc(size_t size);
 void pa_os_free(void *addr, size_t size);
@@ -549,6 +599,9 @@ static inline int numa_node_id(void)
 /* options.c: every getenv and every configuration value               */
 /* ------------------------------------------------------------------ */
 
+/* Where freed order <= 3 (and pageblock-order) pages are cached. */
+enum { PA_PCP_CPU, PA_PCP_THREAD, PA_PCP_OFF };
+
 struct pa_options {
     size_t node_size;                  /* 0: half of each node's memory */
     enum pa_hugepages hugepages;       /* never UNSET after load */
@@ -563,6 +616,8 @@ struct pa_options {
     unsigned int watermark_scale_factor;
     char stats[4096];                  /* "" = off, "stderr", or a path */
     bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
+    unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
+    bool mobility_grouping;            /* PAGEALLOC_MOBILITY_GROUPING: off = page_group_by_mobility_disabled */
     bool secure;                       /* AT_SECURE: environment was ignored */
 };
 
@@ -582,6 +637,9 @@ int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
 struct pa_thread {
     unsigned long vm_events[NR_VM_EVENT_ITEMS];  /* relaxed; summed by readers */
     unsigned long *numa_events;  /* [nid * MAX_NR_ZONES + zid][NR_VM_NUMA_EVENT_ITEMS] */
+    struct per_cpu_pages **pcp;  /* PA_PCP_THREAD: [nid * MAX_NR_ZONES + zid], made on use */
+    unsigned long *fast_allocs;  /* [nid * MAX_NR_ZONES + zid]: fast-path allocations, each
+                                  * a numa_hit and a numa_local of that zone */
     size_t alloc_size;
     struct pa_thread *next, *prev;
     pid_t tid;
@@ -608,6 +666,149 @@ static inline void count_numa_event(const struct zone *z, enum numa_stat_item it
 unsigned long sum_vm_event(enum vm_event_item item);
 unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item);
 void pa_threads_init(void);     /* after nodes exist; called by pa_init */
+/* Call fn for every live thread, with the thread registry locked. */
+void pa_for_each_thread(void (*fn)(struct pa_thread *, void *), void *arg);
+
+/* ------------------------------------------------------------------ */
+/* pcp.c                                                               */
+/* ------------------------------------------------------------------ */
+
+int pa_pcp_init(void);          /* after the watermarks; PA_PCP_CPU pagesets */
+struct per_cpu_pages *thread_pcp_slow(struct zone *z);
+/* The pageset for z of this CPU (or thread); NULL when pcp is off. */
+static inline struct per_cpu_pages *this_pcp(struct zone *z, int cpu)
+{
+    if (likely(z->per_cpu_pageset != NULL))
+        return &z->per_cpu_pageset[likely(cpu < pa_mm.nr_cpus) ? cpu : cpu % pa_mm.nr_cpus];
+    if (pa_opt.pcp_mode == PA_PCP_THREAD) {
+        struct pa_thread *t = pa_thread();
+        if (likely(t->pcp != NULL)) {
+            struct per_cpu_pages *p = t->pcp[(size_t)z->node * MAX_NR_ZONES + z->zid];
+            if (likely(p != NULL))
+                return p;
+        }
+        return thread_pcp_slow(z);
+    }
+    return NULL;
+}
+/*
+ * The pageset lock.  The owner side (pcp_trylock) uses no atomic
+ * instruction: in per-CPU mode it is an rseq critical section that checks
+ * the CPU and both words and commits `locked = 1` (the kernel restarts it if
+ * the thread is preempted or migrated, so threads on one CPU exclude each
+ * other); in per-thread mode only the owning thread ever sets `locked`.
+ * Remote lockers (drains, decay) set `remote`, run membarrier() so every
+ * running thread either has finished its commit or will see `remote`, then
+ * wait for `locked` to drop.  Without rseq or membarrier (or under TSan)
+ * both sides use an atomic exchange on `locked`.
+ */
+enum { PCP_LOCK_ATOMIC, PCP_LOCK_RSEQ, PCP_LOCK_OWNER };
+extern int pcp_lock_kind;                                 /* pcp.c */
+
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+#define PA_HAVE_RSEQ_PCP 1
+static inline bool rseq_pcp_trylock(struct per_cpu_pages *pcp, int cpu)
+{
+    struct rseq *rs = (struct rseq *)(void *)((char *)__builtin_thread_pointer() + __rseq_offset);
+    __asm__ goto(
+        ".pushsection __rseq_cs, \"aw\"\n\t"
+        ".balign 32\n\t"
+        "3:\n\t"
+        ".long 0x0, 0x0\n\t"
+        ".quad 1f, (2f - 1f), 4f\n\t"
+        ".popsection\n\t"
+        "leaq 3b(%%rip), %%rax\n\t"
+        "movq %%rax, %[rseq_cs]\n\t"
+        "1:\n\t"
+        "cmpl %[cpu], %[cpu_id]\n\t"
+        "jnz %l[fail]\n\t"
+        "cmpl $0, %[remote]\n\t"
+        "jnz %l[fail]\n\t"
+        "cmpl $0, %[locked]\n\t"
+        "jnz %l[fail]\n\t"
+        "movl $1, %[locked]\n\t"
+        "2:\n\t"
+        ".pushsection __rseq_failure, \"ax\"\n\t"
+        ".byte 0x0f, 0xb9, 0x3d\n\t"
+        ".long 0x53053053\n\t"          /* RSEQ_SIG, as glibc registered it */
+        "4:\n\t"
+        "jmp %l[fail]\n\t"
+        ".popsection\n\t"
+        :
+        : [rseq_cs] "m"(rs->rseq_cs), [cpu_id] "m"(rs->cpu_id), [cpu] "r"(cpu),
+          [remote] "m"(pcp->remote), [locked] "m"(pcp->locked)
+        : "memory", "cc", "rax"
+        : fail);
+    return true;
+fail:
+    return false;
+}
+#else
+#define PA_HAVE_RSEQ_PCP 0
+static inline bool rseq_pcp_trylock(struct per_cpu_pages *pcp, int cpu)
+{
+    (void)pcp;
+    (void)cpu;
+    return false;
+}
+#endif
+
+static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
+{
+    if (likely(pcp_lock_kind == PCP_LOCK_RSEQ))
+        return rseq_pcp_trylock(pcp, cpu);
+    if (pcp_lock_kind == PCP_LOCK_OWNER) {
+        __atomic_store_n(&pcp->locked, 1, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);   /* the drainer's membarrier is the fence */
+        if (likely(!__atomic_load_n(&pcp->remote, __ATOMIC_ACQUIRE)))
+            return true;
+        __atomic_store_n(&pcp->locked, 0, __ATOMIC_RELEASE);
+        return false;
+    }
+    return __atomic_load_n(&pcp->locked, __ATOMIC_RELAXED) == 0 &&
+           !__atomic_exchange_n(&pcp->locked, 1, __ATOMIC_ACQUIRE);
+}
+static inline void pcp_unlock(struct per_cpu_pages *pcp)
+{
+    __atomic_store_n(&pcp->locked, 0, __ATOMIC_RELEASE);
+}
+
+struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsigned int order, int mt,
+                                unsigned int alloc_flags);
+void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
+                            unsigned int order, int mt);
+void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order,
+                                 int pindex, bool counted_free);
+/*
+ * free_unref_page_commit with its common case inline: an order-0 free that
+ * leaves the list below high changes nothing but the list and the counts
+ * (nr_pcp_high would return high unchanged, and no PREV_FREE_HIGH_ORDER
+ * state is pending).  Everything else goes to the tail.
+ */
+static inline void free_unref_page_commit_fast(struct per_cpu_pages *pcp, struct zone *z,
+                                               struct pa_page *page, unsigned int order, int mt)
+{
+    int pindex = order_to_pindex(mt, order);
+    pcp->alloc_factor >>= 1;
+    list_add(&page->lru, &pcp->lists[pindex]);
+    pcp->count += 1 << order;
+    if (likely(order == 0 && !(pcp->flags & PCPF_PREV_FREE_HIGH_ORDER))) {
+        if (pcp->free_count < (pcp->batch << 5))
+            pcp->free_count++;
+        if (likely(pcp->count < pcp->high))
+            return;
+        free_unref_page_commit_tail(pcp, z, order, pindex, true);
+        return;
+    }
+    free_unref_page_commit_tail(pcp, z, order, pindex, false);
+}
+void drain_all_pages(struct zone *zone);
+void drain_local_pages(struct zone *zone);
+void pcp_thread_exit(struct pa_thread *t);
+void pa_pcp_walk(struct zone *z, void (*fn)(struct zone *, struct per_cpu_pages *, void *), void *arg);
+void pa_pcp_decay_all(void);
+void pa_pcp_start_decay(void);
+extern atomic_int pcp_decay_started;
 
 /* ------------------------------------------------------------------ */
 /* node.c: nodes, zones, zonelists                                      */

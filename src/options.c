@@ -52,6 +52,8 @@
         .watermark_scale_factor = 10,                                       \
         .stats = "",                                                        \
         .prefault = false,                                                  \
+        .pcp_mode = PA_PCP_CPU,                                             \
+        .mobility_grouping = true,                                          \
         .secure = false,                                                    \
     }
 
@@ -321,6 +323,13 @@ static const struct option_word bool_words[] = {
     { NULL, 0, NULL },
 };
 
+static const struct option_word pcp_words[] = {
+    { "cpu", PA_PCP_CPU, NULL },
+    { "thread", PA_PCP_THREAD, NULL },
+    { "off", PA_PCP_OFF, NULL },
+    { NULL, 0, NULL },
+};
+
 static const struct option_word stats_words[] = {
     { "0", 0, "" },
     { "off", 0, "" },
@@ -420,6 +429,21 @@ static const struct option_desc options[] = {
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
+    },
+    {
+        .env = "PAGEALLOC_PCP", .kind = OPT_ENUM,
+        OPT(pcp_mode, CT_UINT),
+        .min = PA_PCP_CPU, .max = PA_PCP_OFF,
+        .words = pcp_words,
+        .hint = "use cpu, thread or off",
+        .default_text = "cpu",
+    },
+    {
+        .env = "PAGEALLOC_MOBILITY_GROUPING", .kind = OPT_BOOL,
+        OPT(mobility_grouping, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "on",
     },
 };
 

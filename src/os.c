@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <numa.h>
+#include <linux/membarrier.h>
 #include <numaif.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -272,6 +273,25 @@ int pa_os_bind(void *addr, size_t size, int phys_node)
     }
     mask[phys_node / 64] = 1UL << (phys_node % 64);
     return (int)mbind(addr, size, MPOL_BIND, mask, MAX_NUMNODES + 1, 0);
+}
+
+int pa_os_membarrier_register(bool rseq)
+{
+    int cmd = rseq ? MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ
+                   : MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
+    long have = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    if (have < 0 || !(have & cmd))
+        return -1;
+    return (int)syscall(SYS_membarrier, cmd, 0, 0);
+}
+
+void pa_os_membarrier(bool rseq)
+{
+    int cmd = rseq ? MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ : MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+    if (syscall(SYS_membarrier, cmd, 0, 0) != 0) {
+        fprintf(stderr, "pagealloc: membarrier failed: %s\n", strerror(errno));
+        abort();   /* registered at init: cannot fail; continuing would race */
+    }
 }
 
 void pa_os_prefault(void *addr, size_t size)

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 struct pa_mm pa_mm;
+bool page_group_by_mobility_disabled;
 
 /* ------------------------------------------------------------------ */
 /* Locks                                                               */
@@ -34,6 +35,50 @@ void pa_spin_lock_slow(pa_spinlock_t *l)
 /* ------------------------------------------------------------------ */
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * Fast-path tables.  For each CPU and each value of the GFP zone bits: the
+ * first zone of the CPU's node zonelist that the request may use, when that
+ * zone is on the CPU's own node (a request served there is a numa_hit and a
+ * numa_local, which is how the fast path counts it).  NULL sends the request
+ * down the general path.
+ */
+#define GFP_ZONE_COMBOS (PA_GFP_ZONEMASK + 1)
+struct fast_cpu {
+    struct zone *zone[GFP_ZONE_COMBOS];
+};
+static struct fast_cpu *fast_cpus;
+static int8_t fast_hzi[GFP_ZONE_COMBOS];           /* gfp_zone() of each combination */
+static pa_gfp_t fast_mt_mask;                       /* GFP_MOVABLE_MASK, or 0 without grouping */
+static uintptr_t fast_desc_bytes;                   /* 0 until the descriptors exist */
+/* requests that need more than the local node's first zone at LOW */
+#define FAST_EXCLUDE (PA_GFP_THISNODE | PA_GFP_MEMALLOC | PA_GFP_ACCOUNT | PA_GFP_WRITE)
+
+static int fast_tables_init(void)
+{
+    fast_cpus = pa_os_alloc((size_t)pa_mm.nr_cpus * sizeof(*fast_cpus));
+    if (!fast_cpus)
+        return -1;
+    for (unsigned int bits = 0; bits < GFP_ZONE_COMBOS; bits++)
+        fast_hzi[bits] = (int8_t)gfp_zone(bits);
+    for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++) {
+        int nid = pa_mm.cpu_to_node[cpu];
+        for (unsigned int bits = 0; bits < GFP_ZONE_COMBOS; bits++) {
+            int hzi = fast_hzi[bits];
+            if (hzi < 0)
+                continue;
+            struct zoneref *zr = NODE_DATA(nid)->node_zonelists[ZONELIST_FALLBACK]._zonerefs;
+            while (zr->zone && zr->zone_idx > hzi)
+                zr++;
+            if (zr->zone && zr->zone->node == nid && (zr->zone->per_cpu_pageset ||
+                                                      pa_opt.pcp_mode == PA_PCP_THREAD))
+                fast_cpus[cpu].zone[bits] = zr->zone;
+        }
+    }
+    fast_mt_mask = page_group_by_mobility_disabled ? 0 : GFP_MOVABLE_MASK;
+    fast_desc_bytes = pa_mm.max_pfn * sizeof(struct pa_page);
+    return 0;
+}
 static struct pa_os_topology topology;
 
 static int do_init(const struct pa_config *cfg)
@@ -45,9 +90,12 @@ static int do_init(const struct pa_config *cfg)
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         total += NODE_DATA(nid)->node_present_pages;
     /* as the kernel: too little memory to group by mobility usefully */
-    pa_mm.page_group_by_mobility_disabled = total < pageblock_nr_pages * MIGRATE_TYPES;
+    page_group_by_mobility_disabled = !pa_opt.mobility_grouping ||
+                                      total < pageblock_nr_pages * MIGRATE_TYPES;
     setup_per_zone_lowmem_reserve();
     setup_per_zone_wmarks();
+    if (pa_pcp_init() != 0 || fast_tables_init() != 0)
+        return -1;
     pa_threads_init();
     pa_stats_init();
     return 0;
@@ -148,10 +196,22 @@ static struct pa_page *rmqueue_buddy(struct zone *z, unsigned int order, unsigne
     return page;
 }
 
+/* Orders the pcp caches come from this CPU's (or thread's) lists, refilled
+ * in batches; a contended or empty pcp falls back to the buddy. */
 static inline struct pa_page *rmqueue(struct zone *preferred, struct zone *z, unsigned int order,
                                       unsigned int alloc_flags, int mt)
 {
-    struct pa_page *page = rmqueue_buddy(z, order, alloc_flags, mt);
+    struct pa_page *page = NULL;
+    if (likely(pcp_allowed_order(order))) {
+        int cpu = pa_cpu_id();
+        struct per_cpu_pages *pcp = this_pcp(z, cpu);
+        if (likely(pcp && pcp_trylock(pcp, cpu))) {
+            page = rmqueue_pcplist(pcp, z, order, mt, alloc_flags);
+            pcp_unlock(pcp);
+        }
+    }
+    if (!page)
+        page = rmqueue_buddy(z, order, alloc_flags, mt);
     if (likely(page)) {
         count_vm_events((enum vm_event_item)(PGALLOC_DMA + z->zid), 1UL << order);
         zone_statistics(preferred, z);
@@ -293,6 +353,7 @@ static struct pa_page *__alloc_pages_slowpath(pa_gfp_t gfp, unsigned int order, 
     double start = now_seconds(), next_warn = start + 10;
     struct pa_page *page;
     unsigned int alloc_flags, reserve_flags;
+    bool drained = false;
 
 restart:
     /* the MIN watermark and the reserves this caller may use */
@@ -317,6 +378,16 @@ restart:
     /* callers that cannot sleep stop here */
     if (!can_direct_reclaim)
         goto nopage;
+
+    /* direct reclaim: pages may be pinned on other CPUs' (or threads')
+     * lists; give them back and try once more (__alloc_pages_direct_reclaim) */
+    if (!drained) {
+        drain_all_pages(NULL);
+        drained = true;
+        page = get_page_from_freelist(gfp, order, alloc_flags, ac);
+        if (page)
+            goto got_pg;
+    }
 
 nopage:
     if (gfp & PA_GFP_NOFAIL) {
@@ -409,17 +480,55 @@ static void free_one_page(struct zone *z, struct pa_page *page, unsigned long pf
     spin_unlock(&z->lock);
 }
 
-/* The reference is gone: give the block back. */
+/* The reference is gone: give the block back, through the pcp if its
+ * order is cached there (free_unref_page). */
 void free_the_page(struct pa_page *page, unsigned int order)
 {
+    struct zone *z = page_zone(page);
+    unsigned long pfn = page_to_pfn(page);
+
     free_pages_prepare(page, order);
-    free_one_page(page_zone(page), page, page_to_pfn(page), order);
     count_vm_events(PGFREE, 1UL << order);
+    if (likely(pcp_allowed_order(order))) {
+        int mt = get_pfnblock_migratetype(pfn);
+        if (unlikely(mt >= MIGRATE_PCPTYPES)) {
+            if (is_migrate_isolate(mt))
+                goto buddy;         /* isolated blocks never hold pcp pages */
+            mt = MIGRATE_MOVABLE;   /* highatomic and CMA pages ride the movable list */
+        }
+        int cpu = pa_cpu_id();
+        struct per_cpu_pages *pcp = this_pcp(z, cpu);
+        if (likely(pcp && pcp_trylock(pcp, cpu))) {
+            free_unref_page_commit(pcp, z, page, order, mt);
+            pcp_unlock(pcp);
+            if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
+                pa_pcp_start_decay();
+            return;
+        }
+    }
+buddy:
+    free_one_page(z, page, pfn, order);
 }
 
 /* ------------------------------------------------------------------ */
 /* Validating what callers hand back                                   */
 /* ------------------------------------------------------------------ */
+
+/*
+ * Drop a reference; true when it was the last.  A count of 1 means the
+ * caller holds the only reference, so no one else may legitimately take or
+ * drop one concurrently (pa_get_page needs a reference already): a plain
+ * store then suffices, saving the atomic on the common free.
+ */
+static inline bool put_page_testzero(struct pa_page *page)
+{
+    /* acquire: pairs with the release of whoever dropped the count to 1 */
+    if (likely(atomic_load_explicit(&page->_refcount, memory_order_acquire) == 1)) {
+        atomic_store_explicit(&page->_refcount, 0, memory_order_relaxed);
+        return true;
+    }
+    return atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_acq_rel) == 1;
+}
 
 /* A descriptor pointer from our array, of an online page. */
 static inline bool page_ptr_valid(const struct pa_page *page)
@@ -455,7 +564,7 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
         bad_page(page, order, "freeing a tail page of a compound page");
         return false;
     }
-    if (unlikely(page_ref_count(page) <= 0 || PageBuddy(page) || PagePcp(page))) {
+    if (unlikely(page_ref_count(page) <= 0 || PageBuddy(page))) {
         bad_page(page, order, "double free: page is not allocated (refcount zero)");
         return false;
     }
@@ -472,6 +581,65 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
 /* Public API                                                          */
 /* ------------------------------------------------------------------ */
 
+/*
+ * The fast path: an order-0..3 request the local node's first zone can
+ * serve at LOW from this CPU's pcp list.  Anything else -- an empty list
+ * that cannot be refilled, a contended pcp, a policy, debug checks -- takes
+ * the general path, which starts over from the top of the zonelist.
+ */
+static inline struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
+{
+    struct pa_thread *t = pa_current_thread;
+    if (unlikely(!t || order > PAGE_ALLOC_COSTLY_ORDER || (gfp & FAST_EXCLUDE)))
+        return NULL;
+    int cpu = pa_cpu_id();
+    if (unlikely(cpu >= pa_mm.nr_cpus))
+        return NULL;
+    struct zone *z = fast_cpus[cpu].zone[gfp & PA_GFP_ZONEMASK];
+    unsigned int mt = (gfp & fast_mt_mask) >> GFP_MOVABLE_SHIFT;
+    if (unlikely(!z || mt == 3))
+        return NULL;
+    int hzi = fast_hzi[gfp & PA_GFP_ZONEMASK];
+    unsigned int alloc_flags = ALLOC_WMARK_LOW | (mt == MIGRATE_MOVABLE ? ALLOC_CMA : 0);
+    if (likely(!order)) {
+        /* zone_watermark_fast for order 0 at LOW: free minus the
+         * highatomic reserve (and CMA unless movable) above LOW + boost */
+        long usable = (long)pa_relaxed_load(&z->vm_stat[NR_FREE_PAGES]);
+        if (mt != MIGRATE_MOVABLE)
+            usable -= (long)pa_relaxed_load(&z->vm_stat[NR_FREE_CMA_PAGES]);
+        if (unlikely(usable <= (long)__atomic_load_n(&z->wmark_fast, __ATOMIC_RELAXED) +
+                                   z->lowmem_reserve[hzi]))
+            return NULL;
+    } else if (!zone_watermark_fast(z, order, low_wmark_pages(z), hzi, alloc_flags, gfp)) {
+        return NULL;
+    }
+    struct per_cpu_pages *pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
+    if (unlikely(!pcp || !pcp_trylock(pcp, cpu)))
+        return NULL;
+    struct list_head *list = &pcp->lists[order_to_pindex((int)mt, order)];
+    struct pa_page *page;
+    if (likely(!list_empty(list))) {
+        pcp->free_count >>= 1;
+        page = list_first_entry(list, struct pa_page, lru);
+        list_del(&page->lru);
+        pcp->count -= 1 << order;
+    } else {
+        page = rmqueue_pcplist(pcp, z, order, (int)mt, alloc_flags);
+    }
+    pcp_unlock(pcp);
+    if (unlikely(!page))
+        return NULL;
+    if (unlikely(pa_opt.debug | (gfp & (PA_GFP_ZERO | PA_GFP_COMP)))) {
+        prep_new_page(page, order, gfp);
+    } else {
+        page->order = (uint8_t)order;
+        set_page_count(page, 1);
+    }
+    pa_relaxed_add(&t->vm_events[PGALLOC_DMA + z->zid], 1L << order);
+    pa_relaxed_add(&t->fast_allocs[(size_t)z->node * MAX_NR_ZONES + z->zid], 1);
+    return page;
+}
+
 PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int order)
 {
     if (unlikely(!pa_initialized()) && pa_init(NULL) != 0)
@@ -482,21 +650,31 @@ PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int o
         errno = EINVAL;
         return NULL;
     }
+    if (nid == numa_node_id()) {
+        struct pa_page *page = alloc_fast(gfp, order);
+        if (likely(page))
+            return page;
+    }
     return __alloc_pages(gfp, order, nid, NULL);
 }
 
 PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
 {
-    return pa_alloc_pages_node(NUMA_NO_NODE, gfp, order);
+    struct pa_page *page = alloc_fast(gfp, order);
+    if (likely(page))
+        return page;
+    if (unlikely(!pa_initialized()) && pa_init(NULL) != 0)
+        return NULL;
+    return __alloc_pages(gfp, order, numa_node_id(), NULL);
 }
 
-PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
+static void free_pages_slow(struct pa_page *page, unsigned int order)
 {
     if (unlikely(!page))
         return;
-    if (unlikely(!free_is_sane(page, order, __func__)))
+    if (unlikely(!free_is_sane(page, order, "pa_free_pages")))
         return;
-    if (atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_acq_rel) == 1) {
+    if (put_page_testzero(page)) {
         free_the_page(page, order);
     } else if (!PageHead(page)) {
         /* still referenced: keep the first page, free the rest (__free_pages) */
@@ -507,6 +685,43 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
             free_the_page(p, order);
         }
     }
+}
+
+/*
+ * The fast free: the last reference to a clean order-0..3 block, freed to
+ * this CPU's pcp.  Everything the cheap checks must look at is read once;
+ * anything unusual goes to free_pages_slow, which checks and reports.
+ */
+PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
+{
+    struct pa_thread *t = pa_current_thread;
+    uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
+    if (likely(t && off < fast_desc_bytes && !(off % sizeof(struct pa_page)) &&
+               order <= PAGE_ALLOC_COSTLY_ORDER && !pa_opt.debug)) {
+        unsigned long pfn = off / sizeof(struct pa_page);
+        if (likely(pfn_valid(pfn) && page->order == order && !(pfn & ((1UL << order) - 1)) &&
+                   !(__atomic_load_n(&page->flags, __ATOMIC_RELAXED) | (uintptr_t)page->mapping |
+                     page->memcg_data) &&
+                   atomic_load_explicit(&page->_refcount, memory_order_acquire) == 1)) {
+            int mt = get_pfnblock_migratetype(pfn);
+            int cpu = pa_cpu_id();
+            struct zone *z = page_zone(page);
+            struct per_cpu_pages *pcp = NULL;
+            if (likely(mt < MIGRATE_PCPTYPES && cpu < pa_mm.nr_cpus))
+                pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
+            if (likely(pcp && pcp_trylock(pcp, cpu))) {
+                set_page_count(page, 0);
+                page->order = 0;
+                free_unref_page_commit_fast(pcp, z, page, order, mt);
+                pcp_unlock(pcp);
+                pa_relaxed_add(&t->vm_events[PGFREE], 1L << order);
+                if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
+                    pa_pcp_start_decay();
+                return;
+            }
+        }
+    }
+    free_pages_slow(page, order);
 }
 
 PA_API void *pa_get_free_pages(pa_gfp_t gfp, unsigned int order)
@@ -600,7 +815,7 @@ PA_API void pa_free_pages_exact(void *addr, size_t size)
     struct zone *z = page_zone(pfn_to_page(pfn));
     for (unsigned long i = 0; i < nr; i++) {
         struct pa_page *p = pfn_to_page(pfn + i);
-        if (atomic_fetch_sub_explicit(&p->_refcount, 1, memory_order_acq_rel) == 1)
+        if (put_page_testzero(p))
             free_the_page(p, 0);
     }
     (void)z;

@@ -318,6 +318,49 @@ static bool is_zone_first_populated(const pg_data_t *pgdat, const struct zone *z
 /* "hugetlb-2M:3 thp:1": the node's online sections in the zone's online
  * range, counted by backing.  A section that straddles two zones counts
  * in both. */
+static void show_pageset(struct report *r, const char *what, long id, const struct per_cpu_pages *pcp)
+{
+    out(r,
+        "\n    %s: %ld"
+        "\n              count:    %i"
+        "\n              high:     %i"
+        "\n              batch:    %i"
+        "\n              high_min: %i"
+        "\n              high_max: %i",
+        what, id, __atomic_load_n(&pcp->count, __ATOMIC_RELAXED),
+        __atomic_load_n(&pcp->high, __ATOMIC_RELAXED), pcp->batch, pcp->high_min, pcp->high_max);
+}
+
+struct thread_pagesets {
+    struct report *r;
+    const struct zone *z;
+};
+
+static void show_thread_pageset(struct pa_thread *t, void *arg)
+{
+    struct thread_pagesets *a = arg;
+    if (!t->pcp)
+        return;
+    const struct per_cpu_pages *pcp =
+        __atomic_load_n(&t->pcp[(size_t)a->z->node * MAX_NR_ZONES + a->z->zid], __ATOMIC_ACQUIRE);
+    if (pcp)
+        show_pageset(a->r, "thread", t->tid, pcp);
+}
+
+/* The kernel's pagesets block: count, high and batch of each CPU's lists
+ * (PAGEALLOC_PCP=thread: of each thread's, by thread id). */
+static void zoneinfo_show_pagesets(struct report *r, const struct zone *z)
+{
+    out(r, "\n  pagesets");
+    if (z->per_cpu_pageset) {
+        for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++)
+            show_pageset(r, "cpu", cpu, &z->per_cpu_pageset[cpu]);
+    } else if (pa_opt.pcp_mode == PA_PCP_THREAD) {
+        struct thread_pagesets a = {r, z};
+        pa_for_each_thread(show_thread_pageset, &a);
+    }
+}
+
 static void zoneinfo_show_backing(struct report *r, const struct zone *z, unsigned long end)
 {
     unsigned long count[PA_NR_BACKINGS] = { 0 };
@@ -403,8 +446,8 @@ static void zoneinfo_show_print(struct report *r, pg_data_t *pgdat, int zid)
         out(r, "\n      %-12s %lu", numa_stat_names[i],
             sum_zone_numa_event(nid, zid, (enum numa_stat_item)i));
 
-    /* The kernel's "pagesets" and "node_unreclaimable" blocks are left out
-     * until there is data behind them. */
+    zoneinfo_show_pagesets(r, z);
+    /* "node_unreclaimable" is left out until reclaim keeps that state. */
     out(r, "\n  start_pfn:           %lu", z->zone_start_pfn);
 
     /* Ours: how much of the zone is online, and what backs it. */

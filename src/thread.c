@@ -16,6 +16,7 @@ static struct pa_thread threads_head = {.next = &threads_head, .prev = &threads_
 static unsigned long exited_events[NR_VM_EVENT_ITEMS];
 static unsigned long *exited_numa;       /* [nr_nodes * MAX_NR_ZONES * NUMA items] */
 static size_t numa_slots;                /* entries in each numa_events array */
+static size_t zone_slots;                /* entries in each fast_allocs array */
 static pthread_key_t thread_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
@@ -23,16 +24,32 @@ static void thread_exit(void *arg)
 {
     struct pa_thread *t = arg;
 
+    /* unlinked first, so no drain_all_pages walks it while it goes */
+    pthread_mutex_lock(&threads_lock);
+    t->prev->next = t->next;
+    t->next->prev = t->prev;
+    pthread_mutex_unlock(&threads_lock);
+    pcp_thread_exit(t);   /* its cached pages go back to the buddy */
     pthread_mutex_lock(&threads_lock);
     for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
         exited_events[i] += t->vm_events[i];
     for (size_t i = 0; i < numa_slots; i++)
         exited_numa[i] += t->numa_events[i];
-    t->prev->next = t->next;
-    t->next->prev = t->prev;
+    for (size_t i = 0; i < zone_slots; i++) {
+        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_HIT] += t->fast_allocs[i];
+        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_LOCAL] += t->fast_allocs[i];
+    }
     pthread_mutex_unlock(&threads_lock);
     pa_current_thread = NULL;
     pa_os_free(t, t->alloc_size);
+}
+
+void pa_for_each_thread(void (*fn)(struct pa_thread *, void *), void *arg)
+{
+    pthread_mutex_lock(&threads_lock);
+    for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
+        fn(t, arg);
+    pthread_mutex_unlock(&threads_lock);
 }
 
 static void make_key(void)
@@ -45,7 +62,8 @@ void pa_threads_init(void)
     pthread_once(&key_once, make_key);
     pthread_mutex_lock(&threads_lock);
     if (!exited_numa) {
-        numa_slots = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * NR_VM_NUMA_EVENT_ITEMS;
+        zone_slots = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES;
+        numa_slots = zone_slots * NR_VM_NUMA_EVENT_ITEMS;
         exited_numa = pa_os_alloc(numa_slots * sizeof(unsigned long));
         if (!exited_numa) {
             fprintf(stderr, "pagealloc: out of memory for thread statistics\n");
@@ -59,7 +77,7 @@ void pa_threads_init(void)
 struct pa_thread *pa_thread_slow(void)
 {
     pa_ensure_init();
-    size_t size = sizeof(struct pa_thread) + numa_slots * sizeof(unsigned long);
+    size_t size = sizeof(struct pa_thread) + (numa_slots + zone_slots) * sizeof(unsigned long);
     struct pa_thread *t = pa_os_alloc(size);
     if (!t) {
         fprintf(stderr, "pagealloc: out of memory for per-thread state\n");
@@ -67,6 +85,7 @@ struct pa_thread *pa_thread_slow(void)
     }
     t->alloc_size = size;
     t->numa_events = (unsigned long *)(t + 1);
+    t->fast_allocs = t->numa_events + numa_slots;
     t->tid = (pid_t)gettid();
     pthread_mutex_lock(&threads_lock);
     t->next = threads_head.next;
@@ -93,11 +112,16 @@ unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item)
 {
     if (!node_valid(nid) || zid < 0 || zid >= MAX_NR_ZONES || !exited_numa)
         return 0;
-    size_t i = ((size_t)nid * MAX_NR_ZONES + (size_t)zid) * NR_VM_NUMA_EVENT_ITEMS + item;
+    size_t zs = (size_t)nid * MAX_NR_ZONES + (size_t)zid;
+    size_t i = zs * NR_VM_NUMA_EVENT_ITEMS + item;
+    bool fast = item == NUMA_HIT || item == NUMA_LOCAL;
     pthread_mutex_lock(&threads_lock);
     unsigned long sum = exited_numa[i];
-    for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
+    for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next) {
         sum += pa_relaxed_load(&t->numa_events[i]);
+        if (fast)
+            sum += pa_relaxed_load(&t->fast_allocs[zs]);
+    }
     pthread_mutex_unlock(&threads_lock);
     return sum;
 }

@@ -91,6 +91,7 @@ void setup_per_zone_wmarks(void)
             __atomic_store_n(&z->_watermark[WMARK_LOW], min + gap, __ATOMIC_RELAXED);
             __atomic_store_n(&z->_watermark[WMARK_HIGH], min + 2 * gap, __ATOMIC_RELAXED);
             __atomic_store_n(&z->_watermark[WMARK_PROMO], min + 3 * gap, __ATOMIC_RELAXED);
+            zone_update_wmark_fast(z);
             spin_unlock(&z->lock);
         }
     }

@@ -121,6 +121,12 @@ PA_API unsigned int pa_compound_order(const struct pa_page *page);
 /* Head of the compound page that page belongs to (page itself otherwise). */
 PA_API struct pa_page *pa_compound_head(const struct pa_page *page);
 
+/* Return every page cached on the per-CPU (or per-thread) lists to the
+ * buddy (drain_all_pages), or only the calling CPU's (drain_local_pages).
+ * Takes each pageset's lock in turn; O(cached pages). */
+PA_API void pa_drain_all_pages(void);
+PA_API void pa_drain_local_pages(void);
+
 /* Walk every node, zone and free list and check the buddy invariants: each
  * free block aligned, marked and on the list of its order and pageblock
  * migratetype; nr_free and NR_FREE_PAGES add up.  Returns 0, or -1 with

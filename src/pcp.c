@@ -1,0 +1,587 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Per-CPU page lists (pcp): where order-0..3 and pageblock-order pages are
+ * cached between a free and the next allocation, so that the common case
+ * takes one uncontended per-CPU lock instead of the zone lock.
+ *
+ * Refills take `batch` pages from the buddy under one zone-lock acquisition
+ * (rmqueue_bulk); when a list grows past `high`, a batch goes back the same
+ * way (free_pcppages_bulk).  `high` and the batch sizes tune themselves as
+ * in Linux >= 6.7: `high` grows between high_min and high_max while the CPU
+ * keeps freeing, batches grow on consecutive refills or frees, and an idle
+ * pcp decays back towards high_min once a second.
+ *
+ * Modes (PAGEALLOC_PCP): "cpu" (default) keeps one pageset per zone per CPU,
+ * found through the rseq CPU id; "thread" gives each thread its own, for
+ * programs with pinned threads; "off" sends every free to the buddy.  Either
+ * way each pageset has a lock taken by trylock on the fast path; a failed
+ * trylock (a drain or another thread on the same CPU) falls back to the zone.
+ */
+#include "internal.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#define PCP_BATCH_SCALE_MAX 5              /* CONFIG_PCP_BATCH_SCALE_MAX */
+#define MIN_PERCPU_PAGELIST_HIGH_FRACTION 8
+
+int pcp_lock_kind = PCP_LOCK_ATOMIC;
+
+static pthread_t decay_thread;
+atomic_int pcp_decay_started;
+/* serialises remote lockers: the `remote` word has one writer at a time */
+static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int nr_cpus_of_node(int nid)
+{
+    int n = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(pa_mm.node_cpus[nid]); i++)
+        n += __builtin_popcountl(pa_mm.node_cpus[nid][i]);
+    return n;
+}
+
+/* zone_batchsize(): about 1/1024 of the zone, at most 1 MiB, quartered
+ * and clamped to 2^n - 1 (63 for zones of 256 MiB and up). */
+static int zone_batchsize(const struct zone *z)
+{
+    unsigned long batch = PA_MIN(z->managed_pages >> 10, (1UL << 20) / PAGE_SIZE);
+    batch /= 4;
+    if (batch < 1)
+        batch = 1;
+    unsigned long v = batch + batch / 2, p = 1;
+    while (p * 2 <= v)
+        p *= 2;
+    return (int)PA_MAX(p - 1, 1UL);
+}
+
+/* zone_highsize(): a share of the LOW watermark (high_min) or of 1/8 of
+ * the zone (high_max), split across the node's CPUs, at least 4 batches.
+ * In thread mode the split is across the CPUs as well: threads beyond
+ * them share the budget only in the sense that each may hold high_min. */
+static int zone_highsize(const struct zone *z, int batch, int fraction)
+{
+    unsigned long total = fraction ? z->managed_pages / (unsigned long)fraction : low_wmark_pages(z);
+    int nr_split = nr_cpus_of_node(z->node);
+    if (!nr_split)
+        nr_split = PA_MAX(pa_mm.nr_cpus, 1);
+    unsigned long high = total / (unsigned long)nr_split;
+    high = PA_MAX(high, (unsigned long)batch << 2);
+    return (int)PA_MIN(high, (unsigned long)INT32_MAX / 2);
+}
+
+static void pageset_init(struct per_cpu_pages *pcp, const struct zone *z)
+{
+    memset(pcp, 0, sizeof(*pcp));
+    for (int i = 0; i < NR_PCP_LISTS; i++)
+        INIT_LIST_HEAD(&pcp->lists[i]);
+    pcp->batch = zone_batchsize(z);
+    pcp->high_min = zone_highsize(z, pcp->batch, 0);
+    pcp->high_max = zone_highsize(z, pcp->batch, MIN_PERCPU_PAGELIST_HIGH_FRACTION);
+    pcp->high = pcp->high_min;
+}
+
+static int choose_lock_kind(void)
+{
+    if (pa_opt.pcp_mode == PA_PCP_CPU && PA_HAVE_RSEQ_PCP && __rseq_size > 0 &&
+        pa_os_membarrier_register(true) == 0)
+        return PCP_LOCK_RSEQ;
+#ifndef __SANITIZE_THREAD__
+    if (pa_opt.pcp_mode == PA_PCP_THREAD && pa_os_membarrier_register(false) == 0)
+        return PCP_LOCK_OWNER;
+#endif
+    return PCP_LOCK_ATOMIC;
+}
+
+int pa_pcp_init(void)
+{
+    pcp_lock_kind = choose_lock_kind();
+    if (pa_opt.pcp_mode != PA_PCP_CPU)
+        return 0;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            if (!populated_zone(z))
+                continue;
+            struct per_cpu_pages *sets = pa_os_alloc((size_t)pa_mm.nr_cpus * sizeof(*sets));
+            if (!sets)
+                return -1;
+            for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++)
+                pageset_init(&sets[cpu], z);
+            z->per_cpu_pageset = sets;
+        }
+    }
+    return 0;
+}
+
+/* The calling thread's pageset for z in thread mode, made on first use. */
+struct per_cpu_pages *thread_pcp_slow(struct zone *z)
+{
+    struct pa_thread *t = pa_thread();
+    size_t slot = (size_t)z->node * MAX_NR_ZONES + z->zid;
+    if (!t->pcp) {
+        size_t n = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES;
+        t->pcp = pa_os_alloc(n * sizeof(*t->pcp));
+        if (!t->pcp)
+            return NULL;
+    }
+    struct per_cpu_pages *pcp = pa_os_alloc(sizeof(*pcp));
+    if (!pcp)
+        return NULL;
+    pageset_init(pcp, z);
+    __atomic_store_n(&t->pcp[slot], pcp, __ATOMIC_RELEASE);
+    return pcp;
+}
+
+/* ------------------------------------------------------------------ */
+/* Remote locking (see pcp_trylock in internal.h)                      */
+/* ------------------------------------------------------------------ */
+
+/* Lock n pagesets from outside their CPU or thread with one membarrier.
+ * Caller holds remote_lock. */
+static void pcp_lock_remote_many(struct per_cpu_pages *const *v, int n)
+{
+    if (pcp_lock_kind == PCP_LOCK_ATOMIC) {
+        for (int i = 0; i < n; i++)
+            while (__atomic_exchange_n(&v[i]->locked, 1, __ATOMIC_ACQUIRE))
+                sched_yield();
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        __atomic_store_n(&v[i]->remote, 1, __ATOMIC_RELAXED);
+    /* now every critical section in flight has committed or restarted,
+     * and every new one sees `remote` */
+    pa_os_membarrier(pcp_lock_kind == PCP_LOCK_RSEQ);
+    for (int i = 0; i < n; i++)
+        while (__atomic_load_n(&v[i]->locked, __ATOMIC_ACQUIRE))
+            sched_yield();
+}
+
+static void pcp_unlock_remote_many(struct per_cpu_pages *const *v, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (pcp_lock_kind == PCP_LOCK_ATOMIC)
+            __atomic_store_n(&v[i]->locked, 0, __ATOMIC_RELEASE);
+        else
+            __atomic_store_n(&v[i]->remote, 0, __ATOMIC_RELEASE);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Bulk moves between the pcp and the buddy                            */
+/* ------------------------------------------------------------------ */
+
+/* Take up to count blocks of 2^order for the list under one zone lock. */
+static int rmqueue_bulk(struct zone *z, unsigned int order, int count, struct list_head *list, int mt,
+                        unsigned int alloc_flags)
+{
+    int i;
+    spin_lock(&z->lock);
+    for (i = 0; i < count; i++) {
+        struct pa_page *page = __rmqueue(z, order, mt, alloc_flags);
+        if (unlikely(!page))
+            break;
+        list_add_tail(&page->lru, list);
+    }
+    spin_unlock(&z->lock);
+    return i;
+}
+
+/*
+ * Give count pages back to the buddy under one zone lock, round-robin over
+ * the lists starting with pindex, oldest (tail) pages first.  pcp->lock held.
+ */
+static void free_pcppages_bulk(struct zone *z, int count, struct per_cpu_pages *pcp, int pindex)
+{
+    count = PA_MIN(pcp->count, count);
+    if (count <= 0)
+        return;
+    pindex--;
+    spin_lock(&z->lock);
+    while (count > 0) {
+        struct list_head *list;
+        do {
+            if (++pindex > NR_PCP_LISTS - 1)
+                pindex = 0;
+            list = &pcp->lists[pindex];
+        } while (list_empty(list));
+        unsigned int order = pindex_to_order(pindex);
+        int nr_pages = 1 << order;
+        do {
+            struct pa_page *page = list_last_entry(list, struct pa_page, lru);
+            unsigned long pfn = page_to_pfn(page);
+            list_del(&page->lru);
+            count -= nr_pages;
+            pcp->count -= nr_pages;
+            __free_one_page(page, pfn, z, order, get_pfnblock_migratetype(pfn));
+        } while (count > 0 && !list_empty(list));
+    }
+    spin_unlock(&z->lock);
+}
+
+/* How many to refill: grows (alloc_factor) on refills without frees between. */
+static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
+{
+    int base_batch = pcp->batch, batch, high;
+    int high_min = pcp->high_min, high_max = pcp->high_max;
+
+    high = pcp->high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
+    if (unlikely(high < base_batch))
+        return 1;
+    batch = order ? base_batch : base_batch << pcp->alloc_factor;
+    /* a larger high would have saved this trip to the zone */
+    if (high_min != high_max)
+        high = pcp->high = PA_MIN(high + batch, high_max);
+    if (!order) {
+        int max_nr_alloc = PA_MAX(high - pcp->count - base_batch, base_batch);
+        if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
+            pcp->alloc_factor++;
+        batch = PA_MIN(batch, max_nr_alloc);
+    }
+    if (batch > 1)
+        batch = PA_MAX(batch >> order, 2);
+    return batch;
+}
+
+/* The high mark in force for this free; may raise pcp->high while the CPU
+ * frees more than it allocates. */
+static int nr_pcp_high(struct per_cpu_pages *pcp, int batch, bool free_high)
+{
+    int high_min = pcp->high_min, high_max = pcp->high_max;
+    int high = pcp->high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
+
+    if (unlikely(!high))
+        return 0;
+    if (unlikely(free_high)) {
+        pcp->high = PA_MAX(high - (batch << PCP_BATCH_SCALE_MAX), high_min);
+        return 0;
+    }
+    if (high_min == high_max)
+        return high;
+    if (pcp->count >= high) {
+        int need_high = pcp->free_count + batch;
+        if (pcp->high < need_high)
+            pcp->high = PA_MAX(high_min, PA_MIN(need_high, high_max));
+    }
+    return high;
+}
+
+/* How many to free: grows with consecutive frees, leaves at least a batch. */
+static int nr_pcp_free(struct per_cpu_pages *pcp, int batch, int high, bool free_high)
+{
+    if (unlikely(free_high))
+        return PA_MIN(pcp->count, batch << PCP_BATCH_SCALE_MAX);
+    if (unlikely(high < batch))
+        return 1;
+    int min_nr_free = batch, max_nr_free = high - batch;
+    return PA_MAX(min_nr_free, PA_MIN(pcp->free_count, max_nr_free));
+}
+
+/* ------------------------------------------------------------------ */
+/* The fast path                                                       */
+/* ------------------------------------------------------------------ */
+
+struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsigned int order, int mt,
+                                unsigned int alloc_flags)
+{
+    struct list_head *list = &pcp->lists[order_to_pindex(mt, order)];
+    struct pa_page *page;
+
+    /* an allocation halves the batch of the next bulk free */
+    pcp->free_count >>= 1;
+    if (unlikely(list_empty(list))) {
+        int batch = nr_pcp_alloc(pcp, order);
+        int got = rmqueue_bulk(z, order, batch, list, mt, alloc_flags);
+        pcp->count += got << order;
+        if (unlikely(list_empty(list)))
+            return NULL;
+    }
+    page = list_first_entry(list, struct pa_page, lru);
+    list_del(&page->lru);
+    pcp->count -= 1 << order;
+    return page;
+}
+
+/* The rest of free_unref_page_commit: the list is at or above high, or a
+ * high-order free needs the free_high bookkeeping.  The page is already on
+ * the list and counted. */
+void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order,
+                                 int pindex, bool counted_free)
+{
+    int batch = pcp->batch, high;
+    bool free_high = false;
+
+    if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
+        free_high = pcp->free_count >= batch + pcp->high_min / 2 && (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER);
+        pcp->flags |= PCPF_PREV_FREE_HIGH_ORDER;
+    } else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
+        pcp->flags &= (uint8_t)~PCPF_PREV_FREE_HIGH_ORDER;
+    }
+    if (!counted_free && pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
+        pcp->free_count = (short)(pcp->free_count + (1 << order));
+    high = nr_pcp_high(pcp, batch, free_high);
+    if (pcp->count >= high)
+        free_pcppages_bulk(z, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
+}
+
+void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
+                            unsigned int order, int mt)
+{
+    int pindex = order_to_pindex(mt, order), batch, high;
+    bool free_high = false;
+
+    pcp->alloc_factor >>= 1;
+    list_add(&page->lru, &pcp->lists[pindex]);
+    pcp->count += 1 << order;
+    batch = pcp->batch;
+    /* many high-order frees without allocations: do not hoard them */
+    if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
+        free_high = pcp->free_count >= batch + pcp->high_min / 2 && (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER);
+        pcp->flags |= PCPF_PREV_FREE_HIGH_ORDER;
+    } else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
+        pcp->flags &= (uint8_t)~PCPF_PREV_FREE_HIGH_ORDER;
+    }
+    if (pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
+        pcp->free_count += 1 << order;
+    high = nr_pcp_high(pcp, batch, free_high);
+    if (pcp->count >= high)
+        free_pcppages_bulk(z, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
+}
+
+/* ------------------------------------------------------------------ */
+/* Draining                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Each pageset of z (an array of pointers) drained, or decayed. */
+static void drain_or_decay(struct zone *z, struct per_cpu_pages *const *v, int n, bool decay);
+
+struct drain_arg {
+    struct zone *zone;   /* NULL: every zone */
+    bool decay;
+};
+
+static void drain_thread_pcps(struct pa_thread *t, void *arg)
+{
+    const struct drain_arg *a = arg;
+    if (!t->pcp)
+        return;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            struct per_cpu_pages *pcp = __atomic_load_n(&t->pcp[(size_t)nid * MAX_NR_ZONES + zid],
+                                                        __ATOMIC_ACQUIRE);
+            if (pcp && (!a->zone || a->zone == z))
+                drain_or_decay(z, &pcp, 1, a->decay);
+        }
+}
+
+static void for_each_pageset(struct zone *zone, bool decay)
+{
+    struct drain_arg a = {.zone = zone, .decay = decay};
+    struct per_cpu_pages *v[PA_MAX_CPUS];
+
+    pthread_mutex_lock(&remote_lock);
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            if ((zone && z != zone) || !z->per_cpu_pageset)
+                continue;
+            for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++)
+                v[cpu] = &z->per_cpu_pageset[cpu];
+            drain_or_decay(z, v, pa_mm.nr_cpus, decay);
+        }
+    pa_for_each_thread(drain_thread_pcps, &a);
+    pthread_mutex_unlock(&remote_lock);
+}
+
+struct walk_arg {
+    struct zone *zone;
+    void (*fn)(struct zone *, struct per_cpu_pages *, void *);
+    void *arg;
+};
+
+static void walk_thread_pcps(struct pa_thread *t, void *arg)
+{
+    struct walk_arg *a = arg;
+    if (!t->pcp)
+        return;
+    struct per_cpu_pages *pcp =
+        __atomic_load_n(&t->pcp[(size_t)a->zone->node * MAX_NR_ZONES + a->zone->zid], __ATOMIC_ACQUIRE);
+    if (pcp) {
+        pcp_lock_remote_many(&pcp, 1);
+        a->fn(a->zone, pcp, a->arg);
+        pcp_unlock_remote_many(&pcp, 1);
+    }
+}
+
+/* Call fn on each pageset of z with that pageset locked (for the walker). */
+void pa_pcp_walk(struct zone *z, void (*fn)(struct zone *, struct per_cpu_pages *, void *), void *arg)
+{
+    struct walk_arg a = {z, fn, arg};
+    pthread_mutex_lock(&remote_lock);
+    if (z->per_cpu_pageset) {
+        for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++) {
+            struct per_cpu_pages *pcp = &z->per_cpu_pageset[cpu];
+            pcp_lock_remote_many(&pcp, 1);
+            fn(z, pcp, arg);
+            pcp_unlock_remote_many(&pcp, 1);
+        }
+    }
+    pa_for_each_thread(walk_thread_pcps, &a);
+    pthread_mutex_unlock(&remote_lock);
+}
+
+/* Every pageset of z (or of every zone): before reclaim, compaction, OOM,
+ * and when a caller wants all free memory in the buddy. */
+void drain_all_pages(struct zone *zone)
+{
+    for_each_pageset(zone, false);
+}
+
+/* The current CPU's (or thread's) pagesets only. */
+void drain_local_pages(struct zone *zone)
+{
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            if (zone && z != zone)
+                continue;
+            struct per_cpu_pages *pcp = this_pcp(z, pa_cpu_id());
+            if (pcp) {
+                pthread_mutex_lock(&remote_lock);
+                drain_or_decay(z, &pcp, 1, false);
+                pthread_mutex_unlock(&remote_lock);
+            }
+        }
+}
+
+/* A thread is exiting: its pagesets go back to the buddy (thread mode). */
+void pcp_thread_exit(struct pa_thread *t)
+{
+    struct drain_arg a = {.zone = NULL, .decay = false};
+    pthread_mutex_lock(&remote_lock);
+    drain_thread_pcps(t, &a);
+    pthread_mutex_unlock(&remote_lock);
+    if (t->pcp) {
+        for (size_t i = 0; i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
+            pa_os_free(t->pcp[i], sizeof(struct per_cpu_pages));
+        pa_os_free(t->pcp, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * sizeof(*t->pcp));
+        t->pcp = NULL;
+    }
+}
+
+PA_API void pa_drain_all_pages(void)
+{
+    if (pa_initialized())
+        drain_all_pages(NULL);
+}
+
+PA_API void pa_drain_local_pages(void)
+{
+    if (pa_initialized())
+        drain_local_pages(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Decay of an idle pcp's high (vmstat refresh, once a second)          */
+/* ------------------------------------------------------------------ */
+
+/* Lower high by 1/8 per tick towards high_min and free what is above it.
+ * pcp locked. */
+static void decay_pcp_high(struct zone *z, struct per_cpu_pages *pcp)
+{
+    int high_min = pcp->high_min, batch = pcp->batch;
+    if (pcp->high > high_min) {
+        int a = pcp->count - (batch << PCP_BATCH_SCALE_MAX), b = pcp->high - (pcp->high >> 3);
+        pcp->high = PA_MAX(PA_MAX(a, b), high_min);
+    }
+    int to_drain = pcp->count - pcp->high;
+    if (to_drain > 0)
+        free_pcppages_bulk(z, to_drain, pcp, 0);
+}
+
+static void drain_or_decay(struct zone *z, struct per_cpu_pages *const *v, int n, bool decay)
+{
+    struct per_cpu_pages *busy[PA_MAX_CPUS];
+    int nb = 0;
+    /* skip pagesets with nothing to do (racy reads: a hint only) */
+    for (int i = 0; i < n; i++) {
+        struct per_cpu_pages *p = v[i];
+        int count = __atomic_load_n(&p->count, __ATOMIC_RELAXED);
+        int high = __atomic_load_n(&p->high, __ATOMIC_RELAXED);
+        if (decay ? (high > p->high_min || count > high) : count > 0)
+            busy[nb++] = p;
+    }
+    if (!nb)
+        return;
+    pcp_lock_remote_many(busy, nb);
+    for (int i = 0; i < nb; i++) {
+        if (decay)
+            decay_pcp_high(z, busy[i]);
+        else
+            free_pcppages_bulk(z, busy[i]->count, busy[i], 0);
+    }
+    pcp_unlock_remote_many(busy, nb);
+}
+
+void pa_pcp_decay_all(void)
+{
+    for_each_pageset(NULL, true);
+}
+
+static void *decay_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        sleep(1);
+        pa_pcp_decay_all();
+    }
+    return NULL;
+}
+
+/* In a forked child only the forking thread exists: pageset locks held by
+ * others at fork time are void, membarrier needs registering again, and
+ * the decay thread is gone (a new one starts on the next free). */
+static void pcp_atfork_child(void)
+{
+    pthread_mutex_init(&remote_lock, NULL);
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            for (int cpu = 0; z->per_cpu_pageset && cpu < pa_mm.nr_cpus; cpu++) {
+                z->per_cpu_pageset[cpu].locked = 0;
+                z->per_cpu_pageset[cpu].remote = 0;
+            }
+        }
+    if (pcp_lock_kind != PCP_LOCK_ATOMIC &&
+        pa_os_membarrier_register(pcp_lock_kind == PCP_LOCK_RSEQ) != 0)
+        pcp_lock_kind = PCP_LOCK_ATOMIC;
+    atomic_store(&pcp_decay_started, 0);
+}
+
+/* Started on the first free into a pcp, not at init: a program that never
+ * frees (or the shim before main) never gets an extra thread. */
+void pa_pcp_start_decay(void)
+{
+    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static bool atfork_done;
+    pthread_mutex_lock(&lock);
+    if (!atomic_load(&pcp_decay_started)) {
+        pthread_attr_t attr;
+        sigset_t all, old;
+        if (!atfork_done) {
+            pthread_atfork(NULL, NULL, pcp_atfork_child);
+            atfork_done = true;
+        }
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        /* the worker never handles the program's signals */
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        if (pthread_create(&decay_thread, &attr, decay_main, NULL) == 0)
+            pthread_setname_np(decay_thread, "pa_vmstat");
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+        atomic_store(&pcp_decay_started, 1);
+    }
+    pthread_mutex_unlock(&lock);
+}
