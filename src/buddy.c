@@ -195,6 +195,9 @@ static struct pa_page *try_to_claim_block(struct zone *z, struct pa_page *page, 
         return page;
     }
     unsigned long nr_free, nr_movable, alike;
+    /* rebuild free memory before the next fallback is needed
+     * (kswapd is woken for it when ALLOC_KSWAPD allows: the slow path) */
+    boost_watermark(z);
     count_pageblock(page, &nr_free, &nr_movable);
     if (start_type == MIGRATE_MOVABLE)
         alike = nr_movable;

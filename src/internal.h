@@ -457,6 +457,9 @@ struct pa_mm {
     int16_t cpu_to_node[PA_MAX_CPUS];
     int nr_cpus;                 /* possible CPUs (ids 0..nr_cpus-1) */
     bool mbind_nodes;            /* bind sections to real nodes (more than one real node) */
+    pa_nodemask_t cdm_nodes;     /* memory-only nodes allocations skip (PAGEALLOC_CDM_NODES) */
+    bool has_cdm;
+    int policy_zone;             /* MPOL_BIND applies to requests for this zone and above */
     bool emulated;               /* PAGEALLOC_NUMA_EMULATE in force */
 
     /* pfn space: [0, main_pages) maps to main_base linearly; the DMA32 zone
@@ -614,6 +617,8 @@ struct pa_options {
     unsigned int debug;                /* PA_DEBUG_* */
     unsigned long min_free_kbytes;     /* 0: kernel formula */
     unsigned int watermark_scale_factor;
+    unsigned int watermark_boost_factor; /* PAGEALLOC_WATERMARK_BOOST_FACTOR, 0 = off */
+    char cdm_nodes[256];               /* PAGEALLOC_CDM_NODES: memory-only nodes */
     char stats[4096];                  /* "" = off, "stderr", or a path */
     bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
     unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
@@ -634,12 +639,27 @@ int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
 /* thread.c: per-thread state and counters                             */
 /* ------------------------------------------------------------------ */
 
+/* A memory policy (struct mempolicy). */
+struct pa_mempolicy {
+    int mode;                    /* PA_MPOL_* */
+    pa_nodemask_t nodes;         /* as given, less nodes outside mems_allowed */
+    int home_node;               /* NUMA_NO_NODE, or the preferred node of BIND/PREFERRED_MANY */
+};
+
 struct pa_thread {
     unsigned long vm_events[NR_VM_EVENT_ITEMS];  /* relaxed; summed by readers */
     unsigned long *numa_events;  /* [nid * MAX_NR_ZONES + zid][NR_VM_NUMA_EVENT_ITEMS] */
     struct per_cpu_pages **pcp;  /* PA_PCP_THREAD: [nid * MAX_NR_ZONES + zid], made on use */
     unsigned long *fast_allocs;  /* [nid * MAX_NR_ZONES + zid]: fast-path allocations, each
                                   * a numa_hit and a numa_local of that zone */
+    /* memory policy and cpuset (mempolicy.c) */
+    struct pa_mempolicy mpol;    /* the thread's own, if has_mpol */
+    bool has_mpol;               /* else the process default applies */
+    bool mpol_fast;              /* local policy, no cpuset, no CDM: the fast path may serve */
+    bool mems_restricted;        /* mems_allowed is not every node */
+    int il_prev;                 /* interleave: the last node used */
+    unsigned int il_weight;      /* weighted interleave: pages left on il_prev */
+    pa_nodemask_t mems_allowed;
     size_t alloc_size;
     struct pa_thread *next, *prev;
     pid_t tid;
@@ -815,6 +835,7 @@ extern atomic_int pcp_decay_started;
 /* ------------------------------------------------------------------ */
 
 int pa_nodes_init(const struct pa_os_topology *t);   /* sizes zones, builds zonelists */
+int nodemask_parse(const char *s, pa_nodemask_t *mask);
 void build_all_zonelists(void);
 static inline struct zonelist *node_zonelist(int nid, pa_gfp_t gfp)
 {
@@ -876,7 +897,6 @@ bool unreserve_highatomic_pageblock(struct zone *z, int mt, bool force);
 #define ALLOC_NOFRAGMENT     0x100u
 #define ALLOC_HIGHATOMIC     0x200u
 #define ALLOC_KSWAPD         0x800u
-#define ALLOC_CDM            0x1000u /* may use CDM (memory-only) nodes */
 #define ALLOC_RESERVES (ALLOC_NON_BLOCK | ALLOC_MIN_RESERVE | ALLOC_HIGHATOMIC | ALLOC_OOM)
 
 void setup_per_zone_wmarks(void);
@@ -889,6 +909,17 @@ bool zone_watermark_ok(struct zone *z, unsigned int order, unsigned long mark,
 bool zone_watermark_fast(struct zone *z, unsigned int order, unsigned long mark,
                          int highest_zoneidx, unsigned int alloc_flags, pa_gfp_t gfp);
 unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
+bool boost_watermark(struct zone *z);
+void watermark_boost_balance(void);
+
+/* ------------------------------------------------------------------ */
+/* mempolicy.c                                                         */
+/* ------------------------------------------------------------------ */
+
+int pa_mempolicy_init(void);     /* process default policy, CDM nodes, policy_zone */
+void mpol_thread_init(struct pa_thread *t);
+/* Allocate under the thread's policy (alloc_pages_mpol). */
+struct pa_page *alloc_pages_mpol(struct pa_thread *t, pa_gfp_t gfp, unsigned int order);
 
 /* ------------------------------------------------------------------ */
 /* page_alloc.c                                                        */
@@ -897,6 +928,8 @@ unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
 struct alloc_context {
     struct zonelist *zonelist;
     const pa_nodemask_t *nodemask;
+    const pa_nodemask_t *mems_allowed; /* cpuset: NULL when every node is allowed */
+    bool explicit_nodemask;            /* nodemask came from the caller or a policy */
     struct zoneref *preferred_zoneref;
     int migratetype;
     int highest_zoneidx;

@@ -304,12 +304,18 @@ static const char *parse_node(const char *s, int *out)
 
 PA_API int pa_nodemask_parse(const char *s, pa_nodemask_t *mask)
 {
+    pa_ensure_init();
+    return nodemask_parse(s, mask);
+}
+
+/* pa_nodemask_parse without the implicit init (used during init). */
+int nodemask_parse(const char *s, pa_nodemask_t *mask)
+{
     pa_nodemask_t m = {{0}};
     bool invert = false;
 
     if (!s || !mask)
         goto bad;
-    pa_ensure_init();
     if (*s == '!') {
         invert = true;
         s++;

@@ -50,6 +50,8 @@
         .debug = 0,                                                         \
         .min_free_kbytes = 0,              /* the kernel's formula */       \
         .watermark_scale_factor = 10,                                       \
+        .watermark_boost_factor = 15000,                                    \
+        .cdm_nodes = "",                                                    \
         .stats = "",                                                        \
         .prefault = false,                                                  \
         .pcp_mode = PA_PCP_CPU,                                             \
@@ -392,6 +394,20 @@ static const struct option_desc options[] = {
         OPT(policy, CT_CHARS), CFG(policy, CT_STR),
         .hint = "numactl's words, e.g. interleave=all",
         .default_text = "default",
+    },
+    {
+        /* Only copied here: mempolicy.c parses the node list once nodes exist. */
+        .env = "PAGEALLOC_CDM_NODES", .kind = OPT_STRING,
+        OPT(cdm_nodes, CT_CHARS),
+        .hint = "a node list, e.g. 2-3",
+        .default_text = "none",
+    },
+    {
+        .env = "PAGEALLOC_WATERMARK_BOOST_FACTOR", .kind = OPT_UINT,
+        OPT(watermark_boost_factor, CT_UINT),
+        .min = 0, .max = 1000000,
+        .hint = "use a number from 0 (off) to 1000000",
+        .default_text = "15000",
     },
     {
         .env = "PAGEALLOC_DEBUG", .kind = OPT_DEBUG_LIST,

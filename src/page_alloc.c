@@ -84,7 +84,8 @@ static struct pa_os_topology topology;
 static int do_init(const struct pa_config *cfg)
 {
     pa_options_load(cfg);
-    if (pa_os_discover(&topology) != 0 || pa_nodes_init(&topology) != 0 || pa_arena_init() != 0)
+    if (pa_os_discover(&topology) != 0 || pa_nodes_init(&topology) != 0 || pa_arena_init() != 0 ||
+        pa_mempolicy_init() != 0)
         return -1;
     unsigned long total = 0;
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
@@ -247,6 +248,14 @@ retry:
             continue;
         if (ac->nodemask && !node_isset(z->node, ac->nodemask))
             continue;
+        /* cpuset: outside mems_allowed only for softwall (non-HARDWALL) requests */
+        if (ac->mems_allowed && (alloc_flags & ALLOC_CPUSET) && (gfp & PA_GFP_HARDWALL) &&
+            !node_isset(z->node, ac->mems_allowed))
+            continue;
+        /* CDM (memory-only) nodes: only when asked for by THISNODE or by name */
+        if (unlikely(pa_mm.has_cdm) && node_isset(z->node, &pa_mm.cdm_nodes) &&
+            !(gfp & PA_GFP_THISNODE) && !(ac->explicit_nodemask && node_isset(z->node, ac->nodemask)))
+            continue;
         if (no_fallback && pa_mm.nr_nodes > 1 && z != ac->preferred_zoneref->zone &&
             z->node != ac->preferred_zoneref->zone->node) {
             /* fragmenting a local zone beats going remote */
@@ -313,12 +322,22 @@ static bool prepare_alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_
     ac->highest_zoneidx = zone;
     ac->zonelist = node_zonelist(preferred_nid, gfp);
     ac->nodemask = nodemask;
+    ac->explicit_nodemask = nodemask != NULL;
+    struct pa_thread *t = pa_thread();
+    ac->mems_allowed = t->mems_restricted ? &t->mems_allowed : NULL;
     ac->migratetype = gfp_migratetype(gfp);
     ac->spread_dirty_pages = false;
     ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
     *alloc_flags = ALLOC_WMARK_LOW;
     if (ac->migratetype == MIGRATE_MOVABLE)
         *alloc_flags |= ALLOC_CMA;
+    if (ac->mems_allowed) {
+        /* the first attempt stays inside the cpuset, as if HARDWALL */
+        *alloc_flags |= ALLOC_CPUSET;
+        if (!ac->nodemask)
+            ac->nodemask = ac->mems_allowed;
+        ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
+    }
     return true;
 }
 
@@ -433,10 +452,12 @@ struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_ni
 
     /* first attempt at LOW */
     if (likely(ac.preferred_zoneref->zone)) {
-        page = get_page_from_freelist(gfp, order, alloc_flags, &ac);
+        page = get_page_from_freelist(ac.mems_allowed ? gfp | PA_GFP_HARDWALL : gfp, order, alloc_flags, &ac);
         if (likely(page))
             return page;
     }
+    /* the slow path sees the caller's own mask: softwall may leave the cpuset */
+    ac.nodemask = nodemask;
     page = __alloc_pages_slowpath(gfp, order, &ac);
     if (!page) {
         count_vm_event(PA_ALLOC_FAIL);
@@ -590,7 +611,7 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
 static inline struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
 {
     struct pa_thread *t = pa_current_thread;
-    if (unlikely(!t || order > PAGE_ALLOC_COSTLY_ORDER || (gfp & FAST_EXCLUDE)))
+    if (unlikely(!t || !t->mpol_fast || order > PAGE_ALLOC_COSTLY_ORDER || (gfp & FAST_EXCLUDE)))
         return NULL;
     int cpu = pa_cpu_id();
     if (unlikely(cpu >= pa_mm.nr_cpus))
@@ -665,7 +686,7 @@ PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
         return page;
     if (unlikely(!pa_initialized()) && pa_init(NULL) != 0)
         return NULL;
-    return __alloc_pages(gfp, order, numa_node_id(), NULL);
+    return alloc_pages_mpol(pa_thread(), gfp, order);
 }
 
 static void free_pages_slow(struct pa_page *page, unsigned int order)

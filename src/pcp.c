@@ -534,6 +534,7 @@ static void *decay_main(void *arg)
     for (;;) {
         sleep(1);
         pa_pcp_decay_all();
+        watermark_boost_balance();
     }
     return NULL;
 }

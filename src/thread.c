@@ -87,6 +87,7 @@ struct pa_thread *pa_thread_slow(void)
     t->numa_events = (unsigned long *)(t + 1);
     t->fast_allocs = t->numa_events + numa_slots;
     t->tid = (pid_t)gettid();
+    mpol_thread_init(t);
     pthread_mutex_lock(&threads_lock);
     t->next = threads_head.next;
     t->prev = &threads_head;

@@ -123,6 +123,47 @@ void setup_per_zone_lowmem_reserve(void)
     }
 }
 
+/*
+ * A fallback broke into another type's pageblock: raise the watermarks by a
+ * pageblock, up to watermark_boost_factor/10000 of HIGH, so that free
+ * memory is rebuilt before the next fallback is needed.  Not on zones too
+ * small to benefit.  Caller holds the zone lock.  Returns whether boosted.
+ */
+bool boost_watermark(struct zone *z)
+{
+    if (!pa_opt.watermark_boost_factor || pageblock_nr_pages * 4 > z->managed_pages)
+        return false;
+    unsigned long max_boost = z->_watermark[WMARK_HIGH] * pa_opt.watermark_boost_factor / 10000;
+    if (!max_boost)
+        return false;
+    max_boost = PA_MAX(pageblock_nr_pages, max_boost);
+    unsigned long boost = PA_MIN(z->watermark_boost + pageblock_nr_pages, max_boost);
+    __atomic_store_n(&z->watermark_boost, boost, __ATOMIC_RELAXED);
+    zone_update_wmark_fast(z);
+    return true;
+}
+
+/*
+ * Once a boosted zone is balanced -- free pages above HIGH plus the boost,
+ * which growth into new sections or frees can achieve -- the boost has done
+ * its work and goes (kswapd does this after its boosted reclaim pass).
+ */
+void watermark_boost_balance(void)
+{
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            if (!__atomic_load_n(&z->watermark_boost, __ATOMIC_RELAXED))
+                continue;
+            if (!zone_watermark_ok(z, 0, high_wmark_pages(z), zid, 0))
+                continue;
+            spin_lock(&z->lock);
+            __atomic_store_n(&z->watermark_boost, 0, __ATOMIC_RELAXED);
+            zone_update_wmark_fast(z);
+            spin_unlock(&z->lock);
+        }
+}
+
 /* Free pages this request may not count: the tail of its own order, the
  * highatomic reserve unless it may use reserves, CMA unless movable. */
 static inline long zone_watermark_unusable_free(const struct zone *z, unsigned int order,
