@@ -27,7 +27,7 @@ unsigned int arena_section_shift(void)
 {
     if (pa_opt.hugepages == PA_HUGEPAGES_1G)
         return SECTION_SHIFT_1G;
-    if (pa_opt.hugepages == PA_HUGEPAGES_AUTO && pa_os_free_hugepages(1UL << 20) > 0)
+    if (pa_opt.hugepages == PA_HUGEPAGES_AUTO && pa_os_free_hugepages(-1, 1UL << 20) > 0)
         return SECTION_SHIFT_1G;
     return SECTION_SHIFT_128M;
 }
@@ -112,7 +112,19 @@ static int section_online(pg_data_t *pgdat, struct pa_section *s, unsigned long 
 
     if (pa_os_commit(desc, dbytes, PA_BACKING_THP, false) == PA_BACKING_NONE)
         return -1;
-    enum pa_backing b = pa_os_commit(s->addr, bytes, pa_mm.first_backing, false);
+    enum pa_backing first = pa_mm.first_backing;
+    if (pa_mm.mbind_nodes && first <= PA_BACKING_HUGETLB_2M) {
+        /* the kernel reserves hugepages machine-wide at mmap, but mbind then
+         * takes them all from one node: a node short of them would SIGBUS on
+         * first touch, so look at the node's own pool first */
+        unsigned long kb = first == PA_BACKING_HUGETLB_1G ? 1UL << 20 : 2048;
+        if (pa_os_free_hugepages(pgdat->phys_node, kb) * kb * 1024 < bytes)
+            first = first == PA_BACKING_HUGETLB_1G &&
+                            pa_os_free_hugepages(pgdat->phys_node, 2048) * 2048 * 1024 >= bytes
+                        ? PA_BACKING_HUGETLB_2M
+                        : PA_BACKING_THP;
+    }
+    enum pa_backing b = pa_os_commit(s->addr, bytes, first, false);
     if (b == PA_BACKING_NONE)
         return -1;
     if (pa_mm.mbind_nodes) {

@@ -574,8 +574,9 @@ void *pa_os_alloc(size_t size);
 void pa_os_free(void *addr, size_t size);
 int pa_os_getcpu_slow(void);
 unsigned long long pa_os_virt_to_phys(const void *addr);
-/* Free hugepages of the given size in KiB from sysfs; 0 if unknown. */
-unsigned long pa_os_free_hugepages(unsigned long size_kb);
+/* Free hugepages of the given size in KiB from sysfs, of one real node
+ * (or of the machine with phys_node -1); 0 if unknown. */
+unsigned long pa_os_free_hugepages(int phys_node, unsigned long size_kb);
 size_t pa_os_total_memory(void);
 
 /* The current CPU, from glibc's registered rseq area (under 1 ns); falls

@@ -317,10 +317,14 @@ void pa_os_free(void *addr, size_t size)
         sys_munmap(addr, ALIGN_UP(size, PAGE_SIZE));
 }
 
-unsigned long pa_os_free_hugepages(unsigned long size_kb)
+unsigned long pa_os_free_hugepages(int phys_node, unsigned long size_kb)
 {
-    char path[128], buf[64] = "";
-    snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages", size_kb);
+    char path[160], buf[64] = "";
+    if (phys_node < 0)
+        snprintf(path, sizeof(path), "/sys/kernel/mm/hugepages/hugepages-%lukB/free_hugepages", size_kb);
+    else
+        snprintf(path, sizeof(path), "/sys/devices/system/node/node%d/hugepages/hugepages-%lukB/free_hugepages",
+                 phys_node, size_kb);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
