@@ -11,7 +11,7 @@ packages=(
     build-essential cmake pkg-config   # toolchain
     libnuma-dev numactl                # libnuma (the only link dependency), numactl for tests
     check                              # unit-test framework
-    libjemalloc-dev libtcmalloc-minimal4 libmimalloc-dev   # benchmark peers
+    libjemalloc-dev libtcmalloc-minimal4 libgoogle-perftools-dev libmimalloc-dev   # benchmark peers (libgoogle-perftools-dev: gperftools/tcmalloc.h, libtcmalloc_minimal.so)
     gnuplot-nox                        # benchmark plots
 )
 
