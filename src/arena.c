@@ -76,6 +76,10 @@ int pa_arena_init(void)
         }
     }
     pa_mm.pages = pa_os_reserve(desc_bytes(pa_mm.max_pfn), 2UL << 20, false);
+    /* descriptors of offline sections read as zeros (refcount 0: "not
+     * allocated"), so the fast free path needs no section lookup first */
+    if (pa_mm.pages && pa_os_protect_read(pa_mm.pages, desc_bytes(pa_mm.max_pfn)) != 0)
+        pa_mm.pages = NULL;
     pa_mm.nr_sections = pa_mm.max_pfn >> pa_mm.section_shift;
     pa_mm.sections = pa_os_alloc(pa_mm.nr_sections * sizeof(struct pa_section));
     pa_mm.pageblock_flags = pa_os_alloc(pa_mm.max_pfn >> pageblock_order);
@@ -110,8 +114,10 @@ static int section_online(pg_data_t *pgdat, struct pa_section *s, unsigned long 
     void *desc = pfn_to_page(start_pfn);
     size_t dbytes = ALIGN_UP(desc_bytes(s->nr_pages), PAGE_SIZE);
 
-    if (pa_os_commit(desc, dbytes, PA_BACKING_THP, false) == PA_BACKING_NONE)
+    if (pa_os_commit(desc, dbytes, PA_BACKING_THP, false) == PA_BACKING_NONE) {
+        pa_os_protect_read(desc, dbytes);   /* keep offline descriptors readable */
         return -1;
+    }
     enum pa_backing first = pa_mm.first_backing;
     if (pa_mm.mbind_nodes && first <= PA_BACKING_HUGETLB_2M) {
         /* the kernel reserves hugepages machine-wide at mmap, but mbind then
@@ -126,7 +132,7 @@ static int section_online(pg_data_t *pgdat, struct pa_section *s, unsigned long 
     }
     enum pa_backing b = pa_os_commit(s->addr, bytes, first, false);
     if (b == PA_BACKING_NONE)
-        return -1;
+        return -1;   /* the descriptors stay committed (zeros): harmless */
     if (pa_mm.mbind_nodes) {
         /* before first touch, so every page is placed on its node */
         if (pa_os_bind(s->addr, bytes, pgdat->phys_node) || pa_os_bind(desc, dbytes, pgdat->phys_node))

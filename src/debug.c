@@ -47,11 +47,16 @@ void bad_page(const struct pa_page *page, unsigned int order, const char *reason
 
 void bad_pointer(const char *func, const void *ptr, const char *reason)
 {
-    fprintf(stderr, "pagealloc: %s(%p): %s; refused\n", func, ptr, reason);
     if (pa_opt.debug & PA_DEBUG_CHECKS) {
-        fprintf(stderr, "pagealloc: aborting (PAGEALLOC_DEBUG=checks)\n");
+        /* with checks on, the same report as a bad page, then abort */
+        fprintf(stderr,
+                "BUG: Bad page state in process %s  addr:%p\n"
+                "page dumped because: %s(%p): %s\n"
+                "pagealloc: aborting (PAGEALLOC_DEBUG=checks)\n",
+                program_invocation_short_name, ptr, func, ptr, reason);
         abort();
     }
+    fprintf(stderr, "pagealloc: %s(%p): %s; refused\n", func, ptr, reason);
     if (pa_initialized())
         count_vm_event(PA_BAD_PAGE);
 }
@@ -435,6 +440,31 @@ static void check_pageset(struct zone *z, struct per_cpu_pages *pcp, void *arg)
                    pcp->high_max);
 }
 
+/* A thread's magazines: free order-0 pages of the right zone, within size. */
+static void check_magazines(struct pa_thread *t, void *arg)
+{
+    struct walk *w = arg;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+            for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
+                struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+                struct pa_magazine *m = thread_mag(t, z, mt);
+                if (m->n > PA_MAG_SIZE) {
+                    walk_error(w, "thread %d magazine %s/%d/%s holds %lu pages (max %d)", t->tid, z->name,
+                               nid, migratetype_names[mt], m->n, PA_MAG_SIZE);
+                    continue;
+                }
+                for (unsigned int i = 0; i < m->n; i++) {
+                    struct pa_page *p = m->pages[i];
+                    if (p->nid != nid || p->zid != zid || PageBuddy(p) || page_ref_count(p) != 0)
+                        walk_error(w, "thread %d magazine %s/%d: pfn %#lx is %s", t->tid, z->name, nid,
+                                   page_to_pfn(p),
+                                   page_ref_count(p) ? "referenced" : PageBuddy(p) ? "also in the buddy"
+                                                                                  : "from another zone");
+                }
+            }
+}
+
 PA_API int pa_check_invariants(void)
 {
     struct walk w;
@@ -455,6 +485,7 @@ PA_API int pa_check_invariants(void)
             pa_pcp_walk(z, check_pageset, &w);
         }
     }
+    pa_mag_walk(check_magazines, &w);
     for (int i = 0; i < w.errors && i < MAX_REPORTS; i++)
         fprintf(stderr, "pagealloc: invariant broken: %s\n", w.msg[i]);
     if (w.errors > MAX_REPORTS)

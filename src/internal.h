@@ -352,6 +352,7 @@ struct zone {
     struct pglist_data *zone_pgdat;
     int node;
     enum pa_zone_type zid;
+    unsigned int mag_slot;           /* (node * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES */
     const char *name;
 
     unsigned long zone_start_pfn;
@@ -452,6 +453,7 @@ struct pa_mm {
     atomic_int initialized;
     int nr_nodes;
     pg_data_t *node_data[MAX_NUMNODES];
+    struct zone *zone_table[MAX_NUMNODES * MAX_NR_ZONES]; /* by nid * MAX_NR_ZONES + zid */
     uint8_t distance[MAX_NUMNODES][MAX_NUMNODES];
     unsigned long node_cpus[MAX_NUMNODES][PA_MAX_CPUS / 64]; /* cpumask of each node */
     int16_t cpu_to_node[PA_MAX_CPUS];
@@ -485,7 +487,7 @@ static inline struct pa_page *pfn_to_page(unsigned long pfn) { return pa_mm.page
 static inline unsigned long page_to_pfn(const struct pa_page *p) { return (unsigned long)(p - pa_mm.pages); }
 static inline struct zone *page_zone(const struct pa_page *p)
 {
-    return &pa_mm.node_data[p->nid]->node_zones[p->zid];
+    return pa_mm.zone_table[(unsigned int)p->nid * MAX_NR_ZONES + p->zid];
 }
 static inline char *pfn_to_virt(unsigned long pfn)
 {
@@ -555,6 +557,9 @@ int pa_os_discover(struct pa_os_topology *t);
  * MAP_32BIT.  NULL on failure (errno). */
 void *pa_os_reserve(size_t size, size_t align, bool below4g);
 void pa_os_unreserve(void *addr, size_t size);
+/* Make a reservation readable: untouched pages read as zeros (the shared
+ * zero page), at no memory cost. */
+int pa_os_protect_read(void *addr, size_t size);
 /* Commit [addr, addr+size) of a reservation as read-write memory, trying
  * backings from `first` down the hugetlb -> THP -> 4 KiB chain.  Returns the
  * backing obtained, or PA_BACKING_NONE with errno. */
@@ -624,6 +629,7 @@ struct pa_options {
     bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
     unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
     bool mobility_grouping;            /* PAGEALLOC_MOBILITY_GROUPING: off = page_group_by_mobility_disabled */
+    bool pcp_magazine;                 /* PAGEALLOC_PCP_MAGAZINE: per-thread order-0 magazines */
     bool secure;                       /* AT_SECURE: environment was ignored */
 };
 
@@ -640,6 +646,21 @@ int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
 /* thread.c: per-thread state and counters                             */
 /* ------------------------------------------------------------------ */
 
+/*
+ * A magazine: order-0 pages of one zone and migratetype cached by one
+ * thread in front of the pcp, so the common alloc/free pair touches neither
+ * a lock nor a list.  Refilled from and flushed to the pcp half a magazine
+ * at a time.  Remote drains use the owner protocol of pcp_trylock:
+ * `mag_busy` set by the owner around each use, `mag_drain` plus membarrier
+ * by the drainer (PAGEALLOC_PCP_MAGAZINE=0 turns the layer off).
+ */
+#define PA_MAG_SIZE 63
+struct pa_magazine {
+    unsigned long n;
+    struct pa_page *pages[PA_MAG_SIZE];
+};
+_Static_assert(sizeof(struct pa_magazine) == 512, "a magazine is 512 bytes: indexed by shift");
+
 /* A memory policy (struct mempolicy). */
 struct pa_mempolicy {
     int mode;                    /* PA_MPOL_* */
@@ -653,6 +674,9 @@ struct pa_thread {
     struct per_cpu_pages **pcp;  /* PA_PCP_THREAD: [nid * MAX_NR_ZONES + zid], made on use */
     unsigned long *fast_allocs;  /* [nid * MAX_NR_ZONES + zid]: fast-path allocations, each
                                   * a numa_hit and a numa_local of that zone */
+    struct pa_magazine *mags;    /* [(nid * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES + mt] */
+    int mag_busy;                /* the owner is inside its magazines */
+    int mag_drain;               /* a drainer wants them: the owner keeps out */
     /* memory policy and cpuset (mempolicy.c) */
     struct pa_mempolicy mpol;    /* the thread's own, if has_mpol */
     bool has_mpol;               /* else the process default applies */
@@ -829,6 +853,31 @@ void pcp_thread_exit(struct pa_thread *t);
 void pa_pcp_walk(struct zone *z, void (*fn)(struct zone *, struct per_cpu_pages *, void *), void *arg);
 void pa_pcp_decay_all(void);
 void pa_pcp_start_decay(void);
+extern bool pcp_magazines_on;   /* magazines in use (option, and membarrier available) */
+int mag_create(struct pa_thread *t);
+struct pa_page *mag_refill(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt,
+                           unsigned int alloc_flags);
+void mag_flush(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt);
+void mag_flush_all(struct pa_thread *t);   /* owner, or a drainer holding the protocol */
+void pa_mag_walk(void (*fn)(struct pa_thread *, void *), void *arg);
+static inline struct pa_magazine *thread_mag(struct pa_thread *t, const struct zone *z, int mt)
+{
+    return &t->mags[z->mag_slot + (unsigned int)mt];
+}
+/* Enter the magazines: false when a drainer holds them (then stay out). */
+static inline bool mag_enter(struct pa_thread *t)
+{
+    __atomic_store_n(&t->mag_busy, 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);   /* the drainer's membarrier is the fence */
+    if (likely(!__atomic_load_n(&t->mag_drain, __ATOMIC_ACQUIRE)))
+        return true;
+    __atomic_store_n(&t->mag_busy, 0, __ATOMIC_RELEASE);
+    return false;
+}
+static inline void mag_exit(struct pa_thread *t)
+{
+    __atomic_store_n(&t->mag_busy, 0, __ATOMIC_RELEASE);
+}
 extern atomic_int pcp_decay_started;
 
 /* ------------------------------------------------------------------ */

@@ -56,6 +56,7 @@
         .prefault = false,                                                  \
         .pcp_mode = PA_PCP_CPU,                                             \
         .mobility_grouping = true,                                          \
+        .pcp_magazine = true,                                               \
         .secure = false,                                                    \
     }
 
@@ -453,6 +454,13 @@ static const struct option_desc options[] = {
         .words = pcp_words,
         .hint = "use cpu, thread or off",
         .default_text = "cpu",
+    },
+    {
+        .env = "PAGEALLOC_PCP_MAGAZINE", .kind = OPT_BOOL,
+        OPT(pcp_magazine, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "on",
     },
     {
         .env = "PAGEALLOC_MOBILITY_GROUPING", .kind = OPT_BOOL,

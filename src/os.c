@@ -172,6 +172,11 @@ void *pa_os_reserve(size_t size, size_t align, bool below4g)
     return a;
 }
 
+int pa_os_protect_read(void *addr, size_t size)
+{
+    return (int)syscall(SYS_mprotect, addr, size, PROT_READ);
+}
+
 void pa_os_unreserve(void *addr, size_t size)
 {
     if (addr)

@@ -608,7 +608,7 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
  * that cannot be refilled, a contended pcp, a policy, debug checks -- takes
  * the general path, which starts over from the top of the zonelist.
  */
-static inline struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
+static inline __attribute__((always_inline)) struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
 {
     struct pa_thread *t = pa_current_thread;
     if (unlikely(!t || !t->mpol_fast || order > PAGE_ALLOC_COSTLY_ORDER || (gfp & FAST_EXCLUDE)))
@@ -634,11 +634,24 @@ static inline struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
     } else if (!zone_watermark_fast(z, order, low_wmark_pages(z), hzi, alloc_flags, gfp)) {
         return NULL;
     }
+    struct pa_page *page;
+    if (likely(!order && t->mags)) {
+        /* the thread's magazine: no lock, no list */
+        if (likely(mag_enter(t))) {
+            struct pa_magazine *m = thread_mag(t, z, (int)mt);
+            page = likely(m->n) ? m->pages[--m->n] : mag_refill(t, m, z, cpu, (int)mt, alloc_flags);
+            mag_exit(t);
+            if (unlikely(!page))
+                return NULL;
+            goto prep;
+        }
+    } else if (!order && pcp_magazines_on) {
+        mag_create(t);   /* from the next order-0 request on */
+    }
     struct per_cpu_pages *pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
     if (unlikely(!pcp || !pcp_trylock(pcp, cpu)))
         return NULL;
     struct list_head *list = &pcp->lists[order_to_pindex((int)mt, order)];
-    struct pa_page *page;
     if (likely(!list_empty(list))) {
         pcp->free_count >>= 1;
         page = list_first_entry(list, struct pa_page, lru);
@@ -650,6 +663,7 @@ static inline struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
     pcp_unlock(pcp);
     if (unlikely(!page))
         return NULL;
+prep:
     if (unlikely(pa_opt.debug | (gfp & (PA_GFP_ZERO | PA_GFP_COMP)))) {
         prep_new_page(page, order, gfp);
     } else {
@@ -720,13 +734,26 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
     if (likely(t && off < fast_desc_bytes && !(off % sizeof(struct pa_page)) &&
                order <= PAGE_ALLOC_COSTLY_ORDER && !pa_opt.debug)) {
         unsigned long pfn = off / sizeof(struct pa_page);
-        if (likely(pfn_valid(pfn) && page->order == order && !(pfn & ((1UL << order) - 1)) &&
+        /* no pfn_valid(): an offline descriptor reads as zeros and fails the
+         * refcount test below, sending the pointer to the checks */
+        if (likely(page->order == order && !(pfn & ((1UL << order) - 1)) &&
                    !(__atomic_load_n(&page->flags, __ATOMIC_RELAXED) | (uintptr_t)page->mapping |
                      page->memcg_data) &&
                    atomic_load_explicit(&page->_refcount, memory_order_acquire) == 1)) {
             int mt = get_pfnblock_migratetype(pfn);
-            int cpu = pa_cpu_id();
             struct zone *z = page_zone(page);
+            if (likely(order == 0 && t->mags && mt < MIGRATE_PCPTYPES) && likely(mag_enter(t))) {
+                struct pa_magazine *m = thread_mag(t, z, mt);
+                if (unlikely(m->n == PA_MAG_SIZE))
+                    mag_flush(t, m, z, pa_cpu_id(), mt);
+                set_page_count(page, 0);
+                page->order = 0;
+                m->pages[m->n++] = page;
+                mag_exit(t);
+                pa_relaxed_add(&t->vm_events[PGFREE], 1);
+                return;
+            }
+            int cpu = pa_cpu_id();
             struct per_cpu_pages *pcp = NULL;
             if (likely(mt < MIGRATE_PCPTYPES && cpu < pa_mm.nr_cpus))
                 pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);

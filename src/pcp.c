@@ -92,9 +92,16 @@ static int choose_lock_kind(void)
     return PCP_LOCK_ATOMIC;
 }
 
+bool pcp_magazines_on;
+
 int pa_pcp_init(void)
 {
     pcp_lock_kind = choose_lock_kind();
+#ifndef __SANITIZE_THREAD__
+    /* magazines need the plain expedited membarrier for remote drains */
+    pcp_magazines_on = pa_opt.pcp_magazine && pa_opt.pcp_mode != PA_PCP_OFF &&
+                       pa_os_membarrier_register(false) == 0;
+#endif
     if (pa_opt.pcp_mode != PA_PCP_CPU)
         return 0;
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
@@ -348,6 +355,154 @@ void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa
 }
 
 /* ------------------------------------------------------------------ */
+/* Magazines (see struct pa_magazine)                                  */
+/* ------------------------------------------------------------------ */
+
+int mag_create(struct pa_thread *t)
+{
+    size_t n = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES;
+    struct pa_magazine *m = pa_os_alloc(n * sizeof(*m));
+    if (!m)
+        return -1;
+    __atomic_store_n(&t->mags, m, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* The magazine is empty: take half a magazine from the pcp (which refills
+ * from the buddy as it needs) and return one page.  Called inside
+ * mag_enter; NULL when the pcp is contended or the zone is dry. */
+struct pa_page *mag_refill(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt,
+                           unsigned int alloc_flags)
+{
+    (void)t;
+    struct per_cpu_pages *pcp = this_pcp(z, cpu);
+    if (!pcp || !pcp_trylock(pcp, cpu))
+        return NULL;
+    struct list_head *list = &pcp->lists[order_to_pindex(mt, 0)];
+    unsigned int want = PA_MAG_SIZE / 2;
+    while (m->n < want) {
+        struct pa_page *page;
+        if (likely(!list_empty(list))) {
+            /* each page taken is an allocation from the pcp's point of view */
+            pcp->free_count >>= 1;
+            page = list_first_entry(list, struct pa_page, lru);
+            list_del(&page->lru);
+            pcp->count--;
+        } else if (!(page = rmqueue_pcplist(pcp, z, 0, mt, alloc_flags))) {
+            break;
+        }
+        m->pages[m->n++] = page;
+    }
+    pcp_unlock(pcp);
+    return m->n ? m->pages[--m->n] : NULL;
+}
+
+/* Give the oldest pages of a list of n back: to the pcp, or straight to
+ * the buddy when the pcp is contended. */
+static void mag_release(struct pa_page **pages, unsigned int n, struct zone *z, int cpu, int mt)
+{
+    struct per_cpu_pages *pcp = cpu >= 0 ? this_pcp(z, cpu) : NULL;
+    if (pcp && pcp_trylock(pcp, cpu)) {
+        for (unsigned int i = 0; i < n; i++)
+            free_unref_page_commit_fast(pcp, z, pages[i], 0, mt);
+        pcp_unlock(pcp);
+        if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
+            pa_pcp_start_decay();
+        return;
+    }
+    spin_lock(&z->lock);
+    for (unsigned int i = 0; i < n; i++) {
+        unsigned long pfn = page_to_pfn(pages[i]);
+        __free_one_page(pages[i], pfn, z, 0, get_pfnblock_migratetype(pfn));
+    }
+    spin_unlock(&z->lock);
+}
+
+/* The magazine is full: move its older half to the pcp.  Inside mag_enter. */
+void mag_flush(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt)
+{
+    (void)t;
+    unsigned int half = PA_MAG_SIZE / 2;
+    mag_release(m->pages, half, z, cpu, mt);
+    memmove(m->pages, m->pages + half, (m->n - half) * sizeof(m->pages[0]));
+    m->n -= half;
+}
+
+/* Every magazine of t back to the buddy: by the owner (thread exit), or by
+ * a drainer that holds t out of them. */
+void mag_flush_all(struct pa_thread *t)
+{
+    struct pa_magazine *mags = __atomic_load_n(&t->mags, __ATOMIC_ACQUIRE);
+    if (!mags)
+        return;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+            for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
+                struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+                struct pa_magazine *m = thread_mag(t, z, mt);
+                if (m->n) {
+                    mag_release(m->pages, m->n, z, -1, mt);
+                    m->n = 0;
+                }
+            }
+}
+
+/* Hold thread t out of its magazines (t is not the caller). */
+static void mag_lock_remote(struct pa_thread *t)
+{
+    __atomic_store_n(&t->mag_drain, 1, __ATOMIC_RELAXED);
+    pa_os_membarrier(false);
+    while (__atomic_load_n(&t->mag_busy, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void mag_unlock_remote(struct pa_thread *t)
+{
+    __atomic_store_n(&t->mag_drain, 0, __ATOMIC_RELEASE);
+}
+
+static void drain_thread_mags(struct pa_thread *t, void *arg)
+{
+    (void)arg;
+    if (!__atomic_load_n(&t->mags, __ATOMIC_ACQUIRE))
+        return;
+    if (t == pa_current_thread) {
+        mag_flush_all(t);
+        return;
+    }
+    mag_lock_remote(t);
+    mag_flush_all(t);
+    mag_unlock_remote(t);
+}
+
+struct mag_walk_arg {
+    void (*fn)(struct pa_thread *, void *);
+    void *arg;
+};
+
+static void walk_thread_mags(struct pa_thread *t, void *arg)
+{
+    struct mag_walk_arg *a = arg;
+    if (!__atomic_load_n(&t->mags, __ATOMIC_ACQUIRE))
+        return;
+    bool self = t == pa_current_thread;
+    if (!self)
+        mag_lock_remote(t);
+    a->fn(t, a->arg);
+    if (!self)
+        mag_unlock_remote(t);
+}
+
+/* Call fn on every thread's magazines, each held still meanwhile. */
+void pa_mag_walk(void (*fn)(struct pa_thread *, void *), void *arg)
+{
+    struct mag_walk_arg a = {fn, arg};
+    pthread_mutex_lock(&remote_lock);
+    pa_for_each_thread(walk_thread_mags, &a);
+    pthread_mutex_unlock(&remote_lock);
+}
+
+/* ------------------------------------------------------------------ */
 /* Draining                                                            */
 /* ------------------------------------------------------------------ */
 
@@ -380,6 +535,9 @@ static void for_each_pageset(struct zone *zone, bool decay)
     struct per_cpu_pages *v[PA_MAX_CPUS];
 
     pthread_mutex_lock(&remote_lock);
+    /* magazines first: mag_release puts their pages in the buddy directly */
+    if (!decay && pcp_magazines_on)
+        pa_for_each_thread(drain_thread_mags, NULL);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
             struct zone *z = &NODE_DATA(nid)->node_zones[zid];
@@ -458,6 +616,11 @@ void drain_local_pages(struct zone *zone)
 void pcp_thread_exit(struct pa_thread *t)
 {
     struct drain_arg a = {.zone = NULL, .decay = false};
+    mag_flush_all(t);
+    if (t->mags)
+        pa_os_free(t->mags, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES *
+                                sizeof(struct pa_magazine));
+    t->mags = NULL;
     pthread_mutex_lock(&remote_lock);
     drain_thread_pcps(t, &a);
     pthread_mutex_unlock(&remote_lock);
