@@ -24,7 +24,16 @@ static void format_pageflags(unsigned long flags, char *buf, size_t len)
             n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "|" : "", pageflag_names[i]);
 }
 
+static void bad_page_report(const struct pa_page *page, unsigned int order, const char *reason,
+                            const char *outcome);
+
 void bad_page(const struct pa_page *page, unsigned int order, const char *reason)
+{
+    bad_page_report(page, order, reason, "the operation was refused; allocator state is unchanged");
+}
+
+static void bad_page_report(const struct pa_page *page, unsigned int order, const char *reason,
+                            const char *outcome)
 {
     char flags[160];
     unsigned long f = __atomic_load_n(&page->flags, __ATOMIC_RELAXED);
@@ -40,7 +49,7 @@ void bad_page(const struct pa_page *page, unsigned int order, const char *reason
         fprintf(stderr, "pagealloc: aborting (PAGEALLOC_DEBUG=checks)\n");
         abort();
     }
-    fprintf(stderr, "pagealloc: the operation was refused; allocator state is unchanged\n");
+    fprintf(stderr, "pagealloc: %s\n", outcome);
     if (pa_initialized())
         count_vm_event(PA_BAD_PAGE);
 }
@@ -123,7 +132,8 @@ bool check_poison_bad(struct pa_page *page, unsigned int order)
         char why[128];
         size_t off = i * sizeof(*w);
         snprintf(why, sizeof(why), "poison overwritten at offset %#zx of the block (use after free?)", off);
-        bad_page(page + (off >> PAGE_SHIFT), order, why);
+        bad_page_report(page + (off >> PAGE_SHIFT), order, why,
+                        "the block is handed out all the same, as the kernel does");
         return true;
     }
     return false;

@@ -73,8 +73,8 @@ static int size_node(pg_data_t *pgdat, unsigned long start_pfn, unsigned long no
     if (nid == 0 && pa_opt.dma_size) {
         dma = bytes_to_block_pages(pa_opt.dma_size);
         if (dma > node_pages / 2) {
-            fprintf(stderr, "pagealloc: PAGEALLOC_DMA_SIZE is more than half of node 0 (%lu MiB); "
-                            "using %lu MiB\n", (node_pages << PAGE_SHIFT) >> 20,
+            fprintf(stderr, "pagealloc: ZONE_DMA (PAGEALLOC_DMA_SIZE, 16M by default) is more than half "
+                            "of node 0 (%lu MiB); using %lu MiB\n", (node_pages << PAGE_SHIFT) >> 20,
                     ((node_pages / 2) << PAGE_SHIFT) >> 20);
             dma = ALIGN_DOWN(node_pages / 2, MAX_ORDER_NR_PAGES);
         }
