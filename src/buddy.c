@@ -291,12 +291,41 @@ static bool buddy_merge_likely(unsigned long pfn, unsigned long buddy_pfn, struc
     return page_is_buddy(page, higher_buddy, order + 1);
 }
 
+/*
+ * Direct compaction in this thread asked for a block of this order: take it
+ * as it forms instead of putting it on a list (compaction_capture).  Not
+ * CMA or isolated blocks, and a small movable block only for a movable
+ * request, so capture does not pollute pageblocks more than fallback would.
+ */
+static inline bool compaction_capture(struct capture_control *capc, struct pa_page *page, unsigned int order,
+                                      int mt)
+{
+    if (!capc || order != capc->order || capc->page)
+        return false;
+    if (is_migrate_cma(mt) || is_migrate_isolate(mt))
+        return false;
+    if (order < pageblock_order && mt == MIGRATE_MOVABLE && capc->migratetype != MIGRATE_MOVABLE)
+        return false;
+    capc->page = page;
+    return true;
+}
+
+static inline struct capture_control *task_capc(const struct zone *z)
+{
+    struct pa_thread *t = pa_current_thread;
+    struct capture_control *capc = t ? t->capc : NULL;
+    return capc && capc->zone == z ? capc : NULL;
+}
+
 void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, unsigned int order, int mt)
 {
+    struct capture_control *capc = task_capc(z);
     unsigned long buddy_pfn = 0;
     bool to_tail;
 
     while (order < MAX_ORDER) {
+        if (unlikely(capc) && compaction_capture(capc, page, order, mt))
+            return;   /* taken whole: on no list, not counted free */
         buddy_pfn = pfn ^ (1UL << order);
         struct pa_page *buddy = page + (buddy_pfn - pfn);
         if (!page_is_buddy(page, buddy, order))
@@ -330,6 +359,40 @@ void __free_pages_range(struct zone *z, unsigned long start, unsigned long end)
         __free_one_page(page, start, z, order, get_pfnblock_migratetype(start));
         start += 1UL << order;
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Isolating free blocks for compaction                                */
+/* ------------------------------------------------------------------ */
+
+int __isolate_free_page(struct pa_page *page, unsigned int order)
+{
+    struct zone *z = page_zone(page);
+    int mt = get_pageblock_migratetype(page);
+
+    if (!is_migrate_isolate(mt)) {
+        /* obey watermarks as an allocation would: a raised order-0 MIN
+         * stands in for the high-order check, the block is known to exist */
+        unsigned long mark = z->_watermark[WMARK_MIN] + (1UL << order);
+        if (!zone_watermark_ok(z, 0, mark, 0, ALLOC_CMA))
+            return 0;
+    }
+    del_page_from_free_list(page, z, order, mt);
+    /* a block of half a pageblock or more makes its pageblocks movable */
+    if (order >= pageblock_order - 1) {
+        struct pa_page *end = page + (1UL << order) - 1;
+        for (struct pa_page *p = page; p < end; p += pageblock_nr_pages) {
+            int bmt = get_pageblock_migratetype(p);
+            if (migratetype_is_mergeable(bmt))
+                move_freepages_block(z, p, MIGRATE_MOVABLE, NULL);
+        }
+    }
+    return 1 << order;
+}
+
+void __putback_isolated_page(struct pa_page *page, unsigned int order, int mt)
+{
+    __free_one_page(page, page_to_pfn(page), page_zone(page), order, mt);
 }
 
 /* ------------------------------------------------------------------ */

@@ -291,9 +291,38 @@ enum vm_event_item {
     PGALLOC_NORMAL,
     PGALLOC_MOVABLE,
     PGFREE,
+    /* reclaim.c: ALLOCSTALL_* per zone type, in enum pa_zone_type order */
+    ALLOCSTALL_DMA,
+    ALLOCSTALL_DMA32,
+    ALLOCSTALL_NORMAL,
+    ALLOCSTALL_MOVABLE,
+    PGSCAN_KSWAPD,         /* objects/pages scanned by kswapd */
+    PGSCAN_DIRECT,         /* ... by direct reclaim */
+    PGSTEAL_KSWAPD,        /* pages freed by kswapd's reclaim */
+    PGSTEAL_DIRECT,        /* ... by direct reclaim */
+    PAGEOUTRUN,            /* kswapd reclaim passes */
+    SLABS_SCANNED,         /* objects asked of shrinkers */
+    KSWAPD_LOW_WMARK_HIT_QUICKLY,
+    KSWAPD_HIGH_WMARK_HIT_QUICKLY,
+    /* compaction.c */
+    COMPACTMIGRATE_SCANNED,    /* the kernel's names: "compact_migrate_scanned" ... */
+    COMPACTFREE_SCANNED,
+    COMPACTISOLATED,
+    COMPACTSTALL,
+    COMPACTFAIL,
+    COMPACTSUCCESS,
+    KCOMPACTD_WAKE,            /* "compact_daemon_wake" */
+    KCOMPACTD_MIGRATE_SCANNED,
+    KCOMPACTD_FREE_SCANNED,
+    PGMIGRATE_SUCCESS,
+    PGMIGRATE_FAIL,
+    /* oom.c */
+    OOM_KILL,
+    /* ours */
     PA_SECTIONS_ONLINED,   /* "pa_sections_onlined": hotplug analogue */
     PA_ALLOC_FAIL,         /* "pa_alloc_fail": requests that returned NULL */
     PA_BAD_PAGE,           /* "pa_bad_page": refused frees and bad-page reports */
+    PA_FAIL_INJECTED,      /* "pa_fail_injected": failures PAGEALLOC_FAIL made */
     NR_VM_EVENT_ITEMS
 };
 
@@ -338,6 +367,7 @@ struct free_area {
 };
 
 struct pglist_data;
+struct alloc_context;
 
 struct zone {
     /* read-mostly: the fast path's watermark check */
@@ -363,6 +393,8 @@ struct zone {
 
     /* per-CPU page lists: pcp.c (NULL until set up) */
     struct per_cpu_pages *per_cpu_pageset;
+    /* deferral and scanner positions: compaction.c */
+    struct zone_compact *compact;
 
     /* write-intensive: the buddy, under lock */
     pa_spinlock_t lock PA_ALIGNED(PA_CACHELINE);
@@ -437,6 +469,8 @@ typedef struct pglist_data {
     unsigned long nr_sections_online;
     unsigned long backing_pages[PA_NR_BACKINGS]; /* online pages by backing */
     pthread_mutex_t grow_lock;       /* serialises bringing sections online */
+    struct pgdat_reclaim *reclaim;   /* kswapd state: reclaim.c */
+    struct pgdat_compact *compact;   /* kcompactd state: compaction.c */
 } pg_data_t;
 
 /* One section of the arena: the unit that comes online (mmap'd, bound). */
@@ -625,6 +659,10 @@ struct pa_options {
     unsigned int watermark_scale_factor;
     unsigned int watermark_boost_factor; /* PAGEALLOC_WATERMARK_BOOST_FACTOR, 0 = off */
     char cdm_nodes[256];               /* PAGEALLOC_CDM_NODES: memory-only nodes */
+    bool panic_on_oom;                 /* PAGEALLOC_PANIC_ON_OOM: abort with the report */
+    char fail[256];                    /* PAGEALLOC_FAIL: fault injection spec, "" = off */
+    unsigned int compaction_proactiveness; /* PAGEALLOC_COMPACTION_PROACTIVENESS 0..100 */
+    unsigned int extfrag_threshold;    /* PAGEALLOC_EXTFRAG_THRESHOLD 0..1000 */
     char stats[4096];                  /* "" = off, "stderr", or a path */
     bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
     unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
@@ -661,6 +699,21 @@ struct pa_magazine {
 };
 _Static_assert(sizeof(struct pa_magazine) == 512, "a magazine is 512 bytes: indexed by shift");
 
+/* Thread flags, as the kernel's task flags. */
+#define PF_MEMALLOC        0x1u   /* inside reclaim: no recursion, may use all reserves */
+#define PF_KSWAPD          0x2u   /* a kswapd thread */
+#define PF_MEMALLOC_NOIO   0x4u   /* scope: allocations behave as if !__GFP_IO (issue 8) */
+#define PF_MEMALLOC_NOFS   0x8u   /* scope: allocations behave as if !__GFP_FS (issue 8) */
+
+/* Direct compaction of the calling thread captures a freed block of its
+ * order here (compaction_capture in __free_one_page). */
+struct capture_control {
+    struct zone *zone;
+    unsigned int order;
+    int migratetype;
+    struct pa_page *page;      /* set when captured: off every free list, not counted free */
+};
+
 /* A memory policy (struct mempolicy). */
 struct pa_mempolicy {
     int mode;                    /* PA_MPOL_* */
@@ -677,6 +730,11 @@ struct pa_thread {
     struct pa_magazine *mags;    /* [(nid * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES + mt] */
     int mag_busy;                /* the owner is inside its magazines */
     int mag_drain;               /* a drainer wants them: the owner keeps out */
+    /* reclaim, compaction, memcg */
+    unsigned int pf_flags;       /* PF_* of the thread */
+    unsigned long *reclaimed;    /* during reclaim: pages this thread frees are counted here */
+    struct capture_control *capc;/* during direct compaction: the block being captured */
+    struct pa_memcg *memcg;      /* PA_GFP_ACCOUNT charges go here (memcg.c) */
     /* memory policy and cpuset (mempolicy.c) */
     struct pa_mempolicy mpol;    /* the thread's own, if has_mpol */
     bool has_mpol;               /* else the process default applies */
@@ -963,6 +1021,110 @@ bool boost_watermark(struct zone *z);
 void watermark_boost_balance(void);
 
 /* ------------------------------------------------------------------ */
+/* reclaim.c                                                           */
+/* ------------------------------------------------------------------ */
+
+#define MAX_RECLAIM_RETRIES 16
+#define DEF_PRIORITY 12
+
+int pa_reclaim_init(void);      /* per-node state; kswapd threads start on first wakeup */
+/* Direct reclaim in the calling thread (sets PF_MEMALLOC meanwhile, drains
+ * pcp): shrinkers and LRUs until enough pages for the order were freed or
+ * every priority was tried.  Returns the pages freed (progress). */
+unsigned long try_to_free_pages(struct zonelist *zl, unsigned int order, pa_gfp_t gfp,
+                                const pa_nodemask_t *nodemask);
+/* Memory-cgroup reclaim: the cgroup's memcg-aware shrinkers. */
+unsigned long try_to_free_mem_cgroup_pages(struct pa_memcg *memcg, unsigned long nr_pages, pa_gfp_t gfp);
+/* Wake z's node's kswapd for this order unless balanced or hopeless. */
+void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest_zoneidx);
+/* An allocation succeeded after kswapd gave up: it may try again. */
+void reset_kswapd_failures(pg_data_t *pgdat);
+/* Whether retrying reclaim can help (should_reclaim_retry's zone test). */
+bool zone_reclaimable_pages_exist(struct zone *z);
+
+/* ------------------------------------------------------------------ */
+/* compaction.c                                                        */
+/* ------------------------------------------------------------------ */
+
+enum compact_priority {
+    COMPACT_PRIO_SYNC_FULL,
+    MIN_COMPACT_PRIORITY = COMPACT_PRIO_SYNC_FULL,
+    COMPACT_PRIO_SYNC_LIGHT,
+    MIN_COMPACT_COSTLY_PRIORITY = COMPACT_PRIO_SYNC_LIGHT,
+    DEF_COMPACT_PRIORITY = COMPACT_PRIO_SYNC_LIGHT,
+    COMPACT_PRIO_ASYNC,
+    INIT_COMPACT_PRIORITY = COMPACT_PRIO_ASYNC
+};
+
+enum compact_result {
+    COMPACT_NOT_SUITABLE_ZONE,
+    COMPACT_SKIPPED,
+    COMPACT_DEFERRED,
+    COMPACT_NO_SUITABLE_PAGE,
+    COMPACT_CONTINUE,
+    COMPACT_COMPLETE,
+    COMPACT_PARTIAL_SKIPPED,
+    COMPACT_CONTENDED,
+    COMPACT_SUCCESS,
+};
+
+int pa_compaction_init(void);   /* per-zone/node state; kcompactd starts on first wakeup */
+/* Direct compaction over the zonelist at a priority; a block of the order
+ * freed in the process is captured into *capture (already off the lists). */
+enum compact_result try_to_compact_pages(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags,
+                                         const struct alloc_context *ac, enum compact_priority prio,
+                                         struct pa_page **capture);
+bool compaction_deferred(struct zone *z, unsigned int order);
+void defer_compaction(struct zone *z, unsigned int order);
+void compaction_defer_reset(struct zone *z, unsigned int order, bool alloc_success);
+static inline bool compaction_made_progress(enum compact_result r) { return r == COMPACT_SUCCESS; }
+static inline bool compaction_failed(enum compact_result r) { return r == COMPACT_COMPLETE; }
+static inline bool compaction_withdrawn(enum compact_result r)
+{
+    return r == COMPACT_DEFERRED || r == COMPACT_CONTENDED || r == COMPACT_PARTIAL_SKIPPED ||
+           r == COMPACT_SKIPPED;
+}
+void wakeup_kcompactd(pg_data_t *pgdat, unsigned int order, int highest_zoneidx);
+
+/* buddy.c, for compaction: take a free block off its list for migration
+ * targets (checks the MIN watermark as the kernel's __isolate_free_page;
+ * returns 1 << order, or 0), and give one back.  Zone lock held. */
+int __isolate_free_page(struct pa_page *page, unsigned int order);
+void __putback_isolated_page(struct pa_page *page, unsigned int order, int mt);
+
+/* ------------------------------------------------------------------ */
+/* oom.c                                                               */
+/* ------------------------------------------------------------------ */
+
+struct oom_control {
+    struct zonelist *zonelist;
+    const pa_nodemask_t *nodemask;   /* the failing request's constraint */
+    struct pa_memcg *memcg;          /* memcg OOM: only its clients */
+    pa_gfp_t gfp_mask;
+    int order;
+    unsigned long totalpages;        /* set by out_of_memory */
+    struct pa_oom_client *chosen;
+    long chosen_points;
+};
+
+int pa_oom_init(void);
+/* Pick and kill the client with the highest badness, wait (bounded) for its
+ * memory.  Returns true if a client was killed (progress), false if none
+ * could be.  Only one kill at a time. */
+bool out_of_memory(struct oom_control *oc);
+
+/* ------------------------------------------------------------------ */
+/* memcg.c                                                             */
+/* ------------------------------------------------------------------ */
+
+int pa_memcg_init(void);
+/* Charge an allocated block to the calling thread's cgroup (reclaiming
+ * from it first if over the limit): 0, or -1 when the limit holds. */
+int memcg_charge_page(struct pa_page *page, pa_gfp_t gfp, unsigned int order);
+/* page->memcg_data set: give the charge back (free path). */
+void memcg_uncharge_page(struct pa_page *page, unsigned int order);
+
+/* ------------------------------------------------------------------ */
 /* mempolicy.c                                                         */
 /* ------------------------------------------------------------------ */
 
@@ -989,6 +1151,12 @@ struct alloc_context {
 struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_nid,
                               const pa_nodemask_t *nodemask);
 void free_the_page(struct pa_page *page, unsigned int order);
+/* Free to the buddy directly, past magazines and pcp (compaction's released
+ * source pages: so that a merged block can be captured). */
+void free_pages_to_buddy(struct pa_page *page, unsigned int order);
+/* Fault injection (PAGEALLOC_FAIL), as the kernel's fail_page_alloc. */
+bool should_fail_alloc_page(pa_gfp_t gfp, unsigned int order);
+extern bool pa_fail_enabled;
 void pa_ensure_init(void);
 static inline bool pa_initialized(void)
 {

@@ -52,6 +52,10 @@
         .watermark_scale_factor = 10,                                       \
         .watermark_boost_factor = 15000,                                    \
         .cdm_nodes = "",                                                    \
+        .panic_on_oom = false,                                              \
+        .fail = "",                                                         \
+        .compaction_proactiveness = 20,                                     \
+        .extfrag_threshold = 500,                                           \
         .stats = "",                                                        \
         .prefault = false,                                                  \
         .pcp_mode = PA_PCP_CPU,                                             \
@@ -402,6 +406,34 @@ static const struct option_desc options[] = {
         OPT(cdm_nodes, CT_CHARS),
         .hint = "a node list, e.g. 2-3",
         .default_text = "none",
+    },
+    {
+        .env = "PAGEALLOC_PANIC_ON_OOM", .kind = OPT_BOOL,
+        OPT(panic_on_oom, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "off",
+    },
+    {
+        /* Only copied here: page_alloc.c parses it (should_fail_alloc_page). */
+        .env = "PAGEALLOC_FAIL", .kind = OPT_STRING,
+        OPT(fail, CT_CHARS),
+        .hint = "e.g. probability=10,interval=1,times=-1,min-order=0,ignore-gfp-wait=0",
+        .default_text = "off",
+    },
+    {
+        .env = "PAGEALLOC_COMPACTION_PROACTIVENESS", .kind = OPT_UINT,
+        OPT(compaction_proactiveness, CT_UINT),
+        .min = 0, .max = 100,
+        .hint = "use a number from 0 (off) to 100",
+        .default_text = "20",
+    },
+    {
+        .env = "PAGEALLOC_EXTFRAG_THRESHOLD", .kind = OPT_UINT,
+        OPT(extfrag_threshold, CT_UINT),
+        .min = 0, .max = 1000,
+        .hint = "use a number from 0 to 1000",
+        .default_text = "500",
     },
     {
         .env = "PAGEALLOC_WATERMARK_BOOST_FACTOR", .kind = OPT_UINT,

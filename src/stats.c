@@ -28,7 +28,17 @@
  * fewer names than items. */
 #define VM_EVENT_NAMES                                                        \
     "pgalloc_dma", "pgalloc_dma32", "pgalloc_normal", "pgalloc_movable",     \
-    "pgfree", "pa_sections_onlined", "pa_alloc_fail", "pa_bad_page"
+    "pgfree",                                                                \
+    "allocstall_dma", "allocstall_dma32", "allocstall_normal",               \
+    "allocstall_movable", "pgscan_kswapd", "pgscan_direct",                  \
+    "pgsteal_kswapd", "pgsteal_direct", "pageoutrun", "slabs_scanned",       \
+    "kswapd_low_wmark_hit_quickly", "kswapd_high_wmark_hit_quickly",         \
+    "compact_migrate_scanned", "compact_free_scanned", "compact_isolated",   \
+    "compact_stall", "compact_fail", "compact_success",                      \
+    "compact_daemon_wake", "compact_daemon_migrate_scanned",                 \
+    "compact_daemon_free_scanned", "pgmigrate_success", "pgmigrate_fail",    \
+    "oom_kill",                                                              \
+    "pa_sections_onlined", "pa_alloc_fail", "pa_bad_page", "pa_fail_injected"
 #define ZONE_STAT_NAMES "nr_free_pages", "nr_mlock", "nr_free_cma"
 #define NUMA_STAT_NAMES                                                       \
     "numa_hit", "numa_miss", "numa_foreign", "numa_interleave",              \

@@ -21,7 +21,9 @@
 #include <pagealloc/config.h>
 #include <pagealloc/export.h>
 #include <pagealloc/gfp.h>
+#include <pagealloc/memcg.h>
 #include <pagealloc/mempolicy.h>
+#include <pagealloc/reclaim.h>
 #include <pagealloc/stats.h>
 
 #ifdef __cplusplus
