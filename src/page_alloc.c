@@ -54,6 +54,8 @@ static uintptr_t fast_desc_bytes;                   /* 0 until the descriptors e
 /* requests that need more than the local node's first zone at LOW */
 #define FAST_EXCLUDE (PA_GFP_THISNODE | PA_GFP_MEMALLOC | PA_GFP_ACCOUNT | PA_GFP_WRITE | PA_GFP_RELIABLE)
 
+static void fail_page_alloc_init(void);
+
 static int fast_tables_init(void)
 {
     fast_cpus = pa_os_alloc((size_t)pa_mm.nr_cpus * sizeof(*fast_cpus));
@@ -97,6 +99,7 @@ static int do_init(const struct pa_config *cfg)
     setup_per_zone_wmarks();
     if (pa_pcp_init() != 0 || fast_tables_init() != 0)
         return -1;
+    fail_page_alloc_init();
     pa_threads_init();
     pa_stats_init();
     return 0;
@@ -130,6 +133,105 @@ void pa_ensure_init(void)
     if (likely(pa_initialized()))
         return;
     pa_init(NULL);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fault injection (the kernel's fail_page_alloc)                       */
+/* ------------------------------------------------------------------ */
+
+bool pa_fail_enabled;
+static struct {
+    unsigned int probability;     /* percent of eligible requests that fail */
+    unsigned long interval;       /* only every interval-th eligible request */
+    long times;                   /* failures left, -1 = unlimited */
+    long space;                   /* pages to let through before failing */
+    unsigned int min_order;       /* only requests of at least this order */
+    bool ignore_gfp_reclaim;      /* leave requests that may reclaim alone */
+    bool ignore_gfp_highmem;      /* leave PA_GFP_HIGHMEM requests alone */
+    bool verbose;                 /* report each injected failure */
+    unsigned long count;
+    unsigned long seed;
+} fail_page_alloc = {
+    /* the kernel's defaults for fail_page_alloc */
+    .interval = 1, .times = -1, .min_order = 1, .ignore_gfp_reclaim = true, .ignore_gfp_highmem = true,
+};
+
+/* "probability=10,interval=1,times=-1,space=0,min-order=0,ignore-gfp-wait=0,
+ * ignore-gfp-highmem=0,verbose=1", or just a probability ("10"). */
+static void fail_page_alloc_init(void)
+{
+    char buf[sizeof(pa_opt.fail)];
+    if (!pa_opt.fail[0])
+        return;
+    snprintf(buf, sizeof(buf), "%s", pa_opt.fail);
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(tok, '='), *end;
+        const char *key = eq ? tok : "probability", *val = eq ? eq + 1 : tok;
+        if (eq)
+            *eq = 0;
+        errno = 0;
+        long v = strtol(val, &end, 10);
+        bool ok = !errno && *val && !*end;
+        if (ok && !strcmp(key, "probability") && v >= 0 && v <= 100)
+            fail_page_alloc.probability = (unsigned int)v;
+        else if (ok && !strcmp(key, "interval") && v >= 1)
+            fail_page_alloc.interval = (unsigned long)v;
+        else if (ok && !strcmp(key, "times") && v >= -1)
+            fail_page_alloc.times = v;
+        else if (ok && !strcmp(key, "space") && v >= 0)
+            fail_page_alloc.space = v;
+        else if (ok && !strcmp(key, "min-order") && v >= 0 && v <= MAX_ORDER)
+            fail_page_alloc.min_order = (unsigned int)v;
+        else if (ok && !strcmp(key, "ignore-gfp-wait") && (v == 0 || v == 1))
+            fail_page_alloc.ignore_gfp_reclaim = v;
+        else if (ok && !strcmp(key, "ignore-gfp-highmem") && (v == 0 || v == 1))
+            fail_page_alloc.ignore_gfp_highmem = v;
+        else if (ok && !strcmp(key, "verbose") && (v == 0 || v == 1))
+            fail_page_alloc.verbose = v;
+        else {
+            fprintf(stderr, "pagealloc: PAGEALLOC_FAIL=\"%s\": bad item \"%s%s%s\" (use probability=0..100, "
+                            "interval=N, times=N|-1, space=N, min-order=N, ignore-gfp-wait=0|1, "
+                            "ignore-gfp-highmem=0|1, verbose=0|1); using the default (off)\n",
+                    pa_opt.fail, key, eq ? "=" : "", eq ? val : "");
+            fail_page_alloc.probability = 0;
+            return;
+        }
+    }
+    fail_page_alloc.seed = 0x9e3779b97f4a7c15UL ^ (unsigned long)getpid();
+    pa_fail_enabled = fail_page_alloc.probability > 0;
+}
+
+bool should_fail_alloc_page(pa_gfp_t gfp, unsigned int order)
+{
+    if (order < fail_page_alloc.min_order || (gfp & PA_GFP_NOFAIL))
+        return false;
+    if (fail_page_alloc.ignore_gfp_highmem && (gfp & PA_GFP_HIGHMEM))
+        return false;
+    if (fail_page_alloc.ignore_gfp_reclaim && (gfp & PA_GFP_DIRECT_RECLAIM))
+        return false;
+    if (__atomic_load_n(&fail_page_alloc.times, __ATOMIC_RELAXED) == 0)
+        return false;
+    if (__atomic_load_n(&fail_page_alloc.space, __ATOMIC_RELAXED) > (1L << order)) {
+        __atomic_fetch_sub(&fail_page_alloc.space, 1L << order, __ATOMIC_RELAXED);
+        return false;
+    }
+    unsigned long n = __atomic_add_fetch(&fail_page_alloc.count, 1, __ATOMIC_RELAXED);
+    if (fail_page_alloc.interval > 1 && n % fail_page_alloc.interval)
+        return false;
+    /* a splitmix64 step of the shared sequence: good enough to pick 1 in 100 */
+    unsigned long x = __atomic_add_fetch(&fail_page_alloc.seed, 0x9e3779b97f4a7c15UL, __ATOMIC_RELAXED);
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9UL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebUL;
+    if ((x ^ (x >> 31)) % 100 >= fail_page_alloc.probability)
+        return false;
+    long t = __atomic_load_n(&fail_page_alloc.times, __ATOMIC_RELAXED);
+    while (t > 0 && !__atomic_compare_exchange_n(&fail_page_alloc.times, &t, t - 1, false, __ATOMIC_RELAXED,
+                                                 __ATOMIC_RELAXED))
+        ;
+    if (fail_page_alloc.verbose && !(gfp & PA_GFP_NOWARN))
+        fprintf(stderr, "pagealloc: FAULT_INJECTION: forcing a failure: order:%u, mode:%#x\n", order, gfp);
+    count_vm_event(PA_FAIL_INJECTED);
+    return true;
 }
 
 /* ------------------------------------------------------------------ */
@@ -448,6 +550,11 @@ struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_ni
         errno = EINVAL;
         return NULL;
     }
+    if (unlikely(pa_fail_enabled) && should_fail_alloc_page(gfp, order)) {
+        count_vm_event(PA_ALLOC_FAIL);
+        errno = ENOMEM;
+        return NULL;
+    }
     alloc_flags |= alloc_flags_nofragment(ac.preferred_zoneref->zone);
 
     /* first attempt at LOW */
@@ -501,6 +608,21 @@ static void free_one_page(struct zone *z, struct pa_page *page, unsigned long pf
     spin_unlock(&z->lock);
 }
 
+/* Pages freed by a thread inside reclaim count as its progress. */
+static inline void account_reclaimed(struct pa_thread *t, unsigned int order)
+{
+    if (unlikely(t && t->reclaimed))
+        *t->reclaimed += 1UL << order;
+}
+
+void free_pages_to_buddy(struct pa_page *page, unsigned int order)
+{
+    free_pages_prepare(page, order);
+    count_vm_events(PGFREE, 1UL << order);
+    account_reclaimed(pa_current_thread, order);
+    free_one_page(page_zone(page), page, page_to_pfn(page), order);
+}
+
 /* The reference is gone: give the block back, through the pcp if its
  * order is cached there (free_unref_page). */
 void free_the_page(struct pa_page *page, unsigned int order)
@@ -510,6 +632,7 @@ void free_the_page(struct pa_page *page, unsigned int order)
 
     free_pages_prepare(page, order);
     count_vm_events(PGFREE, 1UL << order);
+    account_reclaimed(pa_current_thread, order);
     if (likely(pcp_allowed_order(order))) {
         int mt = get_pfnblock_migratetype(pfn);
         if (unlikely(mt >= MIGRATE_PCPTYPES)) {
@@ -611,7 +734,8 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
 static inline __attribute__((always_inline)) struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
 {
     struct pa_thread *t = pa_current_thread;
-    if (unlikely(!t || !t->mpol_fast || order > PAGE_ALLOC_COSTLY_ORDER || (gfp & FAST_EXCLUDE)))
+    if (unlikely(!t || !t->mpol_fast || order > PAGE_ALLOC_COSTLY_ORDER || (gfp & FAST_EXCLUDE) ||
+                 pa_fail_enabled))
         return NULL;
     int cpu = pa_cpu_id();
     if (unlikely(cpu >= pa_mm.nr_cpus))
@@ -751,6 +875,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 m->pages[m->n++] = page;
                 mag_exit(t);
                 pa_relaxed_add(&t->vm_events[PGFREE], 1);
+                account_reclaimed(t, 0);
                 return;
             }
             int cpu = pa_cpu_id();
@@ -763,6 +888,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 free_unref_page_commit_fast(pcp, z, page, order, mt);
                 pcp_unlock(pcp);
                 pa_relaxed_add(&t->vm_events[PGFREE], 1L << order);
+                account_reclaimed(t, order);
                 if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
                     pa_pcp_start_decay();
                 return;
@@ -819,6 +945,8 @@ static void free_pages_range(struct zone *z, unsigned long start, unsigned long 
     __free_pages_range(z, start, end);
     spin_unlock(&z->lock);
     count_vm_events(PGFREE, end - start);
+    if (unlikely(pa_current_thread && pa_current_thread->reclaimed))
+        *pa_current_thread->reclaimed += end - start;
 }
 
 PA_API void *pa_alloc_pages_exact(size_t size, pa_gfp_t gfp)
