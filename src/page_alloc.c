@@ -86,6 +86,11 @@ static struct pa_os_topology topology;
 static int do_init(const struct pa_config *cfg)
 {
     pa_options_load(cfg);
+    if (pa_opt.debug & PA_DEBUG_GUARD) {
+        fprintf(stderr, "pagealloc: PAGEALLOC_DEBUG=guard: guard pages are not supported by this "
+                        "version yet; ignored\n");
+        pa_opt.debug &= ~PA_DEBUG_GUARD;
+    }
     if (pa_os_discover(&topology) != 0 || pa_nodes_init(&topology) != 0 || pa_arena_init() != 0 ||
         pa_mempolicy_init() != 0)
         return -1;
