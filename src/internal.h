@@ -378,6 +378,7 @@ struct zone {
      * watermark check is NR_FREE_PAGES > wmark_fast + lowmem_reserve[i].
      * Kept by zone_update_wmark_fast() wherever one of them changes. */
     unsigned long wmark_fast;
+    int boosted_watermark;           /* ZONE_BOOSTED_WATERMARK: wake kswapd after this fallback */
     long lowmem_reserve[MAX_NR_ZONES];
     struct pglist_data *zone_pgdat;
     int node;
@@ -771,6 +772,10 @@ unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item);
 void pa_threads_init(void);     /* after nodes exist; called by pa_init */
 /* Call fn for every live thread, with the thread registry locked. */
 void pa_for_each_thread(void (*fn)(struct pa_thread *, void *), void *arg);
+void pa_threads_lock(void);
+void pa_threads_unlock(void);
+void pa_threads_iterate(void (*fn)(struct pa_thread *, void *), void *arg);  /* registry locked */
+void pa_threads_fork_child(void (*reap)(struct pa_thread *));
 
 /* ------------------------------------------------------------------ */
 /* pcp.c                                                               */
@@ -1018,7 +1023,6 @@ bool zone_watermark_fast(struct zone *z, unsigned int order, unsigned long mark,
                          int highest_zoneidx, unsigned int alloc_flags, pa_gfp_t gfp);
 unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
 bool boost_watermark(struct zone *z);
-void watermark_boost_balance(void);
 
 /* ------------------------------------------------------------------ */
 /* reclaim.c                                                           */
@@ -1041,6 +1045,11 @@ void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest
 void reset_kswapd_failures(pg_data_t *pgdat);
 /* Whether retrying reclaim can help (should_reclaim_retry's zone test). */
 bool zone_reclaimable_pages_exist(struct zone *z);
+unsigned long shrink_slab(pa_gfp_t gfp, int nid, struct pa_memcg *memcg, int priority);
+/* For tests: kswapd asleep until woken; not started or asleep; its failures. */
+bool kswapd_sleeping(int nid);
+bool kswapd_idle(int nid);
+int kswapd_failures(int nid);
 
 /* ------------------------------------------------------------------ */
 /* compaction.c                                                        */
@@ -1069,6 +1078,14 @@ enum compact_result {
 };
 
 int pa_compaction_init(void);   /* per-zone/node state; kcompactd starts on first wakeup */
+enum compact_result compaction_suitable(struct zone *z, int order, int highest_zoneidx);
+bool compaction_zonelist_suitable(const struct alloc_context *ac, int order, unsigned int alloc_flags);
+int fragmentation_index(struct zone *z, unsigned int order);
+int __fragmentation_index(unsigned int order, unsigned long free_pages, unsigned long blocks_total,
+                          unsigned long blocks_suitable);
+unsigned int extfrag_for_order(struct zone *z, unsigned int order);
+unsigned int fragmentation_score_node(pg_data_t *pgdat);
+unsigned int fragmentation_score_wmark(bool low);
 /* Direct compaction over the zonelist at a priority; a block of the order
  * freed in the process is captured into *capture (already off the lists). */
 enum compact_result try_to_compact_pages(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags,
@@ -1118,6 +1135,8 @@ bool out_of_memory(struct oom_control *oc);
 /* ------------------------------------------------------------------ */
 
 int pa_memcg_init(void);
+const char *memcg_name(const struct pa_memcg *memcg);
+void oom_forget_memcg(struct pa_memcg *memcg);   /* oom.c: a cgroup is going away */
 /* Charge an allocated block to the calling thread's cgroup (reclaiming
  * from it first if over the limit): 0, or -1 when the limit holds. */
 int memcg_charge_page(struct pa_page *page, pa_gfp_t gfp, unsigned int order);

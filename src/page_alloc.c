@@ -102,7 +102,8 @@ static int do_init(const struct pa_config *cfg)
                                       total < pageblock_nr_pages * MIGRATE_TYPES;
     setup_per_zone_lowmem_reserve();
     setup_per_zone_wmarks();
-    if (pa_pcp_init() != 0 || fast_tables_init() != 0)
+    if (pa_pcp_init() != 0 || fast_tables_init() != 0 || pa_reclaim_init() != 0 ||
+        pa_compaction_init() != 0 || pa_oom_init() != 0 || pa_memcg_init() != 0)
         return -1;
     fail_page_alloc_init();
     pa_threads_init();
@@ -378,6 +379,14 @@ check:
                 continue;
         }
         page = rmqueue(ac->preferred_zoneref->zone, z, order, alloc_flags, ac->migratetype);
+        /* an allocation succeeded: a node kswapd gave up on is worth waking again */
+        if (page)
+            reset_kswapd_failures(z->zone_pgdat);
+        /* a fallback boosted the watermarks: kswapd rebuilds free memory now,
+         * as the node may be balanced and would not wake by itself */
+        if (unlikely(__atomic_load_n(&z->boosted_watermark, __ATOMIC_RELAXED)) && (alloc_flags & ALLOC_KSWAPD) &&
+            __atomic_exchange_n(&z->boosted_watermark, 0, __ATOMIC_RELAXED))
+            wakeup_kswapd(z, 0, 0, z->zid);
         if (likely(page)) {
             prep_new_page(page, order, gfp);
             if (unlikely((alloc_flags & ALLOC_HIGHATOMIC) && order && order < pageblock_order))
@@ -459,7 +468,15 @@ static unsigned int __gfp_pfmemalloc_flags(pa_gfp_t gfp)
         return 0;
     if (gfp & PA_GFP_MEMALLOC)
         return ALLOC_NO_WATERMARKS;
+    /* reclaim's own allocations (kswapd, direct reclaim, compaction) */
+    if (pa_thread()->pf_flags & PF_MEMALLOC)
+        return ALLOC_NO_WATERMARKS;
     return 0;
+}
+
+static bool gfp_pfmemalloc_allowed(pa_gfp_t gfp)
+{
+    return !!__gfp_pfmemalloc_flags(gfp);
 }
 
 static double now_seconds(void)
@@ -469,50 +486,286 @@ static double now_seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static void wake_all_kswapds(unsigned int order, pa_gfp_t gfp, const struct alloc_context *ac)
+{
+    pg_data_t *last = NULL;
+    for (struct zoneref *zr = ac->zonelist->_zonerefs; zr->zone; zr++) {
+        struct zone *z = zr->zone;
+        if (zr->zone_idx > ac->highest_zoneidx || (ac->nodemask && !node_isset(z->node, ac->nodemask)))
+            continue;
+        if (z->zone_pgdat != last)
+            wakeup_kswapd(z, gfp, order, ac->highest_zoneidx);
+        last = z->zone_pgdat;
+    }
+}
+
+/* Direct reclaim, then one more try; pages pinned on per-CPU lists,
+ * magazines or in the highatomic reserve go back first if that fails. */
+static struct pa_page *__alloc_pages_direct_reclaim(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags,
+                                                    struct alloc_context *ac, unsigned long *did_some_progress)
+{
+    struct pa_page *page;
+    bool drained = false;
+
+    *did_some_progress = try_to_free_pages(ac->zonelist, order, gfp, ac->nodemask);
+retry:
+    page = get_page_from_freelist(gfp, order, alloc_flags, ac);
+    /* our caches (magazines) hold more than the kernel's pcp: drain them
+     * even when reclaim made no progress */
+    if (!page && !drained) {
+        for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++)
+            if (zr->zone_idx <= ac->highest_zoneidx)
+                unreserve_highatomic_pageblock(zr->zone, ac->migratetype, false);
+        drain_all_pages(NULL);
+        drained = true;
+        goto retry;
+    }
+    return page;
+}
+
+/* Direct compaction; a block captured as it formed is prepared here. */
+static struct pa_page *__alloc_pages_direct_compact(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags,
+                                                    struct alloc_context *ac, enum compact_priority prio,
+                                                    enum compact_result *compact_result)
+{
+    struct pa_thread *t = pa_thread();
+    struct pa_page *page = NULL;
+
+    if (!order)
+        return NULL;
+    unsigned int saved = t->pf_flags;
+    t->pf_flags |= PF_MEMALLOC;      /* memalloc_noreclaim_save */
+    *compact_result = try_to_compact_pages(gfp, order, alloc_flags, ac, prio, &page);
+    t->pf_flags = saved;
+    if (*compact_result == COMPACT_SKIPPED)
+        return NULL;
+    /* compact_stall/success/fail are counted by try_to_compact_pages */
+    if (page) {
+        count_vm_events((enum vm_event_item)(PGALLOC_DMA + page->zid), 1UL << order);
+        zone_statistics(ac->preferred_zoneref->zone, page_zone(page));
+        prep_new_page(page, order, gfp);
+    } else {
+        page = get_page_from_freelist(gfp, order, alloc_flags, ac);
+    }
+    if (page) {
+        compaction_defer_reset(page_zone(page), order, true);
+        return page;
+    }
+    sched_yield();
+    return NULL;
+}
+
 /*
- * The ladder, in the kernel's order.  Steps the later layers fill in
- * (kswapd, direct reclaim, compaction, OOM) join here at their labels.
+ * Keep reclaiming while it can lead somewhere: at most MAX_RECLAIM_RETRIES
+ * rounds without progress (costly orders never count as progress), and only
+ * while some allowed zone would pass MIN for this order if everything
+ * reclaimable there were freed.  Before giving up, the highatomic reserve
+ * goes back.
+ */
+static bool should_reclaim_retry(pa_gfp_t gfp, unsigned int order, struct alloc_context *ac,
+                                 unsigned int alloc_flags, bool did_some_progress, int *no_progress_loops)
+{
+    (void)gfp;
+    if (did_some_progress && order <= PAGE_ALLOC_COSTLY_ORDER)
+        *no_progress_loops = 0;
+    else
+        (*no_progress_loops)++;
+    if (*no_progress_loops > MAX_RECLAIM_RETRIES) {
+        bool released = false;
+        for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++)
+            if (zr->zone_idx <= ac->highest_zoneidx &&
+                unreserve_highatomic_pageblock(zr->zone, ac->migratetype, true))
+                released = true;
+        return released;
+    }
+    for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++) {
+        struct zone *z = zr->zone;
+        if (zr->zone_idx > ac->highest_zoneidx || (ac->nodemask && !node_isset(z->node, ac->nodemask)))
+            continue;
+        long available = (long)zone_page_state(z, NR_FREE_PAGES);
+        /* what shrinkers and LRUs hold on the node is not counted per zone:
+         * when any of them has something, assume the whole zone could be
+         * freed, as "all reclaimable pages considered" */
+        if (zone_reclaimable_pages_exist(z))
+            available = (long)z->managed_pages;
+        if (__zone_watermark_ok(z, order, min_wmark_pages(z), ac->highest_zoneidx, alloc_flags, available))
+            return true;
+    }
+    return false;
+}
+
+/* Compaction made no difference yet: retry a few times, raising priority. */
+static bool should_compact_retry(struct alloc_context *ac, unsigned int order, enum compact_result result,
+                                 enum compact_priority *prio, int *compaction_retries)
+{
+    int max_retries = 16;   /* MAX_COMPACT_RETRIES */
+    if (!order)
+        return false;
+    if (result == COMPACT_SKIPPED) {
+        /* too few free pages to compact with: reclaim may help */
+        for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++)
+            if (zr->zone_idx <= ac->highest_zoneidx && zone_reclaimable_pages_exist(zr->zone))
+                return true;
+        return false;
+    }
+    if (result == COMPACT_SUCCESS) {
+        /* blocks formed but the allocation lost a race: a few more tries */
+        if (order > PAGE_ALLOC_COSTLY_ORDER)
+            max_retries /= 4;
+        if (++(*compaction_retries) <= max_retries)
+            return true;
+    }
+    enum compact_priority min_prio = order > PAGE_ALLOC_COSTLY_ORDER ? MIN_COMPACT_COSTLY_PRIORITY
+                                                                     : MIN_COMPACT_PRIORITY;
+    if (*prio > min_prio) {
+        (*prio)--;
+        *compaction_retries = 0;
+        return true;
+    }
+    return false;
+}
+
+/* The last resort before failing: an OOM kill, then a try at HIGH. */
+static struct pa_page *__alloc_pages_may_oom(pa_gfp_t gfp, unsigned int order, struct alloc_context *ac,
+                                             unsigned long *did_some_progress)
+{
+    struct oom_control oc = {
+        .zonelist = ac->zonelist,
+        .nodemask = ac->nodemask,
+        .memcg = NULL,
+        .gfp_mask = gfp,
+        .order = (int)order,
+    };
+    struct pa_page *page;
+
+    *did_some_progress = 0;
+    /* a kill elsewhere may have just freed memory: try at HIGH first, never
+     * depending on reclaim (we are past it) */
+    page = get_page_from_freelist((gfp | PA_GFP_HARDWALL) & ~PA_GFP_DIRECT_RECLAIM, order,
+                                  ALLOC_WMARK_HIGH | ALLOC_CPUSET, ac);
+    if (page)
+        return page;
+    /* the OOM killer does not help higher orders, lowmem, or one node */
+    if (order > PAGE_ALLOC_COSTLY_ORDER || ac->highest_zoneidx < PA_ZONE_NORMAL ||
+        (gfp & (PA_GFP_RETRY_MAYFAIL | PA_GFP_THISNODE)))
+        return NULL;
+    if (out_of_memory(&oc) || (gfp & PA_GFP_NOFAIL)) {
+        *did_some_progress = 1;
+        /* non-failing requests get the reserves after a kill */
+        if (gfp & PA_GFP_NOFAIL)
+            page = get_page_from_freelist(gfp, order, ALLOC_NO_WATERMARKS | ALLOC_CMA, ac);
+    }
+    return page;
+}
+
+/*
+ * The slow path, one ladder in the kernel's order: wake kswapd -> MIN with
+ * the reserves this caller may use -> direct compaction first for costly
+ * and non-movable high orders -> the reserves (MEMALLOC) -> direct reclaim
+ * -> direct compaction -> NORETRY / costly-order rules -> retry while
+ * reclaim or compaction can still help -> OOM -> the NOFAIL loop, or NULL
+ * with a report.
  */
 static struct pa_page *__alloc_pages_slowpath(pa_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 {
     bool can_direct_reclaim = gfp & PA_GFP_DIRECT_RECLAIM;
+    bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
+    struct pa_thread *t = pa_thread();
     double start = now_seconds(), next_warn = start + 10;
-    struct pa_page *page;
+    enum compact_result compact_result = COMPACT_SKIPPED;
+    enum compact_priority compact_priority;
+    unsigned long did_some_progress = 0;
+    int compaction_retries, no_progress_loops;
     unsigned int alloc_flags, reserve_flags;
-    bool drained = false;
+    struct pa_page *page = NULL;
 
-restart:
+    compaction_retries = 0;
+    no_progress_loops = 0;
+    compact_priority = DEF_COMPACT_PRIORITY;
     /* the MIN watermark and the reserves this caller may use */
     alloc_flags = gfp_to_alloc_flags(gfp, order);
     ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
     if (!ac->preferred_zoneref->zone)
         goto nopage;
+    if (alloc_flags & ALLOC_KSWAPD)
+        wake_all_kswapds(order, gfp, ac);
 
     page = get_page_from_freelist(gfp, order, alloc_flags, ac);
     if (page)
         goto got_pg;
 
-    /* PA_GFP_MEMALLOC: everything, below all watermarks */
-    reserve_flags = __gfp_pfmemalloc_flags(gfp);
-    if (reserve_flags) {
-        alloc_flags = reserve_flags | (alloc_flags & ALLOC_CMA);
-        page = get_page_from_freelist(gfp, order, alloc_flags, ac);
+    /* costly orders, and high orders that would fragment if they fell
+     * back: compaction first, reclaim may not be needed at all */
+    if (can_direct_reclaim && (costly_order || (order > 0 && ac->migratetype != MIGRATE_MOVABLE)) &&
+        !gfp_pfmemalloc_allowed(gfp)) {
+        page = __alloc_pages_direct_compact(gfp, order, alloc_flags, ac, INIT_COMPACT_PRIORITY, &compact_result);
         if (page)
             goto got_pg;
+        if (costly_order && (gfp & PA_GFP_NORETRY)) {
+            /* compaction said reclaim would not help, or it is deferred:
+             * a NORETRY costly request gives up rather than reclaim */
+            if (compact_result == COMPACT_SKIPPED || compact_result == COMPACT_DEFERRED)
+                goto nopage;
+            compact_priority = INIT_COMPACT_PRIORITY;
+        }
     }
+
+retry:
+    if (!(gfp & PA_GFP_NOWARN) && now_seconds() >= next_warn) {
+        warn_alloc(gfp, ac->nodemask, order, "page allocation stalls");
+        fprintf(stderr, "pagealloc: the request has stalled for %.0f s\n", now_seconds() - start);
+        next_warn += 10;
+    }
+    /* kswapd may have gone to sleep since */
+    if (alloc_flags & ALLOC_KSWAPD)
+        wake_all_kswapds(order, gfp, ac);
+
+    /* MEMALLOC and reclaim's own requests: below every watermark */
+    reserve_flags = __gfp_pfmemalloc_flags(gfp);
+    if (reserve_flags)
+        alloc_flags = reserve_flags | (alloc_flags & ALLOC_CMA);
+    /* policies and cpusets may be ignored for these high-priority requests */
+    if (!(alloc_flags & ALLOC_CPUSET) || reserve_flags) {
+        ac->nodemask = NULL;
+        ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, NULL);
+    }
+    page = get_page_from_freelist(gfp, order, alloc_flags, ac);
+    if (page)
+        goto got_pg;
 
     /* callers that cannot sleep stop here */
     if (!can_direct_reclaim)
         goto nopage;
+    /* no reclaim from inside reclaim */
+    if (t->pf_flags & PF_MEMALLOC)
+        goto nopage;
 
-    /* direct reclaim: pages may be pinned on other CPUs' (or threads')
-     * lists; give them back and try once more (__alloc_pages_direct_reclaim) */
-    if (!drained) {
-        drain_all_pages(NULL);
-        drained = true;
-        page = get_page_from_freelist(gfp, order, alloc_flags, ac);
-        if (page)
-            goto got_pg;
+    page = __alloc_pages_direct_reclaim(gfp, order, alloc_flags, ac, &did_some_progress);
+    if (page)
+        goto got_pg;
+    page = __alloc_pages_direct_compact(gfp, order, alloc_flags, ac, compact_priority, &compact_result);
+    if (page)
+        goto got_pg;
+
+    /* the retry rules */
+    if (gfp & PA_GFP_NORETRY)
+        goto nopage;
+    if (costly_order && !(gfp & PA_GFP_RETRY_MAYFAIL))
+        goto nopage;
+    if (should_reclaim_retry(gfp, order, ac, alloc_flags, did_some_progress > 0, &no_progress_loops))
+        goto retry;
+    /* compaction depends on free order-0 pages: no point without reclaim progress */
+    if (did_some_progress > 0 &&
+        should_compact_retry(ac, order, compact_result, &compact_priority, &compaction_retries))
+        goto retry;
+
+    /* reclaim has failed us: kill something */
+    page = __alloc_pages_may_oom(gfp, order, ac, &did_some_progress);
+    if (page)
+        goto got_pg;
+    if (did_some_progress) {
+        no_progress_loops = 0;
+        goto retry;
     }
 
 nopage:
@@ -522,24 +775,25 @@ nopage:
             fprintf(stderr, "pagealloc: PA_GFP_NOFAIL without PA_GFP_DIRECT_RECLAIM cannot wait; failing\n");
             goto fail;
         }
-        /* a bit of the reserve, then wait for memory to come back */
+        /* some of the reserve, not all of it, then wait for memory */
         page = get_page_from_freelist(gfp, order, ALLOC_WMARK_MIN | ALLOC_MIN_RESERVE | ALLOC_CMA, ac);
         if (page)
             goto got_pg;
-        double t = now_seconds();
-        if (t >= next_warn && !(gfp & PA_GFP_NOWARN)) {
-            warn_alloc(gfp, ac->nodemask, order, "page allocation stalls");
-            fprintf(stderr, "pagealloc: stalled for %.0f s\n", t - start);
-            next_warn = t + 10;
-        }
         usleep(1000);
-        goto restart;
+        if (!(gfp & PA_GFP_NOWARN) && now_seconds() >= next_warn) {
+            warn_alloc(gfp, ac->nodemask, order, "page allocation stalls");
+            fprintf(stderr, "pagealloc: the request has stalled for %.0f s\n", now_seconds() - start);
+            next_warn += 10;
+        }
+        goto retry;
     }
 fail:
     if (!(gfp & PA_GFP_NOWARN))
         warn_alloc(gfp, ac->nodemask, order, "page allocation failure");
     return NULL;
 got_pg:
+    /* an allocation succeeded: a node kswapd gave up on is worth trying again */
+    reset_kswapd_failures(page_zone(page)->zone_pgdat);
     return page;
 }
 
@@ -561,12 +815,15 @@ struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_ni
         return NULL;
     }
     alloc_flags |= alloc_flags_nofragment(ac.preferred_zoneref->zone);
+    /* as alloc_flags_nofragment: a boosting fallback may wake kswapd */
+    if (gfp & PA_GFP_KSWAPD_RECLAIM)
+        alloc_flags |= ALLOC_KSWAPD;
 
     /* first attempt at LOW */
     if (likely(ac.preferred_zoneref->zone)) {
         page = get_page_from_freelist(ac.mems_allowed ? gfp | PA_GFP_HARDWALL : gfp, order, alloc_flags, &ac);
         if (likely(page))
-            return page;
+            goto out;
     }
     /* the slow path sees the caller's own mask: softwall may leave the cpuset */
     ac.nodemask = nodemask;
@@ -574,6 +831,15 @@ struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_ni
     if (!page) {
         count_vm_event(PA_ALLOC_FAIL);
         errno = ENOMEM;
+        return NULL;
+    }
+out:
+    /* PA_GFP_ACCOUNT: charge the thread's memory cgroup, or give it back */
+    if (unlikely(gfp & PA_GFP_ACCOUNT) && memcg_charge_page(page, gfp, order) != 0) {
+        pa_free_pages(page, order);
+        count_vm_event(PA_ALLOC_FAIL);
+        errno = ENOMEM;
+        return NULL;
     }
     return page;
 }
@@ -597,6 +863,8 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
     }
     if (unlikely(pa_opt.debug & PA_DEBUG_CHECKS))
         free_pages_check_bad(page, order);
+    if (unlikely(page->memcg_data))
+        memcg_uncharge_page(page, order);
     page->flags = 0;
     page->order = 0;
     page->mapping = NULL;
@@ -751,6 +1019,9 @@ static inline __attribute__((always_inline)) struct pa_page *alloc_fast(pa_gfp_t
         return NULL;
     int hzi = fast_hzi[gfp & PA_GFP_ZONEMASK];
     unsigned int alloc_flags = ALLOC_WMARK_LOW | (mt == MIGRATE_MOVABLE ? ALLOC_CMA : 0);
+    /* a fallback boosted this zone: the general path wakes kswapd */
+    if (unlikely(__atomic_load_n(&z->boosted_watermark, __ATOMIC_RELAXED)) && (gfp & PA_GFP_KSWAPD_RECLAIM))
+        return NULL;
     if (likely(!order)) {
         /* zone_watermark_fast for order 0 at LOW: free minus the
          * highatomic reserve (and CMA unless movable) above LOW + boost */
@@ -968,6 +1239,7 @@ PA_API void *pa_alloc_pages_exact(size_t size, pa_gfp_t gfp)
     unsigned long nr = 1UL << order, used = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
     for (unsigned long i = 0; i < nr; i++) {
         page[i].order = 0;
+        page[i].memcg_data = page->memcg_data;   /* split_page_memcg: each page carries its share */
         set_page_count(&page[i], 1);
     }
     if (used < nr)

@@ -94,8 +94,13 @@ static int choose_lock_kind(void)
 
 bool pcp_magazines_on;
 
+static void pa_fork_prepare(void);
+static void pa_fork_parent(void);
+static void pa_fork_child(void);
+
 int pa_pcp_init(void)
 {
+    pthread_atfork(pa_fork_prepare, pa_fork_parent, pa_fork_child);
     pcp_lock_kind = choose_lock_kind();
 #ifndef __SANITIZE_THREAD__
     /* magazines need the plain expedited membarrier for remote drains */
@@ -595,9 +600,13 @@ void drain_all_pages(struct zone *zone)
     for_each_pageset(zone, false);
 }
 
-/* The current CPU's (or thread's) pagesets only. */
+/* The current CPU's (or thread's) pagesets only, and the calling thread's
+ * magazines, which sit in front of them. */
 void drain_local_pages(struct zone *zone)
 {
+    struct pa_thread *self = pa_current_thread;
+    if (self && __atomic_load_n(&self->mags, __ATOMIC_ACQUIRE))
+        mag_flush_all(self);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
             struct zone *z = &NODE_DATA(nid)->node_zones[zid];
@@ -697,28 +706,156 @@ static void *decay_main(void *arg)
     for (;;) {
         sleep(1);
         pa_pcp_decay_all();
-        watermark_boost_balance();
     }
     return NULL;
 }
 
-/* In a forked child only the forking thread exists: pageset locks held by
- * others at fork time are void, membarrier needs registering again, and
- * the decay thread is gone (a new one starts on the next free). */
-static void pcp_atfork_child(void)
+/* ------------------------------------------------------------------ */
+/* fork                                                                */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Before fork, every other thread is held out of its magazines and every
+ * pageset is locked from outside, then the grow and zone locks are taken
+ * (the order the allocator itself nests them in: pageset, grow, zone).  So
+ * the child starts from consistent lists: it resets the locks, gives the
+ * caches of the threads that did not survive fork back to the buddy, and
+ * forgets those threads.  The parent just lets go.
+ */
+static bool fork_locked;
+
+static void fork_hold_thread(struct pa_thread *t, void *arg)
 {
-    pthread_mutex_init(&remote_lock, NULL);
+    bool *any = arg;
+    if (t != pa_current_thread && __atomic_load_n(&t->mags, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&t->mag_drain, 1, __ATOMIC_RELAXED);
+        *any = true;
+    }
+}
+
+static void fork_wait_thread(struct pa_thread *t, void *arg)
+{
+    (void)arg;
+    if (t == pa_current_thread)
+        return;
+    while (__atomic_load_n(&t->mag_busy, __ATOMIC_ACQUIRE))
+        sched_yield();
+    for (size_t i = 0; t->pcp && i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
+        if (t->pcp[i])
+            pcp_lock_remote_many(&t->pcp[i], 1);
+}
+
+static void fork_release_thread(struct pa_thread *t, void *arg)
+{
+    (void)arg;
+    if (t == pa_current_thread)
+        return;
+    for (size_t i = 0; t->pcp && i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
+        if (t->pcp[i])
+            pcp_unlock_remote_many(&t->pcp[i], 1);
+    __atomic_store_n(&t->mag_drain, 0, __ATOMIC_RELEASE);
+}
+
+static void for_each_zone_pagesets(bool lock)
+{
+    struct per_cpu_pages *v[PA_MAX_CPUS];
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
             struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            if (!z->per_cpu_pageset)
+                continue;
+            for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++)
+                v[cpu] = &z->per_cpu_pageset[cpu];
+            if (lock)
+                pcp_lock_remote_many(v, pa_mm.nr_cpus);
+            else
+                pcp_unlock_remote_many(v, pa_mm.nr_cpus);
+        }
+}
+
+static void pa_fork_prepare(void)
+{
+    fork_locked = pa_initialized();
+    if (!fork_locked)
+        return;
+    bool any = false;
+    pthread_mutex_lock(&remote_lock);
+    pa_threads_lock();
+    pa_threads_iterate(fork_hold_thread, &any);
+    if (any)
+        pa_os_membarrier(false);
+    pa_threads_iterate(fork_wait_thread, NULL);
+    for_each_zone_pagesets(true);
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        pthread_mutex_lock(&NODE_DATA(nid)->grow_lock);
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++)
+            spin_lock(&NODE_DATA(nid)->node_zones[zid].lock);
+}
+
+static void pa_fork_parent(void)
+{
+    if (!fork_locked)
+        return;
+    for (int nid = pa_mm.nr_nodes - 1; nid >= 0; nid--)
+        for (int zid = MAX_NR_ZONES - 1; zid >= 0; zid--)
+            spin_unlock(&NODE_DATA(nid)->node_zones[zid].lock);
+    for (int nid = pa_mm.nr_nodes - 1; nid >= 0; nid--)
+        pthread_mutex_unlock(&NODE_DATA(nid)->grow_lock);
+    for_each_zone_pagesets(false);
+    pa_threads_iterate(fork_release_thread, NULL);
+    pa_threads_unlock();
+    pthread_mutex_unlock(&remote_lock);
+}
+
+/* A thread that did not survive fork: its caches back to the buddy. */
+static void fork_reap_thread(struct pa_thread *t)
+{
+    t->mag_busy = 0;
+    t->mag_drain = 0;
+    mag_flush_all(t);
+    for (int nid = 0; t->pcp && nid < pa_mm.nr_nodes; nid++)
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct per_cpu_pages *pcp = t->pcp[(size_t)nid * MAX_NR_ZONES + zid];
+            if (!pcp)
+                continue;
+            pcp->locked = 0;
+            pcp->remote = 0;
+            free_pcppages_bulk(&NODE_DATA(nid)->node_zones[zid], pcp->count, pcp, 0);
+            pa_os_free(pcp, sizeof(*pcp));
+        }
+    if (t->pcp)
+        pa_os_free(t->pcp, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * sizeof(*t->pcp));
+    if (t->mags)
+        pa_os_free(t->mags, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES * sizeof(struct pa_magazine));
+    t->pcp = NULL;
+    t->mags = NULL;
+}
+
+static void pa_fork_child(void)
+{
+    if (!fork_locked)
+        return;
+    pthread_mutex_init(&remote_lock, NULL);
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
+        pthread_mutex_init(&NODE_DATA(nid)->grow_lock, NULL);
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            spin_lock_init(&z->lock);
             for (int cpu = 0; z->per_cpu_pageset && cpu < pa_mm.nr_cpus; cpu++) {
                 z->per_cpu_pageset[cpu].locked = 0;
                 z->per_cpu_pageset[cpu].remote = 0;
             }
         }
+    }
+    /* membarrier registration belongs to the parent's mm */
     if (pcp_lock_kind != PCP_LOCK_ATOMIC &&
         pa_os_membarrier_register(pcp_lock_kind == PCP_LOCK_RSEQ) != 0)
         pcp_lock_kind = PCP_LOCK_ATOMIC;
+    if (pcp_magazines_on && pa_os_membarrier_register(false) != 0)
+        pcp_magazines_on = false;
+    pa_threads_fork_child(fork_reap_thread);
+    /* the decay thread is gone: a new one starts on the next free */
     atomic_store(&pcp_decay_started, 0);
 }
 
@@ -727,15 +864,10 @@ static void pcp_atfork_child(void)
 void pa_pcp_start_decay(void)
 {
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    static bool atfork_done;
     pthread_mutex_lock(&lock);
     if (!atomic_load(&pcp_decay_started)) {
         pthread_attr_t attr;
         sigset_t all, old;
-        if (!atfork_done) {
-            pthread_atfork(NULL, NULL, pcp_atfork_child);
-            atfork_done = true;
-        }
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
         /* the worker never handles the program's signals */

@@ -44,6 +44,48 @@ static void thread_exit(void *arg)
     pa_os_free(t, t->alloc_size);
 }
 
+void pa_threads_lock(void)
+{
+    pthread_mutex_lock(&threads_lock);
+}
+
+void pa_threads_unlock(void)
+{
+    pthread_mutex_unlock(&threads_lock);
+}
+
+/* With the registry locked by the caller. */
+void pa_threads_iterate(void (*fn)(struct pa_thread *, void *), void *arg)
+{
+    for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
+        fn(t, arg);
+}
+
+/* In a forked child: every thread but the caller is gone.  reap gives back
+ * what each one cached; then its counts are kept and it is forgotten. */
+void pa_threads_fork_child(void (*reap)(struct pa_thread *))
+{
+    pthread_mutex_init(&threads_lock, NULL);
+    struct pa_thread *self = pa_current_thread;
+    for (struct pa_thread *t = threads_head.next, *next; t != &threads_head; t = next) {
+        next = t->next;
+        if (t == self)
+            continue;
+        reap(t);
+        t->prev->next = t->next;
+        t->next->prev = t->prev;
+        for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+            exited_events[i] += t->vm_events[i];
+        for (size_t i = 0; i < numa_slots; i++)
+            exited_numa[i] += t->numa_events[i];
+        for (size_t i = 0; i < zone_slots; i++) {
+            exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_HIT] += t->fast_allocs[i];
+            exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_LOCAL] += t->fast_allocs[i];
+        }
+        pa_os_free(t, t->alloc_size);
+    }
+}
+
 void pa_for_each_thread(void (*fn)(struct pa_thread *, void *), void *arg)
 {
     pthread_mutex_lock(&threads_lock);

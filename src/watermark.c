@@ -140,28 +140,9 @@ bool boost_watermark(struct zone *z)
     unsigned long boost = PA_MIN(z->watermark_boost + pageblock_nr_pages, max_boost);
     __atomic_store_n(&z->watermark_boost, boost, __ATOMIC_RELAXED);
     zone_update_wmark_fast(z);
+    /* the allocator wakes kswapd once the zone lock is dropped */
+    __atomic_store_n(&z->boosted_watermark, 1, __ATOMIC_RELAXED);
     return true;
-}
-
-/*
- * Once a boosted zone is balanced -- free pages above HIGH plus the boost,
- * which growth into new sections or frees can achieve -- the boost has done
- * its work and goes (kswapd does this after its boosted reclaim pass).
- */
-void watermark_boost_balance(void)
-{
-    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
-        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
-            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
-            if (!__atomic_load_n(&z->watermark_boost, __ATOMIC_RELAXED))
-                continue;
-            if (!zone_watermark_ok(z, 0, high_wmark_pages(z), zid, 0))
-                continue;
-            spin_lock(&z->lock);
-            __atomic_store_n(&z->watermark_boost, 0, __ATOMIC_RELAXED);
-            zone_update_wmark_fast(z);
-            spin_unlock(&z->lock);
-        }
 }
 
 /* Free pages this request may not count: the tail of its own order, the
@@ -264,10 +245,12 @@ unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order)
     if (gfp & PA_GFP_KSWAPD_RECLAIM)
         alloc_flags |= ALLOC_KSWAPD;
     if (!(gfp & PA_GFP_DIRECT_RECLAIM)) {
-        if (!(gfp & PA_GFP_NOMEMALLOC))
+        /* not worth trying harder for NOMEMALLOC, even if it cannot sleep */
+        if (!(gfp & PA_GFP_NOMEMALLOC)) {
             alloc_flags |= ALLOC_NON_BLOCK;
-        if (order > 0)
-            alloc_flags |= ALLOC_HIGHATOMIC;
+            if (order > 0)
+                alloc_flags |= ALLOC_HIGHATOMIC;
+        }
         /* an atomic caller is not held to its cpuset (it cannot wait) */
         if ((alloc_flags & ALLOC_MIN_RESERVE) || atomic)
             alloc_flags &= ~ALLOC_CPUSET;
