@@ -12,7 +12,7 @@
 extern char *program_invocation_short_name;
 
 static const char *const pageflag_names[NR_PAGEFLAGS] = {
-    "buddy", "head", "tail", "lru", "active", "movable", "isolated", "dirty", "guard",
+    "buddy", "head", "tail", "lru", "active", "movable", "isolated", "dirty", "guard", "referenced",
 };
 
 static void format_pageflags(unsigned long flags, char *buf, size_t len)

@@ -191,6 +191,7 @@ enum pageflags {
     PG_isolated,   /* isolated for migration */
     PG_dirty,
     PG_guard,      /* debug guard page */
+    PG_referenced, /* LRU helper: accessed once while inactive (mark_page_accessed) */
     NR_PAGEFLAGS
 };
 
@@ -242,6 +243,7 @@ PAGEFLAG_FNS(Movable, movable)
 PAGEFLAG_FNS(Isolated, isolated)
 PAGEFLAG_FNS(Dirty, dirty)
 PAGEFLAG_FNS(Guard, guard)
+PAGEFLAG_FNS(Referenced, referenced)
 
 static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)p->private; }
 static inline void set_buddy_order(struct pa_page *p, unsigned int order)

@@ -124,6 +124,12 @@ static int mpol_new(int mode, const pa_nodemask_t *nodes, const pa_nodemask_t *m
         nodes_and(&m, nodes, mems);
         if (nodes_empty(&m))
             return -1;
+        if (mode == PA_MPOL_PREFERRED) {
+            /* the kernel keeps only the first node of a PREFERRED mask */
+            int first = first_node(&m);
+            memset(&m, 0, sizeof(m));
+            node_set(first, &m);
+        }
         break;
     }
     out->mode = mode;

@@ -970,23 +970,6 @@ int kswapd_failures(int nid)
 /* The LRU helper: active and inactive lists per node, on a shrinker    */
 /* ------------------------------------------------------------------ */
 
-/* PG_referenced (mark_page_accessed's first step): a bit above the shared
- * page flags, kept only while a page is on an LRU helper list. */
-enum { PG_referenced = NR_PAGEFLAGS };
-_Static_assert(PG_referenced < 8 * sizeof(unsigned long), "page flags overflow");
-static inline bool PageReferenced(const struct pa_page *p)
-{
-    return (__atomic_load_n(&p->flags, __ATOMIC_RELAXED) >> PG_referenced) & 1;
-}
-static inline void SetPageReferenced(struct pa_page *p)
-{
-    __atomic_fetch_or(&p->flags, 1UL << PG_referenced, __ATOMIC_RELAXED);
-}
-static inline void ClearPageReferenced(struct pa_page *p)
-{
-    __atomic_fetch_and(&p->flags, ~(1UL << PG_referenced), __ATOMIC_RELAXED);
-}
-
 #define LRU_MAGIC 0x6c727531u
 /* Scan freeable >> priority (get_scan_count): seeks 4 cancels do_shrink_slab's * 4. */
 #define LRU_SEEKS 4
