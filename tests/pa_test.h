@@ -45,7 +45,7 @@ static inline void t_env_reset(void)
         "PAGEALLOC_DMA_SIZE", "PAGEALLOC_DMA32_SIZE", "PAGEALLOC_POLICY",
         "PAGEALLOC_DEBUG", "PAGEALLOC_MIN_FREE_KBYTES",
         "PAGEALLOC_WATERMARK_SCALE_FACTOR", "PAGEALLOC_STATS", "PAGEALLOC_PCP",
-        "PAGEALLOC_MOBILITY_GROUPING", "PAGEALLOC_PREFAULT",
+        "PAGEALLOC_MOBILITY_GROUPING", "PAGEALLOC_PREFAULT", "PAGEALLOC_FAIL",
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);

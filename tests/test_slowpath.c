@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The slow path's ladder end to end, through the public API: shrinkers are
+ * called only where allowed, NORETRY gives up fast, NOFAIL waits and
+ * succeeds when memory comes back, OOM kills the largest client for a
+ * small order but not for a costly one, direct reclaim races kswapd
+ * safely, and fault injection loses nothing.
+ */
+#include "pa_test.h"
+
+#include "internal.h"
+
+#include <pthread.h>
+#include <time.h>
+#include <unistd.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A cache of order-0 pages a shrinker can give back. */
+struct cache {
+    pthread_mutex_t lock;
+    struct pa_page **pages;
+    size_t n, cap;
+    unsigned long scans, scans_by_others;
+    pid_t owner_tid;          /* the thread that must not reclaim (ATOMIC test) */
+    bool frees;               /* scan_objects frees, or only counts */
+};
+
+static struct cache cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    pthread_mutex_lock(&cache.lock);
+    unsigned long n = cache.n;
+    pthread_mutex_unlock(&cache.lock);
+    return n ? n : PA_SHRINK_EMPTY;
+}
+
+static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    unsigned long freed = 0;
+    pthread_mutex_lock(&cache.lock);
+    cache.scans++;
+    if ((pid_t)gettid() != cache.owner_tid)
+        cache.scans_by_others++;
+    while (cache.frees && freed < sc->nr_to_scan && cache.n) {
+        pa_free_pages(cache.pages[--cache.n], 0);
+        freed++;
+    }
+    pthread_mutex_unlock(&cache.lock);
+    return cache.frees ? freed : PA_SHRINK_STOP;
+}
+
+static struct pa_shrinker *cache_shrinker(bool frees)
+{
+    cache.frees = frees;
+    cache.cap = 1 << 16;
+    cache.pages = calloc(cache.cap, sizeof(*cache.pages));
+    ck_assert_ptr_nonnull(cache.pages);
+    struct pa_shrinker *s = pa_shrinker_alloc(0, "test-cache");
+    ck_assert_ptr_nonnull(s);
+    s->count_objects = cache_count;
+    s->scan_objects = cache_scan;
+    s->seeks = PA_DEFAULT_SEEKS;
+    pa_shrinker_register(s);
+    return s;
+}
+
+/* Fill the cache with every page there is, below every watermark (no
+ * reclaim, no OOM on the way: MEMALLOC takes the reserves first). */
+static void cache_fill(void)
+{
+    struct pa_page *p;
+    while ((p = pa_alloc_pages(PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0))) {
+        pthread_mutex_lock(&cache.lock);
+        ck_assert_uint_lt(cache.n, cache.cap);
+        cache.pages[cache.n++] = p;
+        pthread_mutex_unlock(&cache.lock);
+    }
+}
+
+static void small_node(void)
+{
+    t_env_reset();
+    t_setenv("PAGEALLOC_NODE_SIZE", "32M");
+    t_setenv("PAGEALLOC_DMA_SIZE", "0");
+    ck_assert_int_eq(pa_init(NULL), 0);
+}
+
+START_TEST(test_direct_reclaim_uses_shrinkers)
+{
+    small_node();
+    cache_shrinker(true);
+    cache_fill();
+    size_t held = cache.n;
+    ck_assert_uint_gt(held, 6000);
+    /* a request that may reclaim gets memory back from the cache */
+    struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_lt(cache.n, held);
+    ck_assert_uint_gt(t_vmstat("allocstall_normal"), 0);
+    ck_assert_uint_gt(t_vmstat("pgsteal_direct") + t_vmstat("pgsteal_kswapd"), 0);
+    pa_free_pages(p, 0);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/* PA_GFP_ATOMIC never reclaims in the caller: kswapd does it instead. */
+START_TEST(test_atomic_never_reclaims_in_caller)
+{
+    small_node();
+    cache.owner_tid = (pid_t)gettid();
+    cache_shrinker(true);
+    cache_fill();
+    while (pa_alloc_pages(PA_GFP_ATOMIC | PA_GFP_NOWARN, 0))
+        ;
+    pthread_mutex_lock(&cache.lock);
+    unsigned long mine = cache.scans - cache.scans_by_others;
+    pthread_mutex_unlock(&cache.lock);
+    ck_assert_msg(mine == 0, "the ATOMIC caller ran the shrinker %lu times", mine);
+    /* kswapd, woken by those requests, reclaims from the cache */
+    double t0 = now();
+    while (now() - t0 < 5 && !__atomic_load_n(&cache.scans_by_others, __ATOMIC_RELAXED))
+        usleep(10000);
+    ck_assert_uint_gt(cache.scans_by_others, 0);
+}
+END_TEST
+
+/* NORETRY: one round of reclaim, no retry loop, no OOM. */
+START_TEST(test_noretry_gives_up_fast)
+{
+    small_node();
+    cache_shrinker(false);   /* counts, frees nothing: reclaim cannot progress */
+    cache_fill();
+    unsigned long before = cache.scans;
+    ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NORETRY | PA_GFP_NOWARN, 0));
+    unsigned long noretry = cache.scans - before;
+    before = cache.scans;
+    ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0));
+    unsigned long full = cache.scans - before;
+    ck_assert_msg(noretry < full, "NORETRY asked the shrinker %lu times, a full request %lu", noretry, full);
+    ck_assert_int_eq(errno, ENOMEM);
+}
+END_TEST
+
+static struct pa_page *released;
+
+static void *free_later(void *arg)
+{
+    (void)arg;
+    usleep(200000);
+    pa_free_pages(released, 0);
+    return NULL;
+}
+
+/* NOFAIL waits until another thread frees memory, then succeeds. */
+START_TEST(test_nofail_waits_for_memory)
+{
+    small_node();
+    struct t_blocks l = {0};
+    t_fill(&l, PA_GFP_KERNEL | PA_GFP_MEMALLOC, 0);
+    ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0));
+    released = l.v[--l.n].page;
+    pthread_t th;
+    double t0 = now();
+    pthread_create(&th, NULL, free_later, NULL);
+    struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOFAIL | PA_GFP_NOWARN, 0);
+    double waited = now() - t0;
+    pthread_join(th, NULL);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_msg(waited >= 0.15, "NOFAIL returned after %.3f s, before memory was freed", waited);
+    pa_free_pages(p, 0);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/* OOM clients that hold pages and give them all back when killed. */
+struct client {
+    struct pa_oom_client c;
+    struct t_blocks pages;
+    int killed;
+};
+
+static unsigned long client_rss(struct pa_oom_client *c)
+{
+    struct client *cl = c->private_data;
+    return cl->pages.n;
+}
+
+static void client_kill(struct pa_oom_client *c)
+{
+    struct client *cl = c->private_data;
+    cl->killed++;
+    t_blocks_free_all(&cl->pages);
+}
+
+static void client_init(struct client *cl, const char *name, size_t pages)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->c.name = name;
+    cl->c.rss_pages = client_rss;
+    cl->c.kill = client_kill;
+    cl->c.private_data = cl;
+    for (size_t i = 0; i < pages; i++) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
+        if (!p)
+            break;
+        t_blocks_push(&cl->pages, p, 0);
+    }
+    ck_assert_int_eq(pa_oom_register(&cl->c), 0);
+}
+
+START_TEST(test_oom_kills_largest_for_small_order)
+{
+    small_node();
+    static struct client small, big;
+    client_init(&small, "small", 500);
+    client_init(&big, "big", 3000);
+    struct t_blocks rest = {0};
+    t_fill(&rest, PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0);   /* every page; cannot reclaim, so no OOM */
+    /* a costly order does not invoke the OOM killer */
+    ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 4));
+    ck_assert_int_eq(big.killed + small.killed, 0);
+    /* an order-0 request does: the largest client goes */
+    struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(big.killed, 1);
+    ck_assert_int_eq(small.killed, 0);
+    ck_assert_uint_ge(t_vmstat("oom_kill"), 1);
+    pa_free_pages(p, 0);
+    pa_oom_unregister(&big.c);
+    pa_oom_unregister(&small.c);
+    t_blocks_free_all(&small.pages);
+    t_blocks_free_all(&rest);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/* RETRY_MAYFAIL fails rather than kill. */
+START_TEST(test_retry_mayfail_never_kills)
+{
+    small_node();
+    static struct client cl;
+    client_init(&cl, "victim", 2000);
+    struct t_blocks rest = {0};
+    t_fill(&rest, PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0);   /* every page; cannot reclaim, so no OOM */
+    ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_RETRY_MAYFAIL | PA_GFP_NOWARN, 0));
+    ck_assert_int_eq(cl.killed, 0);
+    pa_oom_unregister(&cl.c);
+}
+END_TEST
+
+/* Direct reclaim in two threads while kswapd also reclaims: nothing lost. */
+static void *churn(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 4000; i++) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
+        if (!p)
+            continue;
+        pthread_mutex_lock(&cache.lock);
+        if (cache.n < cache.cap) {
+            cache.pages[cache.n++] = p;
+            p = NULL;
+        }
+        pthread_mutex_unlock(&cache.lock);
+        if (p)
+            pa_free_pages(p, 0);
+    }
+    return NULL;
+}
+
+START_TEST(test_direct_reclaim_races_kswapd)
+{
+    small_node();
+    cache_shrinker(true);
+    pa_drain_all_pages();
+    unsigned long warm_total = t_nr_free();
+    cache_fill();
+    pthread_t a, b;
+    pthread_create(&a, NULL, churn, NULL);
+    pthread_create(&b, NULL, churn, NULL);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    ck_assert_uint_gt(cache.scans, 0);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    /* everything back: the free count returns to where a warm zone was */
+    pthread_mutex_lock(&cache.lock);
+    while (cache.n)
+        pa_free_pages(cache.pages[--cache.n], 0);
+    pthread_mutex_unlock(&cache.lock);
+    pa_drain_all_pages();
+    ck_assert_uint_ge(t_nr_free(), warm_total);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/* Fault injection: failures are clean, and nothing is lost. */
+START_TEST(test_fault_injection_loses_nothing)
+{
+    t_env_reset();
+    t_setenv("PAGEALLOC_FAIL", "probability=20,min-order=0,ignore-gfp-wait=0,ignore-gfp-highmem=0");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    struct t_blocks l = {0};
+    unsigned long failed = 0;
+    unsigned int seed = 7;
+    for (int i = 0; i < 20000; i++) {
+        unsigned int order = (unsigned int)(rand_r(&seed) % 6);
+        if (l.n && rand_r(&seed) % 2) {
+            size_t k = (size_t)rand_r(&seed) % l.n;
+            pa_free_pages(l.v[k].page, l.v[k].order);
+            l.v[k] = l.v[--l.n];
+            continue;
+        }
+        errno = 0;
+        struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, order);
+        if (!p) {
+            ck_assert_int_eq(errno, ENOMEM);
+            failed++;
+            continue;
+        }
+        t_blocks_push(&l, p, order);
+    }
+    ck_assert_uint_gt(failed, 1000);
+    ck_assert_uint_eq(t_vmstat("pa_fail_injected"), failed);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    pa_drain_all_pages();
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_uint_eq(t_vmstat("pgalloc_normal") + t_vmstat("pgalloc_dma"),
+                      t_vmstat("pgfree"));
+}
+END_TEST
+
+static Suite *slowpath_suite(void)
+{
+    Suite *s = suite_create("slowpath");
+    TCase *tc = tcase_create("ladder");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_direct_reclaim_uses_shrinkers);
+    tcase_add_test(tc, test_atomic_never_reclaims_in_caller);
+    tcase_add_test(tc, test_noretry_gives_up_fast);
+    tcase_add_test(tc, test_nofail_waits_for_memory);
+    tcase_add_test(tc, test_oom_kills_largest_for_small_order);
+    tcase_add_test(tc, test_retry_mayfail_never_kills);
+    tcase_add_test(tc, test_direct_reclaim_races_kswapd);
+    tcase_add_test(tc, test_fault_injection_loses_nothing);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(slowpath_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
