@@ -224,7 +224,8 @@ def main(argv):
 
     # Fragmentation: largest order, RSS, at-rest hugepages (pagealloc).
     fr = ["| allocator | run | ns/step | largest order after churn | VmRSS MiB | live MiB | failed allocs | "
-          "2 MiB blocks at rest | % of arena |", "|---|---|---|---|---|---|---|---|---|"]
+          "2 MiB blocks at rest | % of arena | 2 MiB blocks after compaction |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for wl in ("frag", "frag_nogroup"):
         for a in allocs:
             key = (a, wl, 1)
@@ -235,8 +236,14 @@ def main(argv):
             def g(k, f="{:.0f}"):
                 return f.format(e[k]) if k in e and e[k] >= 0 else "–"
             run = "grouping off" if wl == "frag_nogroup" else ("grouping on" if a.startswith("pagealloc") else "")
+            # live set held: after pa_compact_memory (before it; pages migrated)
+            cpt = "–"
+            if "blocks_after_compact" in e:
+                cpt = (f"{g('blocks_after_compact')} (before: {g('blocks_live')}; "
+                       f"{g('migrated')} pages migrated)")
             fr.append(f"| {a} | {run} | {fmt_ns(med[key])} | {g('max_order')} | {g('rss_mib', '{:.0f}')} | "
-                      f"{g('live_mib', '{:.0f}')} | {g('fails')} | {g('hp_rest')} | {g('hp_rest_pct', '{:.1f}')} |")
+                      f"{g('live_mib', '{:.0f}')} | {g('fails')} | {g('hp_rest')} | {g('hp_rest_pct', '{:.1f}')} | "
+                      f"{cpt} |")
     frag_table = "\n".join(fr)
 
     # Page faults per operation during the timed loops (from getrusage).

@@ -202,7 +202,7 @@ const char *pa_format_gfp(pa_gfp_t gfp, char *buf, size_t len)
     return buf;
 }
 
-static void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len)
+void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len)
 {
     size_t n = 0;
     if (!m) {

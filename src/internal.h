@@ -1201,6 +1201,8 @@ void kernel_poison_pages(struct pa_page *page, unsigned int order);
 bool check_poison_bad(struct pa_page *page, unsigned int order);
 /* "GFP_KERNEL|__GFP_ZERO"-style decoding, as the kernel's %pGg. */
 const char *pa_format_gfp(pa_gfp_t gfp, char *buf, size_t len);
+/* "0-2,5" (or "(null)"), as the kernel's %*pbl. */
+void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len);
 void warn_alloc(pa_gfp_t gfp, const pa_nodemask_t *nodemask, unsigned int order, const char *what);
 
 /* ------------------------------------------------------------------ */

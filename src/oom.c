@@ -387,26 +387,6 @@ static enum oom_select select_bad_process(struct oom_control *oc, struct oom_ent
 /* The report                                                          */
 /* ------------------------------------------------------------------ */
 
-static void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len)
-{
-    size_t n = 0;
-    if (!m) {
-        snprintf(buf, len, "(null)");
-        return;
-    }
-    buf[0] = 0;
-    for (int a = 0; a < MAX_NUMNODES && n < len; a++) {
-        if (!node_isset(a, m))
-            continue;
-        int b = a;
-        while (b + 1 < MAX_NUMNODES && node_isset(b + 1, m))
-            b++;
-        n += (size_t)(a == b ? snprintf(buf + n, len - n, "%s%d", n ? "," : "", a)
-                             : snprintf(buf + n, len - n, "%s%d-%d", n ? "," : "", a, b));
-        a = b;
-    }
-}
-
 static const char *client_name(const struct pa_oom_client *c)
 {
     return c->name ? c->name : "(unnamed)";
