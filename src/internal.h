@@ -666,6 +666,7 @@ struct pa_options {
     char fail[256];                    /* PAGEALLOC_FAIL: fault injection spec, "" = off */
     unsigned int compaction_proactiveness; /* PAGEALLOC_COMPACTION_PROACTIVENESS 0..100 */
     unsigned int extfrag_threshold;    /* PAGEALLOC_EXTFRAG_THRESHOLD 0..1000 */
+    unsigned int stats_interval_ms;    /* PAGEALLOC_STATS_INTERVAL: publish reports for pagealloc-stat, 0 = off */
     char stats[4096];                  /* "" = off, "stderr", or a path */
     bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
     unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
@@ -1210,6 +1211,8 @@ void warn_alloc(pa_gfp_t gfp, const pa_nodemask_t *nodemask, unsigned int order,
 /* ------------------------------------------------------------------ */
 
 void pa_stats_init(void);   /* registers the PAGEALLOC_STATS exit report */
+/* Write the five reports to /dev/shm/pagealloc.<pid> (0600) for pagealloc-stat. */
+void pa_stats_publish(void);
 extern const char *const vm_event_names[NR_VM_EVENT_ITEMS];
 extern const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS];
 extern const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS];

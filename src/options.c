@@ -55,6 +55,7 @@
         .panic_on_oom = false,                                              \
         .fail = "",                                                         \
         .compaction_proactiveness = 20,                                     \
+        .stats_interval_ms = 0,                                             \
         .extfrag_threshold = 500,                                           \
         .stats = "",                                                        \
         .prefault = false,                                                  \
@@ -470,6 +471,13 @@ static const struct option_desc options[] = {
         OPT(stats, CT_CHARS), CFG(stats, CT_STR),
         .words = stats_words,
         .hint = "use stderr, off or a file path",
+        .default_text = "off",
+    },
+    {
+        .env = "PAGEALLOC_STATS_INTERVAL", .kind = OPT_UINT,
+        OPT(stats_interval_ms, CT_UINT),
+        .min = 10, .max = 3600000, .zero_is_off = true, .words = off_words,
+        .hint = "use milliseconds from 10 to 3600000, or off",
         .default_text = "off",
     },
     {

@@ -15,8 +15,13 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------------ */
@@ -602,10 +607,157 @@ static void stats_exit_report(void)
         fflush(f);
 }
 
+/* ------------------------------------------------------------------ */
+/* Per-process publication for pagealloc-stat                          */
+/* ------------------------------------------------------------------ */
+
+/*
+ * With PAGEALLOC_STATS_INTERVAL=MS a detached thread rewrites
+ * /dev/shm/pagealloc.<pid> every MS milliseconds with all five reports.
+ * Each rewrite goes to a fresh hidden file (mkostemp: O_CREAT|O_EXCL, mode
+ * 0600, owner only) that is then rename()d over the published name, so a
+ * reader always sees one whole snapshot.  The file is removed at exit.
+ *
+ * Layout (read by tools/pagealloc-stat.c):
+ *     pagealloc-stats 1 pid <pid> seq <n> time <CLOCK_REALTIME s.ns>
+ *     ==== buddyinfo        (then the report, likewise zoneinfo,
+ *     ...                    pagetypeinfo, vmstat, numastat)
+ *     ==== end
+ */
+#define STATS_PUBLISH_DIR "/dev/shm"
+
+static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool publish_stopped;         /* under publish_lock: exit has begun */
+static pid_t publish_pid;            /* the pid whose file we own */
+static unsigned long publish_seq;
+
+static void publish_path(char *buf, size_t len, pid_t pid)
+{
+    snprintf(buf, len, STATS_PUBLISH_DIR "/pagealloc.%d", (int)pid);
+}
+
+/* Write one snapshot and rename it into place.  Silent on failure (a full
+ * /dev/shm must not disturb the program); the previous snapshot stays. */
+static void publish_locked(void)
+{
+    char path[64], tmp[80];
+    pid_t pid = getpid();
+
+    if (publish_stopped || pid != publish_pid)
+        return;          /* exiting, or a forked child: the file is the parent's */
+    publish_path(path, sizeof(path), pid);
+    snprintf(tmp, sizeof(tmp), STATS_PUBLISH_DIR "/.pagealloc.%d.XXXXXX", (int)pid);
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return;
+    FILE *f = fdopen(fd, "w");
+    if (!f) {
+        close(fd);
+        unlink(tmp);
+        return;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(f, "pagealloc-stats 1 pid %d seq %lu time %lld.%09ld\n", (int)pid, ++publish_seq,
+            (long long)ts.tv_sec, ts.tv_nsec);
+    int rc = 0;
+    fputs("==== buddyinfo\n", f);
+    rc |= pa_show_buddyinfo(f);
+    fputs("==== zoneinfo\n", f);
+    rc |= pa_show_zoneinfo(f);
+    fputs("==== pagetypeinfo\n", f);
+    rc |= pa_show_pagetypeinfo(f);
+    fputs("==== vmstat\n", f);
+    rc |= pa_show_vmstat(f);
+    fputs("==== numastat\n", f);
+    rc |= pa_show_numastat(f);
+    fputs("==== end\n", f);
+    if (fchmod(fd, 0600) != 0)     /* exact mode whatever the umask */
+        rc = -1;
+    if (fclose(f) == EOF)
+        rc = -1;
+    if (rc != 0 || rename(tmp, path) != 0)
+        unlink(tmp);
+}
+
+/* One snapshot now (also usable by the program itself between ticks).
+ * Does nothing unless publication was started by PAGEALLOC_STATS_INTERVAL. */
+void pa_stats_publish(void)
+{
+    pthread_mutex_lock(&publish_lock);
+    publish_locked();
+    pthread_mutex_unlock(&publish_lock);
+}
+
+static void publish_exit(void)
+{
+    char path[64];
+
+    pthread_mutex_lock(&publish_lock);
+    if (!publish_stopped && getpid() == publish_pid) {
+        publish_path(path, sizeof(path), publish_pid);
+        unlink(path);
+    }
+    publish_stopped = true;
+    pthread_mutex_unlock(&publish_lock);
+}
+
+/* A fork child has no publisher thread, and the lock may have been held by
+ * it at the fork: start the child with a fresh, unlocked one. */
+static void publish_atfork_child(void)
+{
+    pthread_mutex_init(&publish_lock, NULL);
+}
+
+static void *publish_thread(void *arg)
+{
+    unsigned int ms = (unsigned int)(uintptr_t)arg;
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L };
+
+    for (;;) {
+        pa_stats_publish();
+        pthread_mutex_lock(&publish_lock);
+        bool stop = publish_stopped;
+        pthread_mutex_unlock(&publish_lock);
+        if (stop)
+            return NULL;
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void stats_publish_start(void)
+{
+    unsigned int ms = pa_opt.stats_interval_ms;
+    pthread_attr_t attr;
+    pthread_t tid;
+    sigset_t all, old;
+
+    if (ms == 0)
+        return;
+    publish_pid = getpid();
+    if (atexit(publish_exit) != 0) {
+        fprintf(stderr, "pagealloc: PAGEALLOC_STATS_INTERVAL: cannot register the exit hook\n");
+        return;
+    }
+    pthread_atfork(NULL, NULL, publish_atfork_child);
+    /* The thread takes no signals: they stay with the program's threads. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    if (pthread_attr_init(&attr) == 0) {
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&tid, &attr, publish_thread, (void *)(uintptr_t)ms) != 0)
+            fprintf(stderr, "pagealloc: PAGEALLOC_STATS_INTERVAL: cannot start the publisher thread\n");
+        pthread_attr_destroy(&attr);
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 void pa_stats_init(void)
 {
-    static atomic_bool registered;
+    static atomic_bool registered, publishing;
 
+    if (!atomic_exchange(&publishing, true))
+        stats_publish_start();
     if (pa_opt.stats[0] == '\0')
         return;
     if (atomic_exchange(&registered, true))
