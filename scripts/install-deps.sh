@@ -13,6 +13,7 @@ packages=(
     check                              # unit-test framework
     libjemalloc-dev libtcmalloc-minimal4 libgoogle-perftools-dev libmimalloc-dev   # benchmark peers (libgoogle-perftools-dev: gperftools/tcmalloc.h, libtcmalloc_minimal.so)
     gnuplot-nox                        # benchmark plots
+    sqlite3                            # a real program the shim tests run
 )
 
 missing=()

@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libpagealloc-preload.so: an LD_PRELOAD shim that serves private anonymous
+ * read-write mappings from the page allocator.
+ *
+ * Interposed: mmap, mmap64, munmap, mremap, madvise, mprotect.  Real calls
+ * are raw system calls (no dlsym, so no dlsym/malloc recursion).
+ *
+ * Served: MAP_PRIVATE|MAP_ANONYMOUS, PROT_READ|PROT_WRITE, not MAP_FIXED*,
+ * not MAP_STACK/MAP_GROWSDOWN/MAP_HUGETLB/MAP_LOCKED, length (rounded up to
+ * pages) in [threshold, 4 MiB].  Longer mappings, and anything the allocator
+ * cannot satisfy, go to the kernel.
+ *
+ * Environment (the shim's own variables, read here with secure_getenv):
+ *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536;
+ *                             suffixes k/K, m/M accepted)
+ *   PAGEALLOC_SHIM_STATS      if set (non-empty), print the counters to stderr
+ *                             at exit
+ * and, if PAGEALLOC_HUGEPAGES is unset, the shim initialises the library with
+ * THP backing (not hugetlb): an application's mprotect/madvise must work at
+ * 4 KiB granularity, which hugetlb mappings cannot do ("what cannot be
+ * protected correctly is not served in the first place").
+ *
+ * Served ranges are kept in a sorted array (memory from the raw mmap, never
+ * malloc) under one mutex.  Each entry remembers the protection the
+ * application set, so freed pages go back to the allocator read-write.
+ *
+ * MAP_FIXED / MREMAP_FIXED / mremap onto a served range with a mapping that is
+ * not private anonymous: the kernel replaces arena memory, so those pages are
+ * never given back to the allocator (counted as "leaked"); they stay
+ * allocated and are never handed out again.
+ *
+ * Arena memory the shim does not serve (free pages, or pages of another
+ * mapping) is never passed to the kernel's munmap/mprotect/madvise: a double
+ * munmap or a range spanning pages already freed must not punch holes in the
+ * arenas.
+ *
+ * Known limits: mremap growing a served range without MREMAP_MAYMOVE fails
+ * with ENOMEM (legal for the kernel too, but the kernel may have grown in
+ * place); MADV_WIPEONFORK/DONTFORK on served ranges are ignored; mremap keeps
+ * the protection of the old range but not per-page differences; a signal
+ * handler that maps or unmaps while its thread is inside the shim goes
+ * straight to the kernel (unmapping a served range from there would punch an
+ * arena hole); MAP_FIXED by a program onto memory it already unmapped (now
+ * free arena memory) is not detected.  Requests longer than 4 MiB (the
+ * allocator's largest exact allocation at MAX_ORDER 10) go to the kernel.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <pagealloc/pagealloc.h>
+#include <pagealloc/gfp.h>
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+#define SHIM_PAGE 4096UL
+#define SHIM_MAX_SERVED (4UL << 20)           /* pa_alloc_pages_exact limit at MAX_ORDER 10 */
+#define SHIM_RW (PROT_READ | PROT_WRITE)
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+#ifndef MAP_HUGETLB
+#define MAP_HUGETLB 0x40000
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+#ifndef MADV_FREE
+#define MADV_FREE 8
+#endif
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Raw system calls                                                          */
+/* ------------------------------------------------------------------------ */
+
+static void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
+}
+static int sys_munmap(void *addr, size_t len)
+{
+    return (int)syscall(SYS_munmap, addr, len);
+}
+static void *sys_mremap(void *old, size_t oldlen, size_t newlen, int flags, void *new_addr)
+{
+    return (void *)syscall(SYS_mremap, old, oldlen, newlen, flags, new_addr);
+}
+static int sys_mprotect(void *addr, size_t len, int prot)
+{
+    return (int)syscall(SYS_mprotect, addr, len, prot);
+}
+static int sys_madvise(void *addr, size_t len, int advice)
+{
+    return (int)syscall(SYS_madvise, addr, len, advice);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Options and counters                                                      */
+/* ------------------------------------------------------------------------ */
+
+static size_t shim_threshold = 64 * 1024;
+static int shim_print_stats;
+static atomic_int shim_ready;                 /* library initialised (or failed) */
+static atomic_int shim_disabled;              /* pa_init failed: pass everything */
+
+static atomic_ulong st_served, st_passed, st_fallback, st_leaked_pages;
+
+/* Recursion guard: nothing the shim calls should reach mmap through the PLT,
+ * but if it ever does, the inner call goes to the kernel. */
+static __thread int shim_depth __attribute__((tls_model("initial-exec")));
+
+static void shim_options(void)
+{
+    const char *s = secure_getenv("PAGEALLOC_SHIM_THRESHOLD");
+    if (s && *s) {
+        char *end;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 0);
+        if (!errno && end != s) {
+            if (*end == 'k' || *end == 'K')
+                v <<= 10, end++;
+            else if (*end == 'm' || *end == 'M')
+                v <<= 20, end++;
+            if (*end == '\0')
+                shim_threshold = v ? (size_t)v : 1;
+        }
+    }
+    s = secure_getenv("PAGEALLOC_SHIM_STATS");
+    shim_print_stats = s && *s && strcmp(s, "0") != 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table of served ranges                                                */
+/* ------------------------------------------------------------------------ */
+
+struct srange {
+    uintptr_t start, end;   /* page aligned, [start, end) */
+    int prot;               /* protection the application last set */
+};
+
+static pthread_mutex_t tab_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct srange *tab;
+static size_t ntab, captab;
+
+/* first index whose end > a */
+static size_t tab_lower(uintptr_t a)
+{
+    size_t lo = 0, hi = ntab;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (tab[mid].end > a)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+static int tab_reserve(size_t extra)
+{
+    if (ntab + extra <= captab)
+        return 0;
+    size_t ncap = captab ? captab * 2 : 1024;
+    while (ncap < ntab + extra)
+        ncap *= 2;
+    size_t nbytes = ncap * sizeof(struct srange), obytes = captab * sizeof(struct srange);
+    void *p;
+    if (tab)
+        p = sys_mremap(tab, obytes, nbytes, MREMAP_MAYMOVE, NULL);
+    else
+        p = sys_mmap(NULL, nbytes, SHIM_RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        errno = ENOMEM;
+        return -1;
+    }
+    tab = p;
+    captab = ncap;
+    return 0;
+}
+
+static void tab_insert_at(size_t i, uintptr_t s, uintptr_t e, int prot)
+{
+    memmove(&tab[i + 1], &tab[i], (ntab - i) * sizeof(*tab));
+    tab[i] = (struct srange){ s, e, prot };
+    ntab++;
+}
+
+static int tab_insert(uintptr_t s, uintptr_t e, int prot)
+{
+    if (tab_reserve(1))
+        return -1;
+    tab_insert_at(tab_lower(s), s, e, prot);
+    return 0;
+}
+
+static void tab_remove(size_t i, size_t j)
+{
+    memmove(&tab[i], &tab[j], (ntab - j) * sizeof(*tab));
+    ntab -= j - i;
+}
+
+static int tab_overlaps(uintptr_t s, uintptr_t e)
+{
+    size_t i = tab_lower(s);
+    return i < ntab && tab[i].start < e;
+}
+
+/* Split entries so that no entry straddles s or e.  -1 (ENOMEM) if the table
+ * cannot grow. */
+static int tab_carve(uintptr_t s, uintptr_t e)
+{
+    if (tab_reserve(2))
+        return -1;
+    uintptr_t cut[2] = { s, e };
+    for (int k = 0; k < 2; k++) {
+        size_t i = tab_lower(cut[k]);
+        if (i < ntab && tab[i].start < cut[k] && tab[i].end > cut[k]) {
+            struct srange r = tab[i];
+            tab[i].end = cut[k];
+            tab_insert_at(i + 1, cut[k], r.end, r.prot);
+        }
+    }
+    return 0;
+}
+
+/* Give [s, e) (fully served, one entry's protection) back to the allocator. */
+static void free_piece(uintptr_t s, uintptr_t e, int prot)
+{
+    if (prot != SHIM_RW)
+        sys_mprotect((void *)s, e - s, SHIM_RW);
+    while (s < e) {
+        size_t n = e - s > SHIM_MAX_SERVED ? SHIM_MAX_SERVED : e - s;
+        pa_free_pages_exact((void *)s, n);
+        s += n;
+    }
+}
+
+/* Zero [s, e) (fully served) in place, whatever its protection. */
+static void zero_piece(uintptr_t s, uintptr_t e, int prot)
+{
+    if (!(prot & PROT_WRITE) || !(prot & PROT_READ))
+        sys_mprotect((void *)s, e - s, SHIM_RW);
+    memset((void *)s, 0, e - s);
+    if (prot != SHIM_RW)
+        sys_mprotect((void *)s, e - s, prot);
+}
+
+/* Forget the served entries inside [s, e) without freeing their pages: the
+ * kernel is about to replace that memory.  Lock held, carve done. */
+static void leak_range(uintptr_t s, uintptr_t e)
+{
+    size_t i = tab_lower(s), j = i;
+    while (j < ntab && tab[j].start < e) {
+        atomic_fetch_add(&st_leaked_pages, (tab[j].end - tab[j].start) / SHIM_PAGE);
+        j++;
+    }
+    tab_remove(i, j);
+}
+
+/* Is the page at a arena memory (allocated or free)?  Such memory is never
+ * handed to the kernel's munmap/mmap/mprotect/madvise unless the shim serves
+ * it: a program's stale range (double munmap, munmap spanning pages it
+ * already freed) must not punch holes in the arenas. */
+static int in_arena(uintptr_t a)
+{
+    int saved = errno;
+    int r = atomic_load_explicit(&shim_ready, memory_order_acquire) &&
+            pa_virt_to_page((void *)a) != NULL;
+    errno = saved;
+    return r;
+}
+
+enum gap_op { GAP_MUNMAP, GAP_MPROTECT, GAP_MADVISE, GAP_MMAP };
+struct gap_args {
+    int prot, flags, fd, advice;
+    off_t off;
+};
+
+/* Apply op to the runs of [s, e) outside the arenas; 0 or -1 with errno. */
+static int kernel_gaps(uintptr_t s, uintptr_t e, enum gap_op op, const struct gap_args *g)
+{
+    int ret = 0, saved = errno;
+    while (s < e) {
+        int arena = in_arena(s);
+        uintptr_t t = s + SHIM_PAGE;
+        while (t < e && in_arena(t) == arena)
+            t += SHIM_PAGE;
+        if (!arena) {
+            long r = 0;
+            switch (op) {
+            case GAP_MUNMAP: r = sys_munmap((void *)s, t - s); break;
+            case GAP_MPROTECT: r = sys_mprotect((void *)s, t - s, g->prot); break;
+            case GAP_MADVISE: r = sys_madvise((void *)s, t - s, g->advice); break;
+            case GAP_MMAP:
+                r = sys_mmap((void *)s, t - s, g->prot, g->flags, g->fd, g->off) == MAP_FAILED ? -1 : 0;
+                break;
+            }
+            if (r) {
+                ret = -1;
+                saved = errno;
+            }
+        }
+        s = t;
+    }
+    errno = saved;
+    return ret;
+}
+
+/* munmap with the lock held: served parts go back to the allocator, the gaps
+ * to the kernel. */
+static int unmap_locked(uintptr_t s, uintptr_t e)
+{
+    if (!tab_overlaps(s, e))
+        return kernel_gaps(s, e, GAP_MUNMAP, NULL);
+    if (tab_carve(s, e))
+        return -1;
+    size_t i = tab_lower(s), j = i;
+    uintptr_t cur = s;
+    int ret = 0;
+    for (; j < ntab && tab[j].start < e; j++) {
+        if (tab[j].start > cur && kernel_gaps(cur, tab[j].start, GAP_MUNMAP, NULL))
+            ret = -1;
+        free_piece(tab[j].start, tab[j].end, tab[j].prot);
+        cur = tab[j].end;
+    }
+    tab_remove(i, j);
+    if (cur < e && kernel_gaps(cur, e, GAP_MUNMAP, NULL))
+        ret = -1;
+    return ret;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Initialisation                                                            */
+/* ------------------------------------------------------------------------ */
+
+static void atfork_prepare(void) { pthread_mutex_lock(&tab_lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&tab_lock); }
+static void atfork_child(void) { pthread_mutex_init(&tab_lock, NULL); }
+
+
+__attribute__((destructor)) static void shim_dtor(void)
+{
+    if (shim_print_stats) {
+        char buf[256];
+        int n = snprintf(buf, sizeof(buf),
+                         "pagealloc-shim[%d]: served %lu passed %lu fallback %lu leaked_pages %lu\n",
+                         (int)getpid(), atomic_load(&st_served), atomic_load(&st_passed),
+                         atomic_load(&st_fallback), atomic_load(&st_leaked_pages));
+        if (n > 0)
+            (void)!write(2, buf, (size_t)n);
+    }
+}
+
+/* Initialise the library once, from the shim's constructor (table lock
+ * held).  Never lazily from an mmap: that mmap may come from inside a malloc
+ * (jemalloc's initialisation), and pa_init reaches malloc through libnuma.
+ * Before the constructor has run, every call passes through. */
+static int shim_lib_ready(void)
+{
+    if (atomic_load_explicit(&shim_ready, memory_order_acquire))
+        return !atomic_load(&shim_disabled);
+    struct pa_config cfg;
+    memset(&cfg, 0, sizeof(cfg));
+    if (!secure_getenv("PAGEALLOC_HUGEPAGES"))
+        cfg.hugepages = PA_HUGEPAGES_THP;
+    if (pa_init(&cfg) != 0)
+        atomic_store(&shim_disabled, 1);
+    /* registered after the library's handlers, so at fork the shim's lock is
+     * taken first (its order in normal operation: shim lock, then the
+     * allocator's) */
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    atomic_store_explicit(&shim_ready, 1, memory_order_release);
+    return !atomic_load(&shim_disabled);
+}
+
+/* Allocate len (page multiple) from the allocator and record it; NULL if not
+ * possible.  Lock held. */
+static void *serve_locked(size_t len)
+{
+    if (len < shim_threshold || len > SHIM_MAX_SERVED ||
+        !atomic_load_explicit(&shim_ready, memory_order_acquire) || atomic_load(&shim_disabled))
+        return NULL;
+    if (tab_reserve(3))    /* room for this entry and a later carve */
+        return NULL;
+    int saved = errno;
+    void *p = pa_alloc_pages_exact(len, PA_GFP_HIGHUSER_MOVABLE | PA_GFP_ZERO | PA_GFP_NOWARN);
+    errno = saved;
+    if (!p) {
+        atomic_fetch_add(&st_fallback, 1);
+        return NULL;
+    }
+    tab_insert((uintptr_t)p, (uintptr_t)p + len, SHIM_RW);
+    atomic_fetch_add(&st_served, 1);
+    return p;
+}
+
+__attribute__((constructor)) static void shim_ctor(void)
+{
+    shim_options();
+    shim_depth++;   /* mmaps from pa_init itself (libnuma's malloc) pass through */
+    pthread_mutex_lock(&tab_lock);
+    shim_lib_ready();
+    pthread_mutex_unlock(&tab_lock);
+    shim_depth--;
+}
+
+static inline size_t round_page(size_t len)
+{
+    return (len + SHIM_PAGE - 1) & ~(SHIM_PAGE - 1);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Interposed functions                                                      */
+/* ------------------------------------------------------------------------ */
+
+static int servable(size_t len, int prot, int flags)
+{
+    if ((flags & MAP_TYPE) != MAP_PRIVATE || !(flags & MAP_ANONYMOUS))
+        return 0;
+    if (prot != SHIM_RW)
+        return 0;
+    if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_STACK | MAP_GROWSDOWN | MAP_HUGETLB |
+                 MAP_LOCKED))
+        return 0;
+    return len != 0 && len <= SHIM_MAX_SERVED && round_page(len) >= shim_threshold;
+}
+
+/* MAP_FIXED over served memory.  Lock held. */
+static void *fixed_over_served(uintptr_t s, uintptr_t e, int prot, int flags, int fd, off_t off)
+{
+    if (tab_carve(s, e))
+        return MAP_FAILED;
+    int anon_private = (flags & MAP_TYPE) == MAP_PRIVATE && (flags & MAP_ANONYMOUS) &&
+                       !(flags & (MAP_GROWSDOWN | MAP_HUGETLB | MAP_LOCKED | MAP_STACK)) &&
+                       !(prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC));
+    if (!anon_private) {
+        leak_range(s, e);
+        return sys_mmap((void *)s, e - s, prot, flags, fd, off);
+    }
+    /* a fresh private anonymous mapping: served parts become zero pages with
+     * the new protection, gaps are mapped by the kernel */
+    uintptr_t cur = s;
+    struct gap_args g = { .prot = prot, .flags = flags, .fd = fd, .off = off };
+    for (size_t i = tab_lower(s); i < ntab && tab[i].start < e; i++) {
+        if (tab[i].start > cur && kernel_gaps(cur, tab[i].start, GAP_MMAP, &g))
+            return MAP_FAILED;
+        if (tab[i].prot != SHIM_RW)
+            sys_mprotect((void *)tab[i].start, tab[i].end - tab[i].start, SHIM_RW);
+        memset((void *)tab[i].start, 0, tab[i].end - tab[i].start);
+        if (prot != SHIM_RW)
+            sys_mprotect((void *)tab[i].start, tab[i].end - tab[i].start, prot);
+        tab[i].prot = prot;
+        cur = tab[i].end;
+    }
+    if (cur < e && kernel_gaps(cur, e, GAP_MMAP, &g))
+        return MAP_FAILED;
+    return (void *)s;
+}
+
+SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    if (shim_depth)
+        return sys_mmap(addr, len, prot, flags, fd, off);
+    if (servable(len, prot, flags)) {
+        shim_depth++;
+        pthread_mutex_lock(&tab_lock);
+        void *p = serve_locked(round_page(len));
+        pthread_mutex_unlock(&tab_lock);
+        shim_depth--;
+        if (p)
+            return p;
+        return sys_mmap(addr, len, prot, flags, fd, off);
+    }
+    atomic_fetch_add_explicit(&st_passed, 1, memory_order_relaxed);
+    if ((flags & MAP_FIXED) && !((uintptr_t)addr & (SHIM_PAGE - 1)) && len &&
+        atomic_load_explicit(&shim_ready, memory_order_acquire)) {
+        uintptr_t s = (uintptr_t)addr, e = s + round_page(len);
+        if (e > s) {
+            shim_depth++;
+            pthread_mutex_lock(&tab_lock);
+            void *p;
+            if (tab_overlaps(s, e))
+                p = fixed_over_served(s, e, prot, flags, fd, off);
+            else
+                p = sys_mmap(addr, len, prot, flags, fd, off);
+            pthread_mutex_unlock(&tab_lock);
+            shim_depth--;
+            return p;
+        }
+    }
+    return sys_mmap(addr, len, prot, flags, fd, off);
+}
+
+SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+    return mmap(addr, len, prot, flags, fd, off);
+}
+
+SHIM_EXPORT int munmap(void *addr, size_t len)
+{
+    uintptr_t s = (uintptr_t)addr;
+    if (shim_depth || !atomic_load_explicit(&shim_ready, memory_order_acquire) ||
+        (s & (SHIM_PAGE - 1)) || len == 0 || s + round_page(len) < s)
+        return sys_munmap(addr, len);
+    shim_depth++;
+    pthread_mutex_lock(&tab_lock);
+    int r = unmap_locked(s, s + round_page(len));
+    int saved = errno;
+    pthread_mutex_unlock(&tab_lock);
+    shim_depth--;
+    errno = saved;
+    return r;
+}
+
+SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+    uintptr_t s = (uintptr_t)addr;
+    if (shim_depth || !atomic_load_explicit(&shim_ready, memory_order_acquire) ||
+        (s & (SHIM_PAGE - 1)) || len == 0 || s + round_page(len) < s)
+        return sys_mprotect(addr, len, prot);
+    uintptr_t e = s + round_page(len);
+    shim_depth++;
+    pthread_mutex_lock(&tab_lock);
+    int r;
+    if (!tab_overlaps(s, e)) {
+        struct gap_args g = { .prot = prot };
+        r = kernel_gaps(s, e, GAP_MPROTECT, &g);
+    } else if (tab_carve(s, e)) {
+        r = -1;
+    } else {
+        /* served pieces and the gaps outside the arenas; free arena pages
+         * inside the range (not the program's) are left alone */
+        struct gap_args g = { .prot = prot };
+        uintptr_t cur = s;
+        r = 0;
+        for (size_t i = tab_lower(s); r == 0 && i < ntab && tab[i].start < e; i++) {
+            if (tab[i].start > cur && kernel_gaps(cur, tab[i].start, GAP_MPROTECT, &g))
+                r = -1;
+            else if (sys_mprotect((void *)tab[i].start, tab[i].end - tab[i].start, prot))
+                r = -1;
+            else
+                tab[i].prot = prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
+            cur = tab[i].end;
+        }
+        if (r == 0 && cur < e && kernel_gaps(cur, e, GAP_MPROTECT, &g))
+            r = -1;
+    }
+    int saved = errno;
+    pthread_mutex_unlock(&tab_lock);
+    shim_depth--;
+    errno = saved;
+    return r;
+}
+
+SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
+{
+    uintptr_t s = (uintptr_t)addr;
+    if (shim_depth || !atomic_load_explicit(&shim_ready, memory_order_acquire) ||
+        (s & (SHIM_PAGE - 1)) || len == 0 || s + round_page(len) < s)
+        return sys_madvise(addr, len, advice);
+    uintptr_t e = s + round_page(len);
+    shim_depth++;
+    pthread_mutex_lock(&tab_lock);
+    int r = 0, saved = errno;
+    struct gap_args g = { .advice = advice };
+    if (!tab_overlaps(s, e)) {
+        r = kernel_gaps(s, e, GAP_MADVISE, &g);
+        saved = errno;
+    } else {
+        uintptr_t cur = s;
+        for (size_t i = tab_lower(s); i < ntab && tab[i].start < e; i++) {
+            uintptr_t ps = tab[i].start > s ? tab[i].start : s;
+            uintptr_t pe = tab[i].end < e ? tab[i].end : e;
+            if (ps > cur && kernel_gaps(cur, ps, GAP_MADVISE, &g)) {
+                r = -1;
+                saved = errno;
+            }
+            switch (advice) {
+            case MADV_DONTNEED:
+            case MADV_DONTNEED_LOCKED:
+            case MADV_REMOVE:
+                zero_piece(ps, pe, tab[i].prot);
+                break;
+            case MADV_FREE:
+                /* lazily freeable: the kernel may drop them or not */
+                sys_madvise((void *)ps, pe - ps, MADV_FREE);
+                break;
+            default:
+                /* DONTFORK, WIPEONFORK, HUGEPAGE, MERGEABLE, ...: arena memory
+                 * must keep its own settings; accepted and ignored */
+                break;
+            }
+            cur = pe;
+        }
+        if (cur < e && kernel_gaps(cur, e, GAP_MADVISE, &g)) {
+            r = -1;
+            saved = errno;
+        }
+    }
+    pthread_mutex_unlock(&tab_lock);
+    shim_depth--;
+    errno = saved;
+    return r;
+}
+
+/* mremap of a served range.  Lock held; [s, s+oldlen) fully served by
+ * contiguous entries. */
+static void *mremap_served(uintptr_t s, size_t oldlen, size_t newlen, int flags, void *new_addr)
+{
+    int prot = tab[tab_lower(s)].prot;
+    if (newlen <= oldlen && !(flags & MREMAP_FIXED) && !(flags & MREMAP_DONTUNMAP)) {
+        if (newlen < oldlen && unmap_locked(s + newlen, s + oldlen))
+            return MAP_FAILED;
+        return (void *)s;
+    }
+    if (!(flags & MREMAP_MAYMOVE)) {
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    void *dst;
+    if (flags & MREMAP_FIXED) {
+        uintptr_t d = (uintptr_t)new_addr;
+        if ((d & (SHIM_PAGE - 1)) || (d < s + oldlen && s < d + newlen) || d + newlen < d) {
+            errno = EINVAL;
+            return MAP_FAILED;
+        }
+        if (unmap_locked(d, d + newlen))
+            return MAP_FAILED;
+        dst = sys_mmap(new_addr, newlen, SHIM_RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    } else {
+        dst = serve_locked(newlen);
+        if (!dst)
+            dst = sys_mmap(NULL, newlen, SHIM_RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
+    if (dst == MAP_FAILED)
+        return MAP_FAILED;
+    if (tab_carve(s, s + oldlen)) {
+        unmap_locked((uintptr_t)dst, (uintptr_t)dst + newlen);
+        errno = ENOMEM;
+        return MAP_FAILED;
+    }
+    size_t i = tab_lower(s);
+    for (size_t k = i; k < ntab && tab[k].start < s + oldlen; k++)
+        if (!(tab[k].prot & PROT_READ))
+            sys_mprotect((void *)tab[k].start, tab[k].end - tab[k].start, tab[k].prot | PROT_READ);
+    memcpy(dst, (void *)s, newlen < oldlen ? newlen : oldlen);
+    if (flags & MREMAP_DONTUNMAP) {
+        for (size_t k = i; k < ntab && tab[k].start < s + oldlen; k++)
+            zero_piece(tab[k].start, tab[k].end, tab[k].prot);
+    } else {
+        unmap_locked(s, s + oldlen);
+    }
+    if (prot != SHIM_RW) {
+        sys_mprotect(dst, newlen, prot);
+        uintptr_t d = (uintptr_t)dst;
+        for (size_t k = tab_lower(d); k < ntab && tab[k].start < d + newlen; k++)
+            tab[k].prot = prot;
+    }
+    return dst;
+}
+
+SHIM_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...)
+{
+    void *new_addr = NULL;
+    if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
+        __builtin_va_list ap;
+        __builtin_va_start(ap, flags);
+        new_addr = __builtin_va_arg(ap, void *);
+        __builtin_va_end(ap);
+    }
+    uintptr_t s = (uintptr_t)old;
+    if (shim_depth || !atomic_load_explicit(&shim_ready, memory_order_acquire) ||
+        (s & (SHIM_PAGE - 1)) || s + round_page(oldlen) < s)
+        return sys_mremap(old, oldlen, newlen, flags, new_addr);
+    shim_depth++;
+    pthread_mutex_lock(&tab_lock);
+    void *r;
+    uintptr_t e = s + round_page(oldlen);
+    if (oldlen && tab_overlaps(s, e)) {
+        /* the kernel wants the old range inside one mapping: here, served
+         * entries without gaps and with one protection */
+        size_t i = tab_lower(s);
+        uintptr_t cur = s;
+        int prot = tab[i].prot, ok = tab[i].start <= s;
+        for (; ok && i < ntab && tab[i].start < e; i++) {
+            if (tab[i].start != cur && tab[i].start > s)
+                ok = 0;
+            if (tab[i].prot != prot)
+                ok = 0;
+            cur = tab[i].end;
+        }
+        if (!ok || cur < e) {
+            errno = EFAULT;
+            r = MAP_FAILED;
+        } else if (newlen == 0 || (flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP)) ||
+                   ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))) {
+            errno = EINVAL;
+            r = MAP_FAILED;
+        } else {
+            r = mremap_served(s, e - s, round_page(newlen), flags, new_addr);
+        }
+    } else if (oldlen == 0 && tab_overlaps(s, s + 1)) {
+        errno = EINVAL;   /* duplicating a private mapping */
+        r = MAP_FAILED;
+    } else {
+        uintptr_t d = (uintptr_t)new_addr;
+        if ((flags & MREMAP_FIXED) && !(d & (SHIM_PAGE - 1)) && newlen &&
+            tab_overlaps(d, d + round_page(newlen))) {
+            /* the kernel will replace served memory at the target */
+            if (tab_carve(d, d + round_page(newlen)) == 0)
+                leak_range(d, d + round_page(newlen));
+        }
+        r = sys_mremap(old, oldlen, newlen, flags, new_addr);
+    }
+    int saved = errno;
+    pthread_mutex_unlock(&tab_lock);
+    shim_depth--;
+    errno = saved;
+    return r;
+}
+
+/* Counters for tests and tools: mappings served from the allocator, and
+ * mmap calls passed to the kernel. */
+SHIM_EXPORT void pa_shim_stats(unsigned long *served, unsigned long *passed)
+{
+    if (served)
+        *served = atomic_load(&st_served);
+    if (passed)
+        *passed = atomic_load(&st_passed);
+}

@@ -1,0 +1,420 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Run under LD_PRELOAD=libpagealloc-preload.so (ctest does): checks the
+ * shim's semantics against what the kernel guarantees.  Not linked with the
+ * library; reaches the shim's counters through dlsym.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <pthread.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PG 4096UL
+#define KB 1024UL
+#define MB (1024UL * 1024UL)
+
+static _Atomic int failures;
+#define CHECK(cond)                                                             \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                         \
+        }                                                                       \
+    } while (0)
+
+static void (*shim_stats)(unsigned long *, unsigned long *);
+
+static unsigned long served(void)
+{
+    unsigned long s = 0, p = 0;
+    shim_stats(&s, &p);
+    return s;
+}
+static unsigned long passed(void)
+{
+    unsigned long s = 0, p = 0;
+    shim_stats(&s, &p);
+    return p;
+}
+
+static void *map_rw(size_t len)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("mmap");
+        exit(2);
+    }
+    return p;
+}
+
+static void fill(void *p, size_t len, unsigned seed)
+{
+    unsigned char *c = p;
+    for (size_t i = 0; i < len; i += 64)
+        c[i] = (unsigned char)(seed + i / 64);
+}
+static int check_fill(const void *p, size_t len, unsigned seed)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < len; i += 64)
+        if (c[i] != (unsigned char)(seed + i / 64))
+            return 0;
+    return 1;
+}
+static int all_zero(const void *p, size_t len)
+{
+    const unsigned char *c = p;
+    for (size_t i = 0; i < len; i++)
+        if (c[i])
+            return 0;
+    return 1;
+}
+
+/* 1 if touching addr (read or write) in a child process dies with SIGSEGV */
+static int faults_in_child(volatile char *addr, int write)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (write)
+            *addr = 1;
+        else
+            (void)*addr;
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV;
+}
+
+static void test_served_and_passthrough(void)
+{
+    unsigned long s0 = served(), p0 = passed();
+    char *p = map_rw(256 * KB);
+    CHECK(served() == s0 + 1);
+    CHECK(all_zero(p, 256 * KB));
+    fill(p, 256 * KB, 3);
+    CHECK(check_fill(p, 256 * KB, 3));
+    CHECK(munmap(p, 256 * KB) == 0);
+
+    /* exact sizing: 3 pages + 1 byte over the threshold, not a power of two */
+    p = map_rw(64 * KB + 3 * PG + 1);
+    CHECK(served() == s0 + 2);
+    memset(p, 0x5a, 64 * KB + 3 * PG + 1);
+    CHECK(munmap(p, 64 * KB + 3 * PG + 1) == 0);
+
+    /* small mapping: passes through */
+    char *q = map_rw(16 * KB);
+    CHECK(served() == s0 + 2);
+    CHECK(passed() >= p0 + 1);
+    q[0] = 1;
+    CHECK(munmap(q, 16 * KB) == 0);
+
+    /* MAP_SHARED passes through and is shared with a child */
+    volatile int *sh = mmap(NULL, 1 * MB, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(sh != MAP_FAILED);
+    CHECK(served() == s0 + 2);
+    pid_t pid = fork();
+    if (pid == 0) {
+        sh[100] = 42;
+        _exit(0);
+    }
+    waitpid(pid, NULL, 0);
+    CHECK(sh[100] == 42);
+    CHECK(munmap((void *)sh, 1 * MB) == 0);
+
+    /* PROT_NONE + MAP_NORESERVE reservation, then commit with MAP_FIXED */
+    char *r = mmap(NULL, 2 * MB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(r != MAP_FAILED);
+    CHECK(served() == s0 + 2);
+    char *c = mmap(r + 64 * KB, 128 * KB, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    CHECK(c == r + 64 * KB);
+    c[5] = 7;
+    CHECK(faults_in_child(r, 0));
+    CHECK(munmap(r, 2 * MB) == 0);
+
+    /* MAP_STACK, file-backed, over 4 MiB: pass through */
+    char *st = mmap(NULL, 256 * KB, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    CHECK(st != MAP_FAILED && served() == s0 + 2);
+    munmap(st, 256 * KB);
+    char *big = map_rw(8 * MB);
+    CHECK(served() == s0 + 2);
+    big[8 * MB - 1] = 1;
+    munmap(big, 8 * MB);
+    FILE *f = tmpfile();
+    CHECK(f && ftruncate(fileno(f), 128 * KB) == 0);
+    char *fm = mmap(NULL, 128 * KB, PROT_READ | PROT_WRITE, MAP_PRIVATE, fileno(f), 0);
+    CHECK(fm != MAP_FAILED && served() == s0 + 2);
+    munmap(fm, 128 * KB);
+    fclose(f);
+
+    /* errno like the kernel's */
+    errno = 0;
+    CHECK(munmap((char *)p + 1, PG) == -1 && errno == EINVAL);
+    errno = 0;
+    CHECK(mmap(NULL, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED && errno == EINVAL);
+}
+
+static void test_partial_munmap(void)
+{
+    char *p = map_rw(1 * MB);
+    fill(p, 1 * MB, 9);
+    /* hole in the middle, then the head, then the rest */
+    CHECK(munmap(p + 256 * KB, 128 * KB) == 0);
+    CHECK(check_fill(p, 256 * KB, 9));
+    CHECK(check_fill(p + 384 * KB, 640 * KB, 9 + 384 * KB / 64));
+    CHECK(munmap(p, 64 * KB) == 0);
+    CHECK(check_fill(p + 64 * KB, 192 * KB, 9 + 64 * KB / 64));
+    /* the freed hole is reusable: new served mappings come back zeroed */
+    char *n = map_rw(128 * KB);
+    CHECK(all_zero(n, 128 * KB));
+    CHECK(munmap(n, 128 * KB) == 0);
+    /* munmap spanning served memory and already-unmapped holes */
+    CHECK(munmap(p, 1 * MB) == 0);
+    /* a second munmap of the same range (the kernel allows it) must not
+     * punch holes into memory the allocator hands out later */
+    CHECK(munmap(p, 1 * MB) == 0);
+    CHECK(madvise(p, 1 * MB, MADV_DONTFORK) == 0 || errno == ENOMEM);
+    for (int i = 0; i < 64; i++) {
+        char *q = map_rw(1 * MB);
+        memset(q, i, 1 * MB);
+        CHECK(!faults_in_child(q + (size_t)i * 16 * KB, 1));
+        munmap(q, 1 * MB);
+    }
+}
+
+static void test_mremap(void)
+{
+    char *p = map_rw(256 * KB);
+    fill(p, 256 * KB, 11);
+    /* shrink in place */
+    char *q = mremap(p, 256 * KB, 128 * KB, 0);
+    CHECK(q == p);
+    CHECK(check_fill(q, 128 * KB, 11));
+    /* grow without MAYMOVE may fail (ENOMEM) like the kernel; with it, moves */
+    char *g = mremap(q, 128 * KB, 1 * MB, MREMAP_MAYMOVE);
+    CHECK(g != MAP_FAILED);
+    CHECK(check_fill(g, 128 * KB, 11));
+    CHECK(all_zero(g + 128 * KB, 1 * MB - 128 * KB));
+    g[1 * MB - 1] = 3;
+    /* grow past 4 MiB: goes to the kernel, contents kept */
+    char *h = mremap(g, 1 * MB, 6 * MB, MREMAP_MAYMOVE);
+    CHECK(h != MAP_FAILED);
+    CHECK(check_fill(h, 128 * KB, 11) && h[1 * MB - 1] == 3);
+    CHECK(munmap(h, 6 * MB) == 0);
+
+    /* MREMAP_FIXED onto a reserved area */
+    char *a = map_rw(512 * KB);
+    fill(a, 512 * KB, 13);
+    char *dst = mmap(NULL, 1 * MB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    CHECK(dst != MAP_FAILED);
+    char *m = mremap(a, 512 * KB, 768 * KB, MREMAP_MAYMOVE | MREMAP_FIXED, dst);
+    CHECK(m == dst);
+    CHECK(check_fill(m, 512 * KB, 13));
+    m[768 * KB - 1] = 1;
+    CHECK(munmap(dst, 1 * MB) == 0);
+
+    /* MREMAP_FIXED from a served range onto another served range */
+    char *x = map_rw(256 * KB), *y = map_rw(256 * KB);
+    fill(x, 256 * KB, 17);
+    fill(y, 256 * KB, 19);
+    char *z = mremap(x, 256 * KB, 256 * KB, MREMAP_MAYMOVE | MREMAP_FIXED, y);
+    CHECK(z == y && check_fill(y, 256 * KB, 17));
+    CHECK(munmap(y, 256 * KB) == 0);
+
+    /* a sub-range of a served range moves */
+    char *s = map_rw(512 * KB);
+    fill(s, 512 * KB, 23);
+    char *t = mremap(s + 128 * KB, 128 * KB, 256 * KB, MREMAP_MAYMOVE);
+    CHECK(t != MAP_FAILED && check_fill(t, 128 * KB, 23 + 128 * KB / 64));
+    CHECK(check_fill(s, 128 * KB, 23) && check_fill(s + 256 * KB, 256 * KB, 23 + 256 * KB / 64));
+    munmap(t, 256 * KB);
+    munmap(s, 512 * KB);
+
+    errno = 0;
+    char *bad = map_rw(128 * KB);
+    CHECK(mremap(bad, 128 * KB, 0, MREMAP_MAYMOVE) == MAP_FAILED && errno == EINVAL);
+    munmap(bad, 128 * KB);
+}
+
+static void test_map_fixed_over_served(void)
+{
+    char *p = map_rw(512 * KB);
+    fill(p, 512 * KB, 29);
+    /* anonymous MAP_FIXED in the middle: fresh zero pages there, rest kept */
+    char *f = mmap(p + 128 * KB, 128 * KB, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    CHECK(f == p + 128 * KB);
+    CHECK(all_zero(f, 128 * KB));
+    CHECK(check_fill(p, 128 * KB, 29));
+    CHECK(check_fill(p + 256 * KB, 256 * KB, 29 + 256 * KB / 64));
+    /* PROT_NONE MAP_FIXED over part of it: faults there */
+    char *n = mmap(p + 384 * KB, 64 * KB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    CHECK(n == p + 384 * KB);
+    CHECK(faults_in_child(n, 0));
+    /* file-backed MAP_FIXED over the tail */
+    FILE *tf = tmpfile();
+    CHECK(tf && fwrite("abcdef", 1, 6, tf) == 6 && fflush(tf) == 0);
+    char *fm = mmap(p + 448 * KB, PG, PROT_READ, MAP_PRIVATE | MAP_FIXED, fileno(tf), 0);
+    CHECK(fm == p + 448 * KB && memcmp(fm, "abcdef", 6) == 0);
+    fclose(tf);
+    CHECK(munmap(p, 512 * KB) == 0);
+    /* the allocator still works afterwards */
+    char *again = map_rw(512 * KB);
+    CHECK(all_zero(again, 512 * KB));
+    munmap(again, 512 * KB);
+}
+
+static void test_madvise(void)
+{
+    char *p = map_rw(256 * KB);
+    memset(p, 0xab, 256 * KB);
+    CHECK(madvise(p + 64 * KB, 64 * KB, MADV_DONTNEED) == 0);
+    CHECK(all_zero(p + 64 * KB, 64 * KB));
+    CHECK(p[0] == (char)0xab && p[128 * KB] == (char)0xab);
+    CHECK(madvise(p, 256 * KB, MADV_FREE) == 0);
+    CHECK(madvise(p, 256 * KB, MADV_HUGEPAGE) == 0 || errno == EINVAL);
+    CHECK(madvise(p, 256 * KB, MADV_DONTFORK) == 0);
+    p[0] = 1;
+    CHECK(p[0] == 1);
+    CHECK(munmap(p, 256 * KB) == 0);
+}
+
+static void test_mprotect(void)
+{
+    char *p = map_rw(256 * KB);
+    memset(p, 1, 256 * KB);
+    CHECK(mprotect(p + 64 * KB, 64 * KB, PROT_READ) == 0);
+    CHECK(p[64 * KB] == 1);
+    CHECK(faults_in_child(p + 64 * KB, 1));
+    CHECK(!faults_in_child(p, 1));
+    CHECK(!faults_in_child(p + 128 * KB, 1));
+    /* DONTNEED on a read-only served range still reads back as zeros */
+    CHECK(madvise(p + 64 * KB, 4 * PG, MADV_DONTNEED) == 0);
+    CHECK(all_zero(p + 64 * KB, 4 * PG));
+    CHECK(mprotect(p, 256 * KB, PROT_NONE) == 0);
+    CHECK(faults_in_child(p + 200 * KB, 0));
+    /* freeing a protected range gives the pages back usable */
+    CHECK(munmap(p, 256 * KB) == 0);
+    for (int i = 0; i < 8; i++) {
+        char *q = map_rw(256 * KB);
+        CHECK(all_zero(q, 256 * KB));
+        memset(q, 2, 256 * KB);
+        munmap(q, 256 * KB);
+    }
+}
+
+static void test_fork(void)
+{
+    char *p = map_rw(512 * KB);
+    fill(p, 512 * KB, 31);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int ok = check_fill(p, 512 * KB, 31);
+        unsigned long s0 = served();
+        for (int i = 0; i < 200; i++) {
+            char *q = map_rw(64 * KB + (size_t)(i % 7) * PG);
+            q[0] = (char)i;
+            ok &= q[0] == (char)i;
+            if (i % 2)
+                munmap(q, 64 * KB + (size_t)(i % 7) * PG);
+        }
+        if (!ok)
+            _exit(1);
+        if (served() != s0 + 200) {
+            fprintf(stderr, "child: served %lu, want %lu\n", served(), s0 + 200);
+            _exit(2);
+        }
+        _exit(munmap(p, 512 * KB) == 0 ? 0 : 3);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st))
+        fprintf(stderr, "child status %#x\n", st);
+    /* the parent's copy is untouched */
+    CHECK(check_fill(p, 512 * KB, 31));
+    munmap(p, 512 * KB);
+}
+
+/* threads map, touch, trim and unmap concurrently; one of them forks */
+static void *thread_main(void *arg)
+{
+    unsigned id = (unsigned)(uintptr_t)arg, seed = id * 7919u + 1;
+    long bad = 0;
+    for (int i = 0; i < 1500; i++) {
+        seed = seed * 1103515245u + 12345u;
+        size_t len = 64 * KB + (size_t)(seed % 200) * PG;
+        char *p = map_rw(len);
+        fill(p, len, id + (unsigned)i);
+        if (!check_fill(p, len, id + (unsigned)i))
+            bad++;
+        if (i % 3 == 0) {
+            CHECK(munmap(p + 16 * KB, 16 * KB) == 0);
+            CHECK(munmap(p, 16 * KB) == 0);
+            CHECK(munmap(p + 32 * KB, len - 32 * KB) == 0);
+        } else if (i % 3 == 1) {
+            char *q = mremap(p, len, len + 64 * KB, MREMAP_MAYMOVE);
+            CHECK(q != MAP_FAILED);
+            if (!check_fill(q, len, id + (unsigned)i))
+                bad++;
+            CHECK(munmap(q, len + 64 * KB) == 0);
+        } else {
+            CHECK(munmap(p, len) == 0);
+        }
+        if (id == 0 && i % 300 == 0) {
+            pid_t pid = fork();
+            if (pid == 0) {
+                char *c = map_rw(128 * KB);
+                c[0] = 1;
+                munmap(c, 128 * KB);
+                _exit(0);
+            }
+            int st;
+            waitpid(pid, &st, 0);
+            CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        }
+    }
+    return (void *)bad;
+}
+
+static void test_threads(void)
+{
+    pthread_t t[4];
+    for (unsigned i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, thread_main, (void *)(uintptr_t)i);
+    for (int i = 0; i < 4; i++) {
+        void *r;
+        pthread_join(t[i], &r);
+        CHECK(r == NULL);
+    }
+}
+
+int main(void)
+{
+    *(void **)&shim_stats = dlsym(RTLD_DEFAULT, "pa_shim_stats");
+    if (!shim_stats) {
+        fprintf(stderr, "pa_shim_stats not found: run with LD_PRELOAD=libpagealloc-preload.so\n");
+        return 1;
+    }
+    test_served_and_passthrough();
+    test_partial_munmap();
+    test_mremap();
+    test_map_fixed_over_served();
+    test_madvise();
+    test_mprotect();
+    test_fork();
+    test_threads();
+    printf("test_shim: served %lu passed %lu, %d failure(s)\n", served(), passed(), failures);
+    return failures ? 1 : 0;
+}
