@@ -472,7 +472,10 @@ static void drain_thread_mags(struct pa_thread *t, void *arg)
     if (!__atomic_load_n(&t->mags, __ATOMIC_ACQUIRE))
         return;
     if (t == pa_current_thread) {
-        mag_flush_all(t);
+        if (mag_enter(t)) {
+            mag_flush_all(t);
+            mag_exit(t);
+        }
         return;
     }
     mag_lock_remote(t);
@@ -605,8 +608,11 @@ void drain_all_pages(struct zone *zone)
 void drain_local_pages(struct zone *zone)
 {
     struct pa_thread *self = pa_current_thread;
-    if (self && __atomic_load_n(&self->mags, __ATOMIC_ACQUIRE))
+    /* as the owner, inside the protocol: a remote drainer may be at them */
+    if (self && __atomic_load_n(&self->mags, __ATOMIC_ACQUIRE) && mag_enter(self)) {
         mag_flush_all(self);
+        mag_exit(self);
+    }
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
             struct zone *z = &NODE_DATA(nid)->node_zones[zid];
