@@ -14,6 +14,8 @@ packages=(
     libjemalloc-dev libtcmalloc-minimal4 libgoogle-perftools-dev libmimalloc-dev   # benchmark peers (libgoogle-perftools-dev: gperftools/tcmalloc.h, libtcmalloc_minimal.so)
     gnuplot-nox                        # benchmark plots
     sqlite3                            # a real program the shim tests run
+    systemtap-sdt-dev                  # <sys/sdt.h>: the USDT tracepoints (src/trace.h)
+    bpftrace                           # the USDT test counts allocations by order with it
 )
 
 missing=()

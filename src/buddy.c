@@ -11,6 +11,7 @@
  * zone->lock held.
  */
 #include "internal.h"
+#include "trace.h"
 
 const char *const migratetype_names[MIGRATE_TYPES] = {
     "Unmovable", "Movable", "Reclaimable", "HighAtomic", "CMA", "Isolate",
@@ -74,6 +75,10 @@ static void expand(struct zone *z, struct pa_page *page, unsigned int low, unsig
     while (high > low) {
         high--;
         size >>= 1;
+        /* PAGEALLOC_DEBUG=guard: small halves become inaccessible guard
+         * pages, not free blocks, until their buddy comes back (guard.c) */
+        if (unlikely(debug_guardpage_minorder) && set_page_guard(z, &page[size], high))
+            continue;
         add_to_free_list(&page[size], z, high, mt, false);
     }
 }
@@ -92,6 +97,8 @@ struct pa_page *__rmqueue_smallest(struct zone *z, unsigned int order, int mt)
         if (!page)
             continue;
         page_del_and_expand(z, page, order, o, mt);
+        trace_mm_page_alloc_zone_locked(page_to_pfn(page), order, mt,
+                                        pcp_allowed_order(order) && mt < MIGRATE_PCPTYPES);
         return page;
     }
     return NULL;
@@ -238,8 +245,11 @@ static struct pa_page *__rmqueue_fallback(struct zone *z, unsigned int order, in
             break;      /* smaller orders will not be stealable either */
         struct pa_page *page = get_page_from_free_area(area, fb);
         page = try_to_claim_block(z, page, (unsigned int)o, order, start_mt, fb);
-        if (page)
+        if (page) {
+            trace_mm_page_alloc_extfrag(page_to_pfn(page), order, o, start_mt, fb,
+                                        get_pageblock_migratetype(page) == start_mt);
             return page;
+        }
     }
     if (alloc_flags & ALLOC_NOFRAGMENT)
         return NULL;
@@ -250,6 +260,8 @@ static struct pa_page *__rmqueue_fallback(struct zone *z, unsigned int order, in
             continue;
         struct pa_page *page = get_page_from_free_area(area, fb);
         page_del_and_expand(z, page, order, o, fb);
+        trace_mm_page_alloc_extfrag(page_to_pfn(page), order, o, start_mt, fb,
+                                    get_pageblock_migratetype(page) == start_mt);
         return page;
     }
     return NULL;
@@ -272,8 +284,9 @@ static inline bool page_is_buddy(const struct pa_page *page, const struct pa_pag
 {
     /* zones are MAX_ORDER aligned and online in whole MAX_ORDER blocks, so
      * the buddy is always in the same zone; the zone check is for safety */
-    return PageBuddy(buddy) && buddy_order(buddy) == order && buddy->zid == page->zid &&
-           buddy->nid == page->nid;
+    /* a guard page of the order is a buddy too: it rejoins on merge */
+    return (__atomic_load_n(&buddy->flags, __ATOMIC_RELAXED) & ((1UL << PG_buddy) | (1UL << PG_guard))) &&
+           buddy_order(buddy) == order && buddy->zid == page->zid && buddy->nid == page->nid;
 }
 
 /*
@@ -337,7 +350,10 @@ void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, un
             if (buddy_mt != mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt)))
                 break;
         }
-        del_page_from_free_list(buddy, z, order, buddy_mt);
+        if (unlikely(PageGuard(buddy)))
+            clear_page_guard(z, buddy, order);
+        else
+            del_page_from_free_list(buddy, z, order, buddy_mt);
         if (unlikely(buddy_mt != mt))
             change_pageblock_range(buddy, order, mt); /* the merged block has one type */
         unsigned long combined = buddy_pfn & pfn;

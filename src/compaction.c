@@ -19,6 +19,7 @@
  * free-list operations.  Docs: docs/compaction.md.
  */
 #include "internal.h"
+#include "trace.h"
 
 #include <signal.h>
 #include <time.h>
@@ -900,6 +901,8 @@ static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst,
         src->private = 0;
         __atomic_store_n(&src->flags, 0UL, __ATOMIC_RELAXED);
         set_page_count(src, 0);
+        if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
+            copy_page_owner(src, dst);
         free_pages_to_buddy(src, 0);
         count_vm_event(PGMIGRATE_SUCCESS);
         return 0;
@@ -1076,6 +1079,7 @@ static enum compact_result compact_zone(struct compact_control *cc)
             cc->whole_zone = true;
     }
 
+    trace_mm_compaction_begin(z->zone_start_pfn, cc->migrate_pfn, cc->free_pfn, cc->zone_end, sync);
     while ((ret = compact_finished(cc)) == COMPACT_CONTINUE) {
         switch (isolate_migratepages(cc)) {
         case ISOLATE_ABORT:
@@ -1123,6 +1127,7 @@ out:
     }
     count_vm_events(COMPACTMIGRATE_SCANNED, cc->total_migrate_scanned);
     count_vm_events(COMPACTFREE_SCANNED, cc->total_free_scanned);
+    trace_mm_compaction_end(z->zone_start_pfn, cc->migrate_pfn, cc->free_pfn, cc->zone_end, sync, ret);
     return ret;
 }
 

@@ -331,6 +331,38 @@ static void walk_error(struct walk *w, const char *fmt, ...)
     w->errors++;
 }
 
+/*
+ * A guard block (guard.c) at pfn: guard pages on, order below the minimum,
+ * aligned, unreferenced, no buddy head inside, and its buddy neither free
+ * nor a guard of the same order (they would have merged).  Returns its
+ * pages, or 0 when it is too broken to step over.
+ */
+static unsigned long check_guard(struct zone *z, unsigned long pfn, struct walk *w)
+{
+    struct pa_page *p = pfn_to_page(pfn);
+    unsigned int o = buddy_order(p);
+    if (!debug_guardpage_minorder || o >= debug_guardpage_minorder) {
+        walk_error(w, "pfn %#lx is a guard page of order %u but guard pages are %s (min order %u)", pfn, o,
+                   debug_guardpage_minorder ? "smaller" : "off", debug_guardpage_minorder);
+        return 0;
+    }
+    if (pfn & ((1UL << o) - 1) || pfn + (1UL << o) > z->online_end_pfn) {
+        walk_error(w, "guard pfn %#lx order %u is misaligned or runs past the zone", pfn, o);
+        return 0;
+    }
+    for (unsigned long i = 0; i < (1UL << o); i++)
+        if (page_ref_count(p + i) != 0 || PageBuddy(p + i) || (i && PageGuard(p + i))) {
+            walk_error(w, "pfn %#lx inside guard block %#lx order %u is %s", pfn + i, pfn, o,
+                       page_ref_count(p + i) ? "referenced" : "marked buddy or guard");
+            return 0;
+        }
+    struct pa_page *b = pfn_to_page(pfn ^ (1UL << o));
+    if ((PageBuddy(b) || PageGuard(b)) && buddy_order(b) == o)
+        walk_error(w, "guard pfn %#lx order %u and its buddy %#lx (%s) did not merge", pfn, o,
+                   page_to_pfn(b), PageBuddy(b) ? "free" : "guard");
+    return 1UL << o;
+}
+
 /* Called with z->lock held: no I/O here, only the report buffer. */
 static void check_zone(struct zone *z, struct walk *w)
 {
@@ -383,9 +415,15 @@ static void check_zone(struct zone *z, struct walk *w)
                    zone_page_state(z, NR_FREE_PAGES), listed_pages);
 
     /* every page marked buddy heads a listed block; no free block hides an allocated page */
-    unsigned long heads = 0;
+    unsigned long heads = 0, guards = 0;
     for (unsigned long pfn = start; pfn < end;) {
         struct pa_page *p = pfn_to_page(pfn);
+        if (unlikely(PageGuard(p))) {
+            unsigned long nr = check_guard(z, pfn, w);
+            guards += nr;
+            pfn += nr ? nr : 1;
+            continue;
+        }
         if (!PageBuddy(p)) {
             pfn++;
             continue;
@@ -414,6 +452,9 @@ static void check_zone(struct zone *z, struct walk *w)
     if (heads != listed)
         walk_error(w, "%s/%d: %lu pages marked buddy but %lu blocks on the lists", z->name, z->node, heads,
                    listed);
+    if (guards != zone_page_state(z, NR_GUARD_PAGES))
+        walk_error(w, "%s/%d: NR_GUARD_PAGES %lu but %lu guard pages found", z->name, z->node,
+                   zone_page_state(z, NR_GUARD_PAGES), guards);
 }
 
 /* A pageset's lists: the pages of its orders, free (refcount 0, not in the

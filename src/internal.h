@@ -271,6 +271,7 @@ enum zone_stat_item {
     NR_FREE_PAGES,
     NR_MLOCK,              /* pages of the zone pinned with mlock (ZONE_DMA) */
     NR_FREE_CMA_PAGES,
+    NR_GUARD_PAGES,        /* PAGEALLOC_DEBUG=guard: pages held as guards, not free */
     NR_VM_ZONE_STAT_ITEMS
 };
 
@@ -597,6 +598,8 @@ void pa_os_unreserve(void *addr, size_t size);
 /* Make a reservation readable: untouched pages read as zeros (the shared
  * zero page), at no memory cost. */
 int pa_os_protect_read(void *addr, size_t size);
+/* Guard pages: PROT_NONE (guard) or back to read-write; 0 or -1 with errno. */
+int pa_os_guard(void *addr, size_t size, bool guard);
 /* Commit [addr, addr+size) of a reservation as read-write memory, trying
  * backings from `first` down the hugetlb -> THP -> 4 KiB chain.  Returns the
  * backing obtained, or PA_BACKING_NONE with errno. */
@@ -1205,6 +1208,33 @@ const char *pa_format_gfp(pa_gfp_t gfp, char *buf, size_t len);
 /* "0-2,5" (or "(null)"), as the kernel's %*pbl. */
 void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len);
 void warn_alloc(pa_gfp_t gfp, const pa_nodemask_t *nodemask, unsigned int order, const char *what);
+
+/* ------------------------------------------------------------------ */
+/* guard.c: debug guard pages (PAGEALLOC_DEBUG=guard)                  */
+/* ------------------------------------------------------------------ */
+
+/* 0: off.  Else split-off halves of a lower order become guard pages. */
+extern unsigned int debug_guardpage_minorder;
+/* After pa_options_load, before the arenas: resolve guard[:N] against the
+ * backing (hugetlb cannot be protected a 4 KiB page at a time). */
+void pa_guard_init(void);
+/* Zone lock held.  true: page (2^order) is now a PROT_NONE guard, counted
+ * in NR_GUARD_PAGES, not free.  false: order too high, leave it free. */
+bool set_page_guard(struct zone *z, struct pa_page *page, unsigned int order);
+/* Zone lock held: the guard rejoins its buddy; access is restored. */
+void clear_page_guard(struct zone *z, struct pa_page *page, unsigned int order);
+
+/* ------------------------------------------------------------------ */
+/* page_owner.c: allocation stacks (PAGEALLOC_DEBUG=owner)             */
+/* ------------------------------------------------------------------ */
+
+void pa_page_owner_init(void);    /* side table, stack depot, exit report */
+void set_page_owner(struct pa_page *page, unsigned int order, pa_gfp_t gfp);
+void reset_page_owner(struct pa_page *page, unsigned int order);
+/* split_page: 2^order order-0 allocations, each with the head's record. */
+void split_page_owner(struct pa_page *page, unsigned int order);
+/* Migration moved an allocated order-0 page: the record goes with it. */
+void copy_page_owner(struct pa_page *src, struct pa_page *dst);
 
 /* ------------------------------------------------------------------ */
 /* stats.c                                                             */

@@ -13,6 +13,7 @@
  * allocate or free.
  */
 #include "internal.h"
+#include "trace.h"
 
 #include <limits.h>
 #include <time.h>
@@ -532,6 +533,7 @@ static void oom_kill_process(struct oom_control *oc, enum oom_constraint constra
     unsigned long free_before = oom_free_pages(oc);
     size_t usage_before = oc->memcg ? pa_memcg_usage(oc->memcg) : 0;
     count_vm_event(OOM_KILL);
+    trace_mark_victim(victim->index, name, rss, adj);
     c->kill(c);
     fprintf(stderr, "%s: Killed client %d (%s) rss:%lukB oom_score_adj:%d\n", message, victim->index, name,
             rss << (PAGE_SHIFT - 10), adj);

@@ -33,6 +33,10 @@
 #define NODE_SIZE_ALIGN (4 * MiB)
 #define NODE_SIZE_MIN   (8 * MiB)
 
+/* The highest guard:N, as the kernel's debug_guardpage_minorder limit. */
+#define GUARD_MAX_ORDER 5
+_Static_assert(GUARD_MAX_ORDER == MAX_ORDER / 2, "guard:N goes up to MAX_ORDER / 2");
+
 /* ------------------------------------------------------------------ */
 /* Built-in defaults                                                   */
 /* ------------------------------------------------------------------ */
@@ -318,8 +322,9 @@ static const struct option_word off_words[] = {
 static const struct option_word debug_words[] = {
     { "checks", PA_DEBUG_CHECKS, NULL },
     { "poison", PA_DEBUG_POISON, NULL },
-    { "guard", PA_DEBUG_GUARD, NULL },
-    { "all", PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD, NULL },
+    { "guard", PA_DEBUG_GUARD, NULL },        /* also "guard:N", parsed in option_parse */
+    { "owner", PA_DEBUG_OWNER, NULL },
+    { "all", PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER, NULL },
     { "off", 0, NULL },
     { "none", 0, NULL },
     { NULL, 0, NULL },
@@ -446,10 +451,13 @@ static const struct option_desc options[] = {
     {
         .env = "PAGEALLOC_DEBUG", .kind = OPT_DEBUG_LIST,
         OPT(debug, CT_UINT), CFG(debug, CT_UINT),
-        .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD,
+        .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER |
+               PA_DEBUG_GUARD_MINORDER(0xf),
         .words = debug_words,
-        .hint = "use checks, poison, guard, all or off, separated by commas",
-        .range_text = "use PA_DEBUG_CHECKS, PA_DEBUG_POISON and PA_DEBUG_GUARD",
+        .hint = "use checks, poison, guard, guard:N (N = 1 to " PA_STRINGIFY(GUARD_MAX_ORDER)
+                "), owner, all or off, separated by commas",
+        .range_text = "use PA_DEBUG_CHECKS, PA_DEBUG_POISON, PA_DEBUG_GUARD (with "
+                      "PA_DEBUG_GUARD_MINORDER(1.." PA_STRINGIFY(GUARD_MAX_ORDER) ")) and PA_DEBUG_OWNER",
         .default_text = "off",
     },
     {
@@ -590,6 +598,22 @@ static int option_parse(const struct option_desc *d, const char *s,
             size_t n = strcspn(p, ",");
 
             w = find_word(d->words, p, n);
+            if (w == NULL && n > 6 && word_eq(p, 6, "guard:")) {
+                /* guard:N, the kernel's debug_guardpage_minorder=N */
+                unsigned long long order;
+                const char *num_end;
+                if (parse_digits(p + 6, &order, &num_end) != 0 || num_end != p + n || order < 1 ||
+                    order > GUARD_MAX_ORDER) {
+                    snprintf(why, whylen, "bad guard order \"%.*s\" (use guard:1 to guard:%d)",
+                             (int)PA_MIN(n - 6, 20), p + 6, GUARD_MAX_ORDER);
+                    return -1;
+                }
+                v->u |= PA_DEBUG_GUARD | PA_DEBUG_GUARD_MINORDER(order);
+                p += n;
+                if (*p == '\0')
+                    return 0;
+                continue;
+            }
             if (w == NULL && n == 0) {
                 snprintf(why, whylen, "empty word (%s)", d->hint);
                 return -1;
@@ -653,6 +677,12 @@ static int option_check(const struct option_desc *d, struct option_value *v,
     case OPT_DEBUG_LIST:
         if (v->u & ~d->max) {
             snprintf(why, whylen, "unknown bits 0x%llx (%s)", v->u & ~d->max, d->range_text);
+            return -1;
+        }
+        if (PA_DEBUG_GUARD_MINORDER_OF(v->u) > GUARD_MAX_ORDER ||
+            (PA_DEBUG_GUARD_MINORDER_OF(v->u) && !(v->u & PA_DEBUG_GUARD))) {
+            snprintf(why, whylen, "guard order %u without PA_DEBUG_GUARD or above %d (%s)",
+                     PA_DEBUG_GUARD_MINORDER_OF(v->u), GUARD_MAX_ORDER, d->range_text);
             return -1;
         }
         return 0;

@@ -365,3 +365,10 @@ unsigned long long pa_os_virt_to_phys(const void *addr)
     }
     return (frame << PAGE_SHIFT) | ((uintptr_t)addr & (PAGE_SIZE - 1));
 }
+
+/* PAGEALLOC_DEBUG=guard: make [addr, addr+size) inaccessible (guard) or
+ * read-write again.  0, or -1 with errno (ENOMEM: vm.max_map_count). */
+int pa_os_guard(void *addr, size_t size, bool guard)
+{
+    return (int)syscall(SYS_mprotect, addr, size, guard ? PROT_NONE : PROT_READ | PROT_WRITE);
+}

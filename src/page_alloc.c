@@ -5,6 +5,7 @@
  * mm/page_alloc.c: the names and the order of the steps are the same.
  */
 #include "internal.h"
+#include "trace.h"
 
 #include <time.h>
 #include <unistd.h>
@@ -86,11 +87,7 @@ static struct pa_os_topology topology;
 static int do_init(const struct pa_config *cfg)
 {
     pa_options_load(cfg);
-    if (pa_opt.debug & PA_DEBUG_GUARD) {
-        fprintf(stderr, "pagealloc: PAGEALLOC_DEBUG=guard: guard pages are not supported by this "
-                        "version yet; ignored\n");
-        pa_opt.debug &= ~PA_DEBUG_GUARD;
-    }
+    pa_guard_init();   /* before the arenas: guard pages want 4 KiB backing */
     if (pa_os_discover(&topology) != 0 || pa_nodes_init(&topology) != 0 || pa_arena_init() != 0 ||
         pa_mempolicy_init() != 0)
         return -1;
@@ -106,6 +103,8 @@ static int do_init(const struct pa_config *cfg)
         pa_compaction_init() != 0 || pa_oom_init() != 0 || pa_memcg_init() != 0)
         return -1;
     fail_page_alloc_init();
+    if (pa_opt.debug & PA_DEBUG_OWNER)
+        pa_page_owner_init();
     pa_threads_init();
     pa_stats_init();
     return 0;
@@ -262,6 +261,8 @@ static void prep_new_page(struct pa_page *page, unsigned int order, pa_gfp_t gfp
             return;   /* reported; with checks on we have aborted already */
         if (pa_opt.debug & PA_DEBUG_POISON)
             check_poison_bad(page, order);
+        if (pa_opt.debug & PA_DEBUG_OWNER)
+            set_page_owner(page, order, gfp);
     }
     page->order = (uint8_t)order;
     set_page_count(page, 1);
@@ -829,6 +830,7 @@ struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_ni
     ac.nodemask = nodemask;
     page = __alloc_pages_slowpath(gfp, order, &ac);
     if (!page) {
+        trace_mm_page_alloc(-1L, order, gfp, ac.migratetype);
         count_vm_event(PA_ALLOC_FAIL);
         errno = ENOMEM;
         return NULL;
@@ -837,10 +839,12 @@ out:
     /* PA_GFP_ACCOUNT: charge the thread's memory cgroup, or give it back */
     if (unlikely(gfp & PA_GFP_ACCOUNT) && memcg_charge_page(page, gfp, order) != 0) {
         pa_free_pages(page, order);
+        trace_mm_page_alloc(-1L, order, gfp, ac.migratetype);
         count_vm_event(PA_ALLOC_FAIL);
         errno = ENOMEM;
         return NULL;
     }
+    trace_mm_page_alloc(page_to_pfn(page), order, gfp, ac.migratetype);
     return page;
 }
 
@@ -850,6 +854,7 @@ out:
 
 static void free_pages_prepare(struct pa_page *page, unsigned int order)
 {
+    trace_mm_page_free(page_to_pfn(page), order);
     if (PageHead(page)) {
         unsigned long nr = 1UL << order;
         for (unsigned long i = 1; i < nr; i++) {
@@ -872,6 +877,8 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
     page->memcg_data = 0;
     if (unlikely(pa_opt.debug & PA_DEBUG_POISON))
         kernel_poison_pages(page, order);
+    if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
+        reset_page_owner(page, order);
 }
 
 static void free_one_page(struct zone *z, struct pa_page *page, unsigned long pfn, unsigned int order)
@@ -1072,6 +1079,7 @@ prep:
     }
     pa_relaxed_add(&t->vm_events[PGALLOC_DMA + z->zid], 1L << order);
     pa_relaxed_add(&t->fast_allocs[(size_t)z->node * MAX_NR_ZONES + z->zid], 1);
+    trace_mm_page_alloc(page_to_pfn(page), order, gfp, mt);
     return page;
 }
 
@@ -1113,6 +1121,8 @@ static void free_pages_slow(struct pa_page *page, unsigned int order)
         free_the_page(page, order);
     } else if (!PageHead(page)) {
         /* still referenced: keep the first page, free the rest (__free_pages) */
+        if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
+            split_page_owner(page, order);
         page->order = 0;
         while (order-- > 0) {
             struct pa_page *p = page + (1UL << order);
@@ -1150,6 +1160,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 page->order = 0;
                 m->pages[m->n++] = page;
                 mag_exit(t);
+                trace_mm_page_free(pfn, 0);
                 pa_relaxed_add(&t->vm_events[PGFREE], 1);
                 account_reclaimed(t, 0);
                 return;
@@ -1163,6 +1174,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 page->order = 0;
                 free_unref_page_commit_fast(pcp, z, page, order, mt);
                 pcp_unlock(pcp);
+                trace_mm_page_free(pfn, order);
                 pa_relaxed_add(&t->vm_events[PGFREE], 1L << order);
                 account_reclaimed(t, order);
                 if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
@@ -1237,6 +1249,8 @@ PA_API void *pa_alloc_pages_exact(size_t size, pa_gfp_t gfp)
         return NULL;
     /* split_page: every page becomes its own order-0 allocation */
     unsigned long nr = 1UL << order, used = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
+        split_page_owner(page, order);
     for (unsigned long i = 0; i < nr; i++) {
         page[i].order = 0;
         page[i].memcg_data = page->memcg_data;   /* split_page_memcg: each page carries its share */

@@ -18,6 +18,7 @@
  * trylock (a drain or another thread on the same CPU) falls back to the zone.
  */
 #include "internal.h"
+#include "trace.h"
 
 #include <signal.h>
 #include <unistd.h>
@@ -224,7 +225,9 @@ static void free_pcppages_bulk(struct zone *z, int count, struct per_cpu_pages *
             list_del(&page->lru);
             count -= nr_pages;
             pcp->count -= nr_pages;
-            __free_one_page(page, pfn, z, order, get_pfnblock_migratetype(pfn));
+            int mt = get_pfnblock_migratetype(pfn);
+            __free_one_page(page, pfn, z, order, mt);
+            trace_mm_page_pcpu_drain(pfn, order, mt);
         } while (count > 0 && !list_empty(list));
     }
     spin_unlock(&z->lock);

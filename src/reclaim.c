@@ -19,6 +19,7 @@
  * here while any callback runs.
  */
 #include "internal.h"
+#include "trace.h"
 
 #include <assert.h>
 #include <signal.h>
@@ -814,6 +815,7 @@ static void kswapd_try_to_sleep(struct pgdat_reclaim *r, unsigned int alloc_orde
     }
 
     if (!woken_early && prepare_kswapd_sleep(r, reclaim_order, highest_zoneidx)) {
+        trace_mm_vmscan_kswapd_sleep(r->pgdat->node_id);
         r->state = KSWAPD_SLEEPING;
         while (!r->woken)
             pthread_cond_wait(&r->wait, &r->lock);
@@ -852,6 +854,7 @@ static void *kswapd_main(void *arg)
         r->kswapd_highest_zoneidx = MAX_NR_ZONES;
         r->state = KSWAPD_RUNNING;
         pthread_mutex_unlock(&r->lock);
+        trace_mm_vmscan_kswapd_wake(r->pgdat->node_id, highest_zoneidx, alloc_order);
 
         /* a failed high-order balance falls back to order 0; then sleep is
          * judged by the order reclaimed for, kcompactd by the one asked */
@@ -902,6 +905,7 @@ void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest
     }
     highest_zoneidx = PA_MAX(0, PA_MIN(highest_zoneidx, MAX_NR_ZONES - 1));
     order = PA_MIN(order, (unsigned int)MAX_ORDER);
+    trace_mm_vmscan_wakeup_kswapd(pgdat->node_id, z->zid, order, gfp);
 
     pthread_mutex_lock(&r->lock);
     if (r->kswapd_highest_zoneidx == MAX_NR_ZONES || r->kswapd_highest_zoneidx < highest_zoneidx)

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include <pagealloc/config.h>
+#include <pagealloc/debug.h>
 #include <pagealloc/export.h>
 #include <pagealloc/gfp.h>
 #include <pagealloc/memcg.h>
@@ -57,7 +58,12 @@ enum pa_hugepages {
 /* Bits for pa_config.debug and PAGEALLOC_DEBUG. */
 #define PA_DEBUG_CHECKS 0x1u  /* kernel bad-page checks on alloc and free; abort on a bad page */
 #define PA_DEBUG_POISON 0x2u  /* fill freed pages with 0xaa, verify on allocation */
-#define PA_DEBUG_GUARD  0x4u  /* guard pages around split blocks */
+#define PA_DEBUG_GUARD  0x4u  /* guard pages around split blocks (debug_guardpage_minorder) */
+#define PA_DEBUG_OWNER  0x8u  /* page owner: record each allocation's stack; report leaks at exit */
+/* With PA_DEBUG_GUARD: split-off halves of order < n (1..PA_MAX_ORDER/2)
+ * become PROT_NONE guard pages; 0 (the default) means 1.  "guard:N". */
+#define PA_DEBUG_GUARD_MINORDER(n)       (((unsigned int)(n) & 0xfu) << 8)
+#define PA_DEBUG_GUARD_MINORDER_OF(bits) (((unsigned int)(bits) >> 8) & 0xfu)
 
 /*
  * Configuration.  Precedence: built-in defaults < environment < fields set
