@@ -1098,7 +1098,9 @@ PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int o
         if (likely(page))
             return page;
     }
-    return __alloc_pages(gfp, order, nid, NULL);
+    struct pa_page *page = __alloc_pages(gfp, order, nid, NULL);
+    __asm__ volatile("" ::: "memory");   /* no tail call: page owner finds this frame */
+    return page;
 }
 
 PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
@@ -1108,7 +1110,9 @@ PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
         return page;
     if (unlikely(!pa_initialized()) && pa_init(NULL) != 0)
         return NULL;
-    return alloc_pages_mpol(pa_thread(), gfp, order);
+    page = alloc_pages_mpol(pa_thread(), gfp, order);
+    __asm__ volatile("" ::: "memory");   /* no tail call: page owner finds this frame */
+    return page;
 }
 
 static void free_pages_slow(struct pa_page *page, unsigned int order)

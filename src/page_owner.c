@@ -16,13 +16,16 @@
  */
 #include "internal.h"
 
+#include <dlfcn.h>
 #include <execinfo.h>
+#include <link.h>
 #include <stdarg.h>
 #include <time.h>
 #include <unistd.h>
 
 #define PAGE_OWNER_STACK_DEPTH 16
 #define PAGE_OWNER_SKIP 2            /* save_stack and set_page_owner themselves */
+#define PAGE_OWNER_UNWIND 40         /* frames taken before trimming the allocator's own */
 #define DEPOT_BUCKETS (1u << 14)
 #define DEPOT_MAX (1u << 16)
 #define HANDLE_NONE 0u               /* no record */
@@ -52,6 +55,47 @@ static uint32_t depot_used = 2;
 static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_page_owner __attribute__((tls_model("initial-exec")));
 
+/*
+ * The public allocation entry points, as address ranges: a stack is kept
+ * from the outermost of them on, so that one call site gives one stack
+ * whichever internal path (fast path, slow path, compaction) served it.
+ * Empty when the symbols cannot be found (then stacks are kept whole).
+ */
+static struct {
+    uintptr_t start, end;
+} entry_ranges[4];
+static int nr_entry_ranges;
+
+static void entry_ranges_init(void)
+{
+    const uintptr_t fns[] = {
+        (uintptr_t)pa_alloc_pages, (uintptr_t)pa_alloc_pages_node,
+        (uintptr_t)pa_get_free_pages, (uintptr_t)pa_alloc_pages_exact,
+    };
+    _Static_assert(ARRAY_SIZE(fns) == ARRAY_SIZE(entry_ranges), "one range per entry point");
+    nr_entry_ranges = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(fns); i++) {
+        Dl_info info;
+        const ElfW(Sym) *sym = NULL;
+        if (dladdr1((const void *)fns[i], &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size &&
+            info.dli_saddr) {
+            entry_ranges[nr_entry_ranges].start = (uintptr_t)info.dli_saddr;
+            entry_ranges[nr_entry_ranges].end = (uintptr_t)info.dli_saddr + sym->st_size;
+            nr_entry_ranges++;
+        }
+    }
+}
+
+/* The start of the entry point the return address is in, or 0. */
+static uintptr_t entry_point_of(const void *ret)
+{
+    uintptr_t a = (uintptr_t)ret - 1;   /* a return address: the call is just before it */
+    for (int i = 0; i < nr_entry_ranges; i++)
+        if (a >= entry_ranges[i].start && a < entry_ranges[i].end)
+            return entry_ranges[i].start;
+    return 0;
+}
+
 static void page_owner_exit_report(void);
 
 void pa_page_owner_init(void)
@@ -69,6 +113,7 @@ void pa_page_owner_init(void)
         pa_opt.debug &= ~PA_DEBUG_OWNER;
         return;
     }
+    entry_ranges_init();
     /* the first backtrace() loads the unwinder (dlopen, malloc): now, not
      * in the middle of an allocation */
     void *warm[2];
@@ -103,7 +148,7 @@ static uint32_t depot_find(uint32_t bucket, uint32_t hash, void *const *frames, 
  * cannot be taken (re-entered from inside backtrace(), depot full). */
 static __attribute__((noinline)) uint32_t save_stack(void)
 {
-    void *frames[PAGE_OWNER_STACK_DEPTH + PAGE_OWNER_SKIP];
+    void *frames[PAGE_OWNER_UNWIND];
     if (in_page_owner)
         return HANDLE_NOSTACK;
     in_page_owner = 1;
@@ -111,8 +156,19 @@ static __attribute__((noinline)) uint32_t save_stack(void)
     in_page_owner = 0;
     if (n <= PAGE_OWNER_SKIP)
         return HANDLE_NOSTACK;
-    void **f = frames + PAGE_OWNER_SKIP;
-    n -= PAGE_OWNER_SKIP;
+    int first = PAGE_OWNER_SKIP;
+    for (int i = n - 1; i >= PAGE_OWNER_SKIP; i--) {
+        uintptr_t entry = entry_point_of(frames[i]);
+        if (entry) {
+            /* the entry point by its start: the fast and the slow path
+             * leave it from different places */
+            frames[i] = (void *)entry;
+            first = i;
+            break;
+        }
+    }
+    void **f = frames + first;
+    n = PA_MIN(n - first, PAGE_OWNER_STACK_DEPTH);
     uint32_t hash = stack_hash(f, n), bucket = hash & (DEPOT_BUCKETS - 1);
     uint32_t handle = depot_find(bucket, hash, f, n);
     if (handle)
