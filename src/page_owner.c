@@ -98,6 +98,13 @@ static uintptr_t entry_point_of(const void *ret)
 
 static void page_owner_exit_report(void);
 
+/* A child forked while another thread held the depot lock must not wait
+ * for a thread that does not exist there. */
+static void depot_atfork_child(void)
+{
+    pthread_mutex_init(&depot_lock, NULL);
+}
+
 void pa_page_owner_init(void)
 {
     nr_owners = pa_mm.max_pfn;
@@ -121,6 +128,7 @@ void pa_page_owner_init(void)
     backtrace(warm, 2);
     in_page_owner = 0;
     atexit(page_owner_exit_report);
+    pthread_atfork(NULL, NULL, depot_atfork_child);
 }
 
 static uint32_t stack_hash(void *const *frames, int nr)
