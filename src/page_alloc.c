@@ -1401,5 +1401,13 @@ PA_API void pa_put_page(struct pa_page *page)
         bad_pointer(__func__, page, "not a page descriptor of the arenas");
         return;
     }
+    /* Not the last reference: only drop it.  (pa_free_pages would apply
+     * __free_pages's rule to a non-compound block -- keep the first page,
+     * free the rest -- and hand out pages the holder still uses.) */
+    int ref = page_ref_count(head);
+    while (ref > 1)
+        if (atomic_compare_exchange_weak_explicit(&head->_refcount, &ref, ref - 1,
+                                                  memory_order_release, memory_order_relaxed))
+            return;
     pa_free_pages(head, head->order);
 }

@@ -338,3 +338,33 @@ int kc_dma(void)
 	__free_pages(page, 2);
 	return 0;
 }
+
+/* ---- put_page on a non-compound block only drops a reference ---- */
+
+int kc_put_page_block(void)
+{
+	struct page *page = alloc_pages(GFP_KERNEL, 2), *other[8];
+	char *base;
+	int i;
+
+	if (!page)
+		return -ENOMEM;
+	base = page_address(page);
+	get_page(page);
+	put_page(page);			/* not the last reference: nothing is freed */
+	CHECK(page_count(page) == 1);
+	memset(base, 0x77, 4 * PAGE_SIZE);
+	for (i = 0; i < 8; i++) {
+		other[i] = alloc_page(GFP_KERNEL);
+		if (!other[i])
+			return -ENOMEM;
+		CHECK(page_to_pfn(other[i]) < page_to_pfn(page) ||
+		      page_to_pfn(other[i]) >= page_to_pfn(page) + 4);
+		memset(page_address(other[i]), 0, PAGE_SIZE);
+	}
+	CHECK(base[4 * PAGE_SIZE - 1] == 0x77 && base[PAGE_SIZE] == 0x77);
+	for (i = 0; i < 8; i++)
+		__free_page(other[i]);
+	__free_pages(page, 2);
+	return 0;
+}

@@ -18,6 +18,7 @@ void pring_destroy(struct pring *r);
 
 int kc_block_roundtrip(unsigned int order, gfp_t gfp);
 int kc_refcounts(void);
+int kc_put_page_block(void);
 int kc_compound(unsigned int order);
 int kc_zeroed_page(void);
 int kc_address_forms(unsigned int order);

@@ -100,6 +100,7 @@ START_TEST(test_refcounts_and_compound)
     setup_env();
     unsigned long before = settled();
     KC_OK(kc_refcounts());
+    KC_OK(kc_put_page_block());
     for (unsigned int order = 1; order <= 4; order++)
         KC_OK(kc_compound(order));
     ck_assert_uint_eq(settled(), before);
