@@ -52,8 +52,10 @@ static struct fast_cpu *fast_cpus;
 static int8_t fast_hzi[GFP_ZONE_COMBOS];           /* gfp_zone() of each combination */
 static pa_gfp_t fast_mt_mask;                       /* GFP_MOVABLE_MASK, or 0 without grouping */
 static uintptr_t fast_desc_bytes;                   /* 0 until the descriptors exist */
-/* requests that need more than the local node's first zone at LOW */
-#define FAST_EXCLUDE (PA_GFP_THISNODE | PA_GFP_MEMALLOC | PA_GFP_ACCOUNT | PA_GFP_WRITE | PA_GFP_RELIABLE)
+/* requests that need more than the local node's first zone at LOW, and
+ * unknown bits, which the general path refuses with EINVAL */
+#define FAST_EXCLUDE (PA_GFP_THISNODE | PA_GFP_MEMALLOC | PA_GFP_ACCOUNT | PA_GFP_WRITE | PA_GFP_RELIABLE | \
+                      ~PA_GFP_BITS_MASK)
 
 static void fail_page_alloc_init(void);
 
