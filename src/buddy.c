@@ -300,7 +300,7 @@ static bool buddy_merge_likely(unsigned long pfn, unsigned long buddy_pfn, struc
         return false;
     unsigned long higher_page_pfn = buddy_pfn & pfn;
     unsigned long higher_buddy_pfn = higher_page_pfn ^ (1UL << (order + 1));
-    struct pa_page *higher_buddy = page + (higher_buddy_pfn - pfn);
+    struct pa_page *higher_buddy = page + ((long)higher_buddy_pfn - (long)pfn);   /* may be below page */
     return page_is_buddy(page, higher_buddy, order + 1);
 }
 
@@ -340,7 +340,7 @@ void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, un
         if (unlikely(capc) && compaction_capture(capc, page, order, mt))
             return;   /* taken whole: on no list, not counted free */
         buddy_pfn = pfn ^ (1UL << order);
-        struct pa_page *buddy = page + (buddy_pfn - pfn);
+        struct pa_page *buddy = page + ((long)buddy_pfn - (long)pfn);   /* signed: the buddy may come first */
         if (!page_is_buddy(page, buddy, order))
             break;
         int buddy_mt = mt;
@@ -357,7 +357,7 @@ void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, un
         if (unlikely(buddy_mt != mt))
             change_pageblock_range(buddy, order, mt); /* the merged block has one type */
         unsigned long combined = buddy_pfn & pfn;
-        page += combined - pfn;
+        page += (long)combined - (long)pfn;
         pfn = combined;
         order++;
     }
