@@ -16,6 +16,8 @@ packages=(
     sqlite3                            # a real program the shim tests run
     systemtap-sdt-dev                  # <sys/sdt.h>: the USDT tracepoints (src/trace.h)
     bpftrace                           # the USDT test counts allocations by order with it
+    clang libclang-rt-14-dev           # scripts/fuzz.sh: libFuzzer (its runtime package is only Recommended by clang)
+    man-db                             # the man_pages test renders man/ with man(1)
 )
 
 missing=()
