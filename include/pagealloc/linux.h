@@ -49,6 +49,9 @@
 
 #ifdef __cplusplus
 extern "C" {
+#define __PA_STATIC_ASSERT static_assert
+#else
+#define __PA_STATIC_ASSERT _Static_assert
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -64,7 +67,7 @@ extern "C" {
 #define PFN_UP(x)		(((x) + PAGE_SIZE - 1) >> PAGE_SHIFT)
 #define PFN_DOWN(x)		((x) >> PAGE_SHIFT)
 
-_Static_assert(PAGE_SHIFT == PA_PAGE_SHIFT, "PAGE_SHIFT must match the library's page size");
+__PA_STATIC_ASSERT(PAGE_SHIFT == PA_PAGE_SHIFT, "PAGE_SHIFT must match the library's page size");
 
 /* Largest order, inclusive.  Linux 6.8+ calls it MAX_PAGE_ORDER; 6.4-6.7
  * called the same inclusive value MAX_ORDER (older kernels used MAX_ORDER
@@ -405,9 +408,9 @@ static inline int numa_node_id(void)
 #define MPOL_F_ADDR     (1<<1)
 #define MPOL_F_MEMS_ALLOWED (1<<2)
 
-_Static_assert(MPOL_WEIGHTED_INTERLEAVE == PA_MPOL_WEIGHTED_INTERLEAVE &&
-	       MPOL_PREFERRED_MANY == PA_MPOL_PREFERRED_MANY && MPOL_LOCAL == PA_MPOL_LOCAL,
-	       "the kernel's MPOL_* numbering");
+__PA_STATIC_ASSERT(MPOL_WEIGHTED_INTERLEAVE == PA_MPOL_WEIGHTED_INTERLEAVE &&
+		   MPOL_PREFERRED_MANY == PA_MPOL_PREFERRED_MANY && MPOL_LOCAL == PA_MPOL_LOCAL,
+		   "the kernel's MPOL_* numbering");
 
 #define __PA_BITS_PER_LONG (8 * sizeof(unsigned long))
 
