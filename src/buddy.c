@@ -267,11 +267,33 @@ static struct pa_page *__rmqueue_fallback(struct zone *z, unsigned int order, in
     return NULL;
 }
 
+struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order)
+{
+    return __rmqueue_smallest(z, order, MIGRATE_CMA);
+}
+
+/*
+ * Movable requests (ALLOC_CMA) borrow from CMA areas while they are idle:
+ * first when more than half of the zone's free memory is CMA, so that CMA
+ * is used before the rest of the zone runs dry, and as a last resort after
+ * the fallback.  cma_configured keeps this to one predictable branch when
+ * no area exists.
+ */
 struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned int alloc_flags)
 {
-    struct pa_page *page = __rmqueue_smallest(z, order, mt);
-    if (unlikely(!page) && mt < MIGRATE_PCPTYPES)
+    struct pa_page *page;
+    if (unlikely(cma_configured) && (alloc_flags & ALLOC_CMA) &&
+        zone_page_state(z, NR_FREE_CMA_PAGES) > zone_page_state(z, NR_FREE_PAGES) / 2) {
+        page = __rmqueue_cma_fallback(z, order);
+        if (page)
+            return page;
+    }
+    page = __rmqueue_smallest(z, order, mt);
+    if (unlikely(!page) && mt < MIGRATE_PCPTYPES) {
         page = __rmqueue_fallback(z, order, mt, alloc_flags);
+        if (!page && unlikely(cma_configured) && (alloc_flags & ALLOC_CMA))
+            page = __rmqueue_cma_fallback(z, order);
+    }
     return page;
 }
 
@@ -409,6 +431,41 @@ int __isolate_free_page(struct pa_page *page, unsigned int order)
 void __putback_isolated_page(struct pa_page *page, unsigned int order, int mt)
 {
     __free_one_page(page, page_to_pfn(page), page_zone(page), order, mt);
+}
+
+bool take_free_range(struct zone *z, unsigned long start, unsigned long end, unsigned long *lo,
+                     unsigned long *hi)
+{
+    unsigned long base = ALIGN_DOWN(start, MAX_ORDER_NR_PAGES), pfn;
+
+    /* no free block straddles base: every free block of [base, end) is met */
+    for (pfn = base; pfn < end;) {
+        struct pa_page *p = pfn_to_page(pfn);
+        if (PageBuddy(p)) {
+            pfn += 1UL << buddy_order(p);
+            continue;
+        }
+        if (pfn >= start)
+            return false;
+        pfn++;
+    }
+    *lo = *hi = 0;
+    for (pfn = base; pfn < end;) {
+        struct pa_page *p = pfn_to_page(pfn);
+        if (!PageBuddy(p)) {
+            pfn++;
+            continue;
+        }
+        unsigned int o = buddy_order(p);
+        if (pfn + (1UL << o) > start) {
+            if (!*hi)
+                *lo = pfn;
+            del_page_from_free_list(p, z, o, get_pfnblock_migratetype(pfn));
+            *hi = pfn + (1UL << o);
+        }
+        pfn += 1UL << o;
+    }
+    return true;
 }
 
 /* ------------------------------------------------------------------ */

@@ -762,7 +762,8 @@ static void isolate_migratepages_block(struct compact_control *cc, unsigned long
             continue;
         }
         if (!(flags & (1UL << PG_movable)) || (flags & ((1UL << PG_isolated) | (1UL << PG_lru) |
-                                                        (1UL << PG_tail) | (1UL << PG_head))) ||
+                                                        (1UL << PG_tail) | (1UL << PG_head) |
+                                                        (1UL << PG_dhugetlb))) ||
             ref <= 0)
             continue;
         if (!isolate_movable_page(cc, page))
@@ -894,6 +895,7 @@ static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst,
 
     int rc = ops->migrate_page(dst, src, cc->mode);
     if (rc == 0) {
+        migrate_dirty_state(dst, src);
         /* the registration and the references now live on dst */
         __atomic_store_n(&src->mapping, NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&src->owner, NULL, __ATOMIC_RELAXED);
@@ -918,6 +920,28 @@ static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst,
     putback_movable_page(src);
     count_vm_event(PGMIGRATE_FAIL);
     return rc ? rc : -1;
+}
+
+/*
+ * One page, for alloc_contig_range (cma.c): isolate src through its owner
+ * and move it into dst, a page the caller allocated.  dst is handed to
+ * migrate_movable_page as a free target (refcount 0) and, on failure,
+ * taken back from the run's list and given its reference again.
+ */
+int migrate_movable_page_to(struct pa_page *src, struct pa_page *dst, enum pa_migrate_mode mode)
+{
+    struct compact_control cc = { .mode = mode, .order = -1 };
+    INIT_LIST_HEAD(&cc.freepages);
+    INIT_LIST_HEAD(&cc.migratepages);
+    if (!isolate_movable_page(&cc, src))
+        return -EAGAIN;
+    set_page_count(dst, 0);
+    dst->order = 0;
+    if (migrate_movable_page(&cc, dst, src) == 0)
+        return 0;
+    list_del(&dst->lru);     /* compaction_free put it on cc.freepages */
+    set_page_count(dst, 1);
+    return -EBUSY;
 }
 
 /* Migrate every isolated page (migrate_pages).  Returns 0, or -ENOMEM when

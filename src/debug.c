@@ -13,6 +13,7 @@ extern char *program_invocation_short_name;
 
 static const char *const pageflag_names[NR_PAGEFLAGS] = {
     "buddy", "head", "tail", "lru", "active", "movable", "isolated", "dirty", "guard", "referenced",
+    "dhugetlb",
 };
 
 static void format_pageflags(unsigned long flags, char *buf, size_t len)
@@ -537,6 +538,16 @@ PA_API int pa_check_invariants(void)
         }
     }
     pa_mag_walk(check_magazines, &w);
+    /* CMA areas and dynamic hugetlb pools keep their own books */
+    char extra[200];
+    for (int n = cma_validate(extra, sizeof(extra)); n > 0; n = 0) {
+        walk_error(&w, "%s", extra);
+        w.errors += n - 1;
+    }
+    for (int n = dhugetlb_validate(extra, sizeof(extra)); n > 0; n = 0) {
+        walk_error(&w, "%s", extra);
+        w.errors += n - 1;
+    }
     for (int i = 0; i < w.errors && i < MAX_REPORTS; i++)
         fprintf(stderr, "pagealloc: invariant broken: %s\n", w.msg[i]);
     if (w.errors > MAX_REPORTS)

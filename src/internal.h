@@ -192,6 +192,7 @@ enum pageflags {
     PG_dirty,
     PG_guard,      /* debug guard page */
     PG_referenced, /* LRU helper: accessed once while inactive (mark_page_accessed) */
+    PG_dhugetlb,   /* belongs to a memory cgroup's dynamic hugetlb pool (dhugetlb.c) */
     NR_PAGEFLAGS
 };
 
@@ -244,6 +245,7 @@ PAGEFLAG_FNS(Isolated, isolated)
 PAGEFLAG_FNS(Dirty, dirty)
 PAGEFLAG_FNS(Guard, guard)
 PAGEFLAG_FNS(Referenced, referenced)
+PAGEFLAG_FNS(Dhugetlb, dhugetlb)
 
 static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)p->private; }
 static inline void set_buddy_order(struct pa_page *p, unsigned int order)
@@ -321,6 +323,9 @@ enum vm_event_item {
     PGMIGRATE_FAIL,
     /* oom.c */
     OOM_KILL,
+    /* cma.c */
+    CMA_ALLOC_SUCCESS,
+    CMA_ALLOC_FAIL,
     /* ours */
     PA_SECTIONS_ONLINED,   /* "pa_sections_onlined": hotplug analogue */
     PA_ALLOC_FAIL,         /* "pa_alloc_fail": requests that returned NULL */
@@ -394,6 +399,7 @@ struct zone {
     unsigned long present_pages;     /* = spanned: capacity that can come online */
     unsigned long managed_pages;     /* what the buddy may manage (= present) */
     unsigned long online_end_pfn;    /* [zone_start_pfn, online_end_pfn) is online */
+    unsigned long cma_pages;         /* pages of the zone in CMA areas (cma.c) */
 
     /* per-CPU page lists: pcp.c (NULL until set up) */
     struct per_cpu_pages *per_cpu_pageset;
@@ -475,6 +481,7 @@ typedef struct pglist_data {
     pthread_mutex_t grow_lock;       /* serialises bringing sections online */
     struct pgdat_reclaim *reclaim;   /* kswapd state: reclaim.c */
     struct pgdat_compact *compact;   /* kcompactd state: compaction.c */
+    unsigned long nr_dirty;          /* NR_FILE_DIRTY: pages marked dirty (dirty.c), atomic */
 } pg_data_t;
 
 /* One section of the arena: the unit that comes online (mmap'd, bound). */
@@ -675,6 +682,9 @@ struct pa_options {
     unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
     bool mobility_grouping;            /* PAGEALLOC_MOBILITY_GROUPING: off = page_group_by_mobility_disabled */
     bool pcp_magazine;                 /* PAGEALLOC_PCP_MAGAZINE: per-thread order-0 magazines */
+    char cma[256];                     /* PAGEALLOC_CMA: "SIZE[@NODE],...", "" = no CMA areas */
+    unsigned int dirty_ratio;          /* PAGEALLOC_DIRTY_RATIO: vm.dirty_ratio, percent */
+    bool dynamic_hugetlb;              /* PAGEALLOC_DYNAMIC_HUGETLB: memcg pools allowed */
     bool secure;                       /* AT_SECURE: environment was ignored */
 };
 
@@ -709,8 +719,8 @@ _Static_assert(sizeof(struct pa_magazine) == 512, "a magazine is 512 bytes: inde
 /* Thread flags, as the kernel's task flags. */
 #define PF_MEMALLOC        0x1u   /* inside reclaim: no recursion, may use all reserves */
 #define PF_KSWAPD          0x2u   /* a kswapd thread */
-#define PF_MEMALLOC_NOIO   0x4u   /* scope: allocations behave as if !__GFP_IO (issue 8) */
-#define PF_MEMALLOC_NOFS   0x8u   /* scope: allocations behave as if !__GFP_FS (issue 8) */
+#define PF_MEMALLOC_NOIO   0x4u   /* scope: allocations behave as if !__GFP_IO (context.c) */
+#define PF_MEMALLOC_NOFS   0x8u   /* scope: allocations behave as if !__GFP_FS (context.c) */
 
 /* Direct compaction of the calling thread captures a freed block of its
  * order here (compaction_capture in __free_one_page). */
@@ -739,6 +749,7 @@ struct pa_thread {
     int mag_drain;               /* a drainer wants them: the owner keeps out */
     /* reclaim, compaction, memcg */
     unsigned int pf_flags;       /* PF_* of the thread */
+    uint16_t scope_depth[3];     /* open pa_memalloc_*_save scopes: noio, nofs, noreclaim */
     unsigned long *reclaimed;    /* during reclaim: pages this thread frees are counted here */
     struct capture_control *capc;/* during direct compaction: the block being captured */
     struct pa_memcg *memcg;      /* PA_GFP_ACCOUNT charges go here (memcg.c) */
@@ -1114,6 +1125,13 @@ void wakeup_kcompactd(pg_data_t *pgdat, unsigned int order, int highest_zoneidx)
  * returns 1 << order, or 0), and give one back.  Zone lock held. */
 int __isolate_free_page(struct pa_page *page, unsigned int order);
 void __putback_isolated_page(struct pa_page *page, unsigned int order, int mt);
+/* buddy.c, for alloc_contig_range (cma.c): the pages of [start, end) all
+ * free?  Then take the free blocks covering them off the lists and return
+ * the covered range [*lo, *hi) (taken, not counted free); false when one
+ * is not free, nothing taken.  start is inside a range isolated in whole
+ * MAX_ORDER blocks.  Zone lock held. */
+bool take_free_range(struct zone *z, unsigned long start, unsigned long end, unsigned long *lo,
+                     unsigned long *hi);
 
 /* ------------------------------------------------------------------ */
 /* oom.c                                                               */
@@ -1179,6 +1197,9 @@ void free_the_page(struct pa_page *page, unsigned int order);
 /* Free to the buddy directly, past magazines and pcp (compaction's released
  * source pages: so that a merged block can be captured). */
 void free_pages_to_buddy(struct pa_page *page, unsigned int order);
+/* Free the order-0 pages [start, end) of z to the buddy in the largest
+ * aligned blocks (split exact allocations; CMA runs given back). */
+void free_pages_range(struct zone *z, unsigned long start, unsigned long end);
 /* Fault injection (PAGEALLOC_FAIL), as the kernel's fail_page_alloc. */
 bool should_fail_alloc_page(pa_gfp_t gfp, unsigned int order);
 extern bool pa_fail_enabled;
@@ -1246,5 +1267,77 @@ void pa_stats_publish(void);
 extern const char *const vm_event_names[NR_VM_EVENT_ITEMS];
 extern const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS];
 extern const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS];
+
+/* ------------------------------------------------------------------ */
+/* context.c: scoped allocation contexts (memalloc_noio_save, ...)     */
+/* ------------------------------------------------------------------ */
+
+/* The thread's scoped NOIO/NOFS flags applied to a mask: the one place the
+ * slow path (and reclaim entered from outside it) learns of the scopes.
+ * NOIO implies NOFS, as in the kernel. */
+static inline pa_gfp_t current_gfp_context(const struct pa_thread *t, pa_gfp_t gfp)
+{
+    unsigned int pflags = t->pf_flags;
+    if (unlikely(pflags & (PF_MEMALLOC_NOIO | PF_MEMALLOC_NOFS))) {
+        if (pflags & PF_MEMALLOC_NOIO)
+            gfp &= ~(PA_GFP_IO | PA_GFP_FS);
+        else
+            gfp &= ~PA_GFP_FS;
+    }
+    return gfp;
+}
+
+/* ------------------------------------------------------------------ */
+/* cma.c: contiguous memory areas                                      */
+/* ------------------------------------------------------------------ */
+
+/* Any CMA area exists: the only test the buddy pays for when there is none. */
+extern bool cma_configured;
+/* Reserve the PAGEALLOC_CMA areas (at the end of pa_init): brings their
+ * sections online and turns their pageblocks MIGRATE_CMA.  Bad specs are
+ * reported and skipped; never fails the initialisation. */
+void pa_cma_init(void);
+/* __rmqueue_cma_fallback: a block from the CMA lists.  Zone lock held. */
+struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order);
+/* The walker's part: CMA pageblocks and runs handed out are consistent.
+ * Returns the number of problems, the first described in buf. */
+int cma_validate(char *buf, size_t len);
+
+/* compaction.c, for cma.c: isolate an allocated order-0 movable page through
+ * its owner and migrate it into dst (an allocated order-0 page the caller
+ * owns).  0 when moved (src went to the buddy, dst carries the owner's
+ * data); -EAGAIN when the owner would not give it up; -EBUSY when its
+ * migrate callback failed.  On failure dst is still the caller's. */
+int migrate_movable_page_to(struct pa_page *src, struct pa_page *dst, enum pa_migrate_mode mode);
+
+/* ------------------------------------------------------------------ */
+/* dirty.c: dirty pages per node, the dirty limit (page-writeback.c)   */
+/* ------------------------------------------------------------------ */
+
+/* The node may take more dirty pages: nr_dirty within node_dirty_limit. */
+bool node_dirty_ok(pg_data_t *pgdat);
+unsigned long node_dirty_limit(pg_data_t *pgdat);
+/* A dirty block is being freed (or split): forget nr pages of it. */
+void account_page_cleaned(struct pa_page *page, unsigned long nr);
+/* Migration moves the dirty state (and the count, across nodes) to dst. */
+void migrate_dirty_state(struct pa_page *dst, struct pa_page *src);
+
+/* ------------------------------------------------------------------ */
+/* dhugetlb.c: dynamic hugetlb pools of memory cgroups (openEuler)     */
+/* ------------------------------------------------------------------ */
+
+struct dhugetlb_pool;
+/* Some pool holds blocks: the allocator looks at pools only then. */
+extern bool dhugetlb_active;
+/* Serve an order-0 PA_GFP_ACCOUNT request of a thread whose cgroup has a
+ * pool, before the freelists; NULL sends it to the buddy. */
+struct pa_page *alloc_page_from_dhugetlb_pool(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags);
+/* A page of a pool was freed (refcount zero): back to its pool. */
+void free_page_to_dhugetlb_pool(struct pa_page *page);
+/* memcg.c <-> dhugetlb.c */
+struct dhugetlb_pool **memcg_dhugetlb_slot(struct pa_memcg *memcg);
+void dhugetlb_pool_destroy(struct dhugetlb_pool *pool);   /* every block free */
+bool dhugetlb_pool_busy(const struct dhugetlb_pool *pool);
+int dhugetlb_validate(char *buf, size_t len);
 
 #endif /* PAGEALLOC_INTERNAL_H */

@@ -27,6 +27,7 @@ struct pa_memcg {
     _Atomic unsigned long oom_events;   /* memory.events "oom" */
     _Atomic unsigned long watermark;    /* highest usage (memory.peak) */
     int nr_attached;                    /* threads attached; under memcg_lock */
+    struct dhugetlb_pool *dhugetlb;     /* dynamic hugetlb pool (dhugetlb.c), or NULL */
     size_t alloc_size;
     char name[];
 } PA_ALIGNED(64);
@@ -66,6 +67,11 @@ int pa_memcg_init(void)
 const char *memcg_name(const struct pa_memcg *memcg)
 {
     return memcg->name;
+}
+
+struct dhugetlb_pool **memcg_dhugetlb_slot(struct pa_memcg *memcg)
+{
+    return &memcg->dhugetlb;
 }
 
 static unsigned long bytes_to_max(size_t limit)
@@ -112,12 +118,15 @@ PA_API int pa_memcg_destroy(struct pa_memcg *memcg)
     pthread_mutex_lock(&memcg_lock);
     /* charges come only from attached threads: with none attached and
      * nothing charged, nothing can reach this cgroup any more */
-    if (memcg->nr_attached || atomic_load(&memcg->usage)) {
+    if (memcg->nr_attached || atomic_load(&memcg->usage) ||
+        (memcg->dhugetlb && dhugetlb_pool_busy(memcg->dhugetlb))) {
         pthread_mutex_unlock(&memcg_lock);
         errno = EBUSY;
         return -1;
     }
     pthread_mutex_unlock(&memcg_lock);
+    if (memcg->dhugetlb)
+        dhugetlb_pool_destroy(memcg->dhugetlb);   /* its blocks go back to the buddy */
     oom_forget_memcg(memcg);
     pa_os_free(memcg, memcg->alloc_size);
     return 0;

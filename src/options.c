@@ -66,6 +66,9 @@ _Static_assert(GUARD_MAX_ORDER == MAX_ORDER / 2, "guard:N goes up to MAX_ORDER /
         .pcp_mode = PA_PCP_CPU,                                             \
         .mobility_grouping = true,                                          \
         .pcp_magazine = true,                                               \
+        .cma = "",                         /* no CMA areas */               \
+        .dirty_ratio = 20,                 /* vm.dirty_ratio */             \
+        .dynamic_hugetlb = false,                                           \
         .secure = false,                                                    \
     }
 
@@ -516,6 +519,27 @@ static const struct option_desc options[] = {
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "on",
+    },
+    {
+        /* Only copied here: cma.c parses it once the nodes exist. */
+        .env = "PAGEALLOC_CMA", .kind = OPT_STRING,
+        OPT(cma, CT_CHARS),
+        .hint = "SIZE[@NODE],..., e.g. 64M@0",
+        .default_text = "none",
+    },
+    {
+        .env = "PAGEALLOC_DIRTY_RATIO", .kind = OPT_UINT,
+        OPT(dirty_ratio, CT_UINT),
+        .min = 0, .max = 100,
+        .hint = "use a percentage from 0 to 100",
+        .default_text = "20",
+    },
+    {
+        .env = "PAGEALLOC_DYNAMIC_HUGETLB", .kind = OPT_BOOL,
+        OPT(dynamic_hugetlb, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "off",
     },
 };
 

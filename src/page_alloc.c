@@ -126,6 +126,10 @@ PA_API int pa_init(const struct pa_config *cfg)
         if (state < 0)
             fprintf(stderr, "pagealloc: initialisation failed; allocations will return NULL\n");
         atomic_store_explicit(&pa_mm.initialized, state, memory_order_release);
+        /* CMA areas come online through the arena, which counts events in
+         * the per-thread state: only once the library is up */
+        if (state == 2)
+            pa_cma_init();
     }
     pthread_mutex_unlock(&init_lock);
     if (state != 2) {
@@ -348,6 +352,7 @@ static struct pa_page *get_page_from_freelist(pa_gfp_t gfp, unsigned int order, 
                                               const struct alloc_context *ac)
 {
     bool no_fallback;
+    pg_data_t *last_pgdat_dirty_ok = NULL;
 retry:
     no_fallback = alloc_flags & ALLOC_NOFRAGMENT;
     for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++) {
@@ -367,6 +372,13 @@ retry:
         if (unlikely(pa_mm.has_cdm) && node_isset(z->node, &pa_mm.cdm_nodes) &&
             !(gfp & PA_GFP_THISNODE) && !(ac->explicit_nodemask && node_isset(z->node, ac->nodemask)))
             continue;
+        /* PA_GFP_WRITE: skip nodes past their dirty limit so that dirty
+         * pages spread (the fast path only; the slow path may exceed it) */
+        if (unlikely(ac->spread_dirty_pages) && z->zone_pgdat != last_pgdat_dirty_ok) {
+            if (!node_dirty_ok(z->zone_pgdat))
+                continue;
+            last_pgdat_dirty_ok = z->zone_pgdat;
+        }
         if (no_fallback && pa_mm.nr_nodes > 1 && z != ac->preferred_zoneref->zone &&
             z->node != ac->preferred_zoneref->zone->node) {
             /* fragmenting a local zone beats going remote */
@@ -445,7 +457,7 @@ static bool prepare_alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_
     struct pa_thread *t = pa_thread();
     ac->mems_allowed = t->mems_restricted ? &t->mems_allowed : NULL;
     ac->migratetype = gfp_migratetype(gfp);
-    ac->spread_dirty_pages = false;
+    ac->spread_dirty_pages = gfp & PA_GFP_WRITE;
     ac->preferred_zoneref = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, ac->nodemask);
     *alloc_flags = ALLOC_WMARK_LOW;
     if (ac->migratetype == MIGRATE_MOVABLE)
@@ -822,13 +834,23 @@ struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_ni
     if (gfp & PA_GFP_KSWAPD_RECLAIM)
         alloc_flags |= ALLOC_KSWAPD;
 
+    /* the cgroup's dynamic hugetlb pool before the freelists (off by default) */
+    if (unlikely(dhugetlb_active) && (gfp & PA_GFP_ACCOUNT)) {
+        page = alloc_page_from_dhugetlb_pool(gfp, order, alloc_flags);
+        if (page)
+            goto out;
+    }
     /* first attempt at LOW */
     if (likely(ac.preferred_zoneref->zone)) {
         page = get_page_from_freelist(ac.mems_allowed ? gfp | PA_GFP_HARDWALL : gfp, order, alloc_flags, &ac);
         if (likely(page))
             goto out;
     }
-    /* the slow path sees the caller's own mask: softwall may leave the cpuset */
+    /* the scoped NOIO/NOFS/noreclaim contexts apply from here on; the
+     * slow path may pass the dirty limits; it sees the caller's own mask
+     * (softwall may leave the cpuset) */
+    gfp = current_gfp_context(pa_thread(), gfp);
+    ac.spread_dirty_pages = false;
     ac.nodemask = nodemask;
     page = __alloc_pages_slowpath(gfp, order, &ac);
     if (!page) {
@@ -872,6 +894,8 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
         free_pages_check_bad(page, order);
     if (unlikely(page->memcg_data))
         memcg_uncharge_page(page, order);
+    if (unlikely(PageDirty(page)))
+        account_page_cleaned(page, 1UL << order);
     page->flags = 0;
     page->order = 0;
     page->mapping = NULL;
@@ -912,6 +936,11 @@ void free_the_page(struct pa_page *page, unsigned int order)
     struct zone *z = page_zone(page);
     unsigned long pfn = page_to_pfn(page);
 
+    /* a page of a cgroup's dynamic hugetlb pool goes back to the pool */
+    if (unlikely(dhugetlb_active) && PageDhugetlb(page)) {
+        free_page_to_dhugetlb_pool(page);
+        return;
+    }
     free_pages_prepare(page, order);
     count_vm_events(PGFREE, 1UL << order);
     account_reclaimed(pa_current_thread, order);
@@ -1129,6 +1158,8 @@ static void free_pages_slow(struct pa_page *page, unsigned int order)
         /* still referenced: keep the first page, free the rest (__free_pages) */
         if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
             split_page_owner(page, order);
+        if (unlikely(PageDirty(page)))
+            account_page_cleaned(page, (1UL << order) - 1);   /* the rest leaves the block */
         page->order = 0;
         while (order-- > 0) {
             struct pa_page *p = page + (1UL << order);
@@ -1227,8 +1258,9 @@ static unsigned int get_order(size_t size)
     return order;
 }
 
-/* Give [start, end) back in the largest aligned blocks under one lock. */
-static void free_pages_range(struct zone *z, unsigned long start, unsigned long end)
+/* Give [start, end) back in the largest aligned blocks under one lock
+ * (each page allocated order-0 with its reference dropped or not). */
+void free_pages_range(struct zone *z, unsigned long start, unsigned long end)
 {
     for (unsigned long pfn = start; pfn < end; pfn++) {
         struct pa_page *p = pfn_to_page(pfn);

@@ -32,7 +32,6 @@
 /* count_objects results are clamped so that delta * 4 and 2 * freeable fit a long. */
 #define FREEABLE_MAX (1L << 58)
 
-static pa_gfp_t current_gfp_context(const struct pa_thread *t, pa_gfp_t gfp);
 
 /* Test hooks (tests/test_reclaim.c declares them itself). */
 unsigned long shrink_slab(pa_gfp_t gfp, int nid, struct pa_memcg *memcg, int priority);
@@ -450,16 +449,6 @@ static unsigned long do_try_to_free_pages(struct zonelist *zl, struct scan_contr
     if (sc->compaction_ready)
         return 1;
     return 0;
-}
-
-/* The scoped NOIO/NOFS flags of the thread (current_gfp_context). */
-static pa_gfp_t current_gfp_context(const struct pa_thread *t, pa_gfp_t gfp)
-{
-    if (t->pf_flags & PF_MEMALLOC_NOIO)
-        gfp &= ~(PA_GFP_IO | PA_GFP_FS);
-    else if (t->pf_flags & PF_MEMALLOC_NOFS)
-        gfp &= ~PA_GFP_FS;
-    return gfp;
 }
 
 /* Pages freed in this thread may sit in its magazines and this CPU's

@@ -43,6 +43,7 @@
     "compact_daemon_wake", "compact_daemon_migrate_scanned",                 \
     "compact_daemon_free_scanned", "pgmigrate_success", "pgmigrate_fail",    \
     "oom_kill",                                                              \
+    "cma_alloc_success", "cma_alloc_fail",                                   \
     "pa_sections_onlined", "pa_alloc_fail", "pa_bad_page", "pa_fail_injected"
 #define ZONE_STAT_NAMES "nr_free_pages", "nr_mlock", "nr_free_cma", "pa_nr_guard_pages"
 #define NUMA_STAT_NAMES                                                       \
@@ -120,6 +121,13 @@ static unsigned long global_numa_state(enum numa_stat_item item)
         if (stats_pgdat(nid))
             sum += node_numa_state(nid, item);
     return sum;
+}
+
+/* NR_FILE_DIRTY of a node (dirty.c keeps it). */
+static unsigned long node_dirty_pages(const pg_data_t *pgdat)
+{
+    long v = (long)__atomic_load_n(&pgdat->nr_dirty, __ATOMIC_RELAXED);
+    return v < 0 ? 0 : (unsigned long)v;
 }
 
 static unsigned long node_zone_state(const pg_data_t *pgdat, enum zone_stat_item item)
@@ -420,6 +428,7 @@ static void zoneinfo_show_print(struct report *r, pg_data_t *pgdat, int zid)
         for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
             out(r, "\n      %-12s %lu", numa_stat_names[i],
                 node_numa_state(nid, (enum numa_stat_item)i));
+        out(r, "\n      %-12s %lu", "nr_dirty", node_dirty_pages(pgdat));
     }
 
     out(r,
@@ -442,7 +451,7 @@ static void zoneinfo_show_print(struct report *r, pg_data_t *pgdat, int zid)
         z->spanned_pages,
         z->present_pages,
         __atomic_load_n(&z->managed_pages, __ATOMIC_RELAXED),
-        0UL /* no CMA areas are reserved here */);
+        __atomic_load_n(&z->cma_pages, __ATOMIC_RELAXED));
 
     out(r, "\n        protection: (%ld", __atomic_load_n(&z->lowmem_reserve[0], __ATOMIC_RELAXED));
     for (int i = 1; i < MAX_NR_ZONES; i++)
@@ -494,17 +503,45 @@ int pa_show_zoneinfo(FILE *f)
 /* /proc/vmstat and single counters                                    */
 /* ------------------------------------------------------------------ */
 
+/* Node items (dirty pages) and the writeback threshold, summed over nodes. */
+static unsigned long global_nr_dirty(void)
+{
+    unsigned long sum = 0;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        sum += node_dirty_pages(NODE_DATA(nid));
+    return sum;
+}
+
+static unsigned long global_dirty_threshold(void)
+{
+    unsigned long sum = 0;
+    for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+        sum += node_dirty_limit(NODE_DATA(nid));
+    return sum;
+}
+
+static const struct {
+    const char *name;
+    unsigned long (*read)(void);
+} node_items[] = {
+    { "nr_dirty", global_nr_dirty },
+    { "nr_dirty_threshold", global_dirty_threshold },
+};
+
 int pa_show_vmstat(FILE *f)
 {
     struct report r;
     if (report_begin(&r, f))
         return -1;
 
-    /* Kernel order: zone items, NUMA items, (node items: none), events. */
+    /* Kernel order: zone items, NUMA items, node items, writeback
+     * thresholds, events. */
     for (int i = 0; i < NR_VM_ZONE_STAT_ITEMS; i++)
         out(&r, "%s %lu\n", zone_stat_names[i], global_zone_state((enum zone_stat_item)i));
     for (int i = 0; i < NR_VM_NUMA_EVENT_ITEMS; i++)
         out(&r, "%s %lu\n", numa_stat_names[i], global_numa_state((enum numa_stat_item)i));
+    for (size_t i = 0; i < ARRAY_SIZE(node_items); i++)
+        out(&r, "%s %lu\n", node_items[i].name, node_items[i].read());
     for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
         out(&r, "%s %lu\n", vm_event_names[i], sum_vm_event((enum vm_event_item)i));
     return report_end(&r);
@@ -531,6 +568,11 @@ int pa_vmstat_get(const char *name, unsigned long *value)
     for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
         if (strcmp(name, vm_event_names[i]) == 0) {
             *value = sum_vm_event((enum vm_event_item)i);
+            return 0;
+        }
+    for (size_t i = 0; i < ARRAY_SIZE(node_items); i++)
+        if (strcmp(name, node_items[i].name) == 0) {
+            *value = node_items[i].read();
             return 0;
         }
     errno = ENOENT;

@@ -31,6 +31,33 @@ PA_API int pa_memcg_set_limit(struct pa_memcg *memcg, size_t limit);
 /* Times a charge hit the limit (memory.events "max"). */
 PA_API unsigned long pa_memcg_failcnt(const struct pa_memcg *memcg);
 
+/*
+ * Dynamic hugetlb pools (openEuler's dhugetlb), off unless
+ * PAGEALLOC_DYNAMIC_HUGETLB=on.  A cgroup may own a pool of 2 MiB
+ * hugepage-backed blocks taken from the buddy whole; its threads' order-0
+ * PA_GFP_ACCOUNT allocations are served from the pool first and fall back
+ * to the buddy when it is empty (both are charged as usual).  The memory
+ * of a workload then stays in a few hugepages of its own instead of
+ * spreading over the arena (fewer TLB misses, no fragmentation of others),
+ * and what it frees stays reserved for it.
+ *
+ * Resize to `bytes` (a multiple of 2 MiB; 0 empties it): growing takes
+ * whole blocks from the buddy, all or nothing (ENOMEM); shrinking gives
+ * back only blocks none of whose pages are in use, all or nothing (EBUSY).
+ * EOPNOTSUPP when pools are off, EINVAL for a bad size.
+ */
+PA_API int pa_memcg_dhugetlb_resize(struct pa_memcg *memcg, size_t bytes);
+
+struct pa_dhugetlb_stat {
+    size_t size;                 /* bytes in the pool (whole blocks) */
+    unsigned long free_pages;    /* pages of the pool not in use */
+    unsigned long used_pages;    /* pages of the pool in use */
+    unsigned long alloc_pool;    /* allocations served from the pool */
+    unsigned long alloc_buddy;   /* allocations that found it empty and used the buddy */
+};
+/* 0, or -1 with EINVAL. */
+PA_API int pa_memcg_dhugetlb_stat(const struct pa_memcg *memcg, struct pa_dhugetlb_stat *st);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,8 +18,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <pagealloc/cma.h>
 #include <pagealloc/config.h>
+#include <pagealloc/context.h>
 #include <pagealloc/debug.h>
+#include <pagealloc/dirty.h>
 #include <pagealloc/export.h>
 #include <pagealloc/gfp.h>
 #include <pagealloc/memcg.h>

@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * CMA (src/cma.c): areas from PAGEALLOC_CMA, movable allocations borrowing
+ * them, pa_cma_alloc migrating the borrowers out of a 32 MiB run (their
+ * contents survive), unmovable borrowers failing a run cleanly, the
+ * counters and reports, and bad input.
+ */
+#include "pa_test.h"
+
+#include "internal.h"
+
+#define AREA_PAGES (64UL << 20 >> 12)     /* PAGEALLOC_CMA=64M */
+#define RUN_PAGES  (32UL << 20 >> 12)     /* the 32 MiB run */
+
+static void setup(const char *node_size, const char *cma)
+{
+    t_env_reset();
+    unsetenv("PAGEALLOC_DIRTY_RATIO");
+    unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
+    t_setenv("PAGEALLOC_DMA_SIZE", "0");
+    t_setenv("PAGEALLOC_NODE_SIZE", node_size);
+    if (cma)
+        t_setenv("PAGEALLOC_CMA", cma);
+    else
+        unsetenv("PAGEALLOC_CMA");
+    ck_assert_int_eq(pa_init(NULL), 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* A movable owner: one record per page, repointed on migration         */
+/* ------------------------------------------------------------------ */
+
+struct mrec {
+    struct pa_page *page;
+    uint64_t tag;
+};
+
+static unsigned long nr_migrated;
+
+static bool m_isolate(struct pa_page *page, enum pa_migrate_mode mode)
+{
+    (void)page;
+    (void)mode;
+    return true;
+}
+
+static int m_migrate(struct pa_page *dst, struct pa_page *src, enum pa_migrate_mode mode)
+{
+    (void)mode;
+    struct mrec *r = pa_page_movable_owner(src);
+    memcpy(pa_page_address(dst), pa_page_address(src), T_PAGE);
+    r->page = dst;
+    nr_migrated++;
+    return 0;
+}
+
+static void m_putback(struct pa_page *page)
+{
+    (void)page;
+}
+
+static const struct pa_movable_ops mops = { m_isolate, m_migrate, m_putback };
+
+static void fill_tag(struct pa_page *page, uint64_t tag)
+{
+    uint64_t *w = pa_page_address(page);
+    for (size_t i = 0; i < T_PAGE / 8; i++)
+        w[i] = tag ^ i;
+}
+
+static bool tag_ok(struct pa_page *page, uint64_t tag)
+{
+    const uint64_t *w = pa_page_address(page);
+    for (size_t i = 0; i < T_PAGE / 8; i++)
+        if (w[i] != (tag ^ i))
+            return false;
+    return true;
+}
+
+static bool in_area(const struct pa_cma_info *ci, struct pa_page *page)
+{
+    unsigned long pfn = pa_page_to_pfn(page);
+    return pfn >= ci->base_pfn && pfn < ci->base_pfn + ci->count;
+}
+
+/* The pagetypeinfo block-count row of the Normal zone, CMA column. */
+static unsigned long pagetype_blocks(const char *type)
+{
+    char *text = t_show(pa_show_pagetypeinfo);
+    char *hdr = t_line_with(text, "Number of blocks type");
+    ck_assert_ptr_nonnull(hdr);
+    /* the column index of the type in the header */
+    int col = -1, i = 0;
+    for (char *save = NULL, *tok = strtok_r(hdr + strlen("Number of blocks type"), " ", &save); tok;
+         tok = strtok_r(NULL, " ", &save), i++)
+        if (!strcmp(tok, type))
+            col = i;
+    ck_assert_int_ge(col, 0);
+    char *row = strstr(text, "Number of blocks type");
+    row = strstr(row, "zone   Normal");
+    ck_assert_ptr_nonnull(row);
+    row += strlen("zone   Normal");
+    unsigned long v = 0;
+    for (i = 0; i <= col; i++)
+        v = strtoul(row, &row, 10);
+    free(hdr);
+    free(text);
+    return v;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+/* ------------------------------------------------------------------ */
+
+START_TEST(test_area_reserved_and_reported)
+{
+    setup("128M", "64M");
+    ck_assert_int_eq(pa_cma_nr_areas(), 1);
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    ck_assert_int_eq(ci.nid, 0);
+    ck_assert_uint_eq(ci.count, AREA_PAGES);
+    ck_assert_uint_eq(ci.allocated, 0);
+    ck_assert_uint_eq(ci.base_pfn % (1UL << PA_MAX_ORDER), 0);
+    ck_assert_uint_eq(t_vmstat("nr_free_cma"), AREA_PAGES);
+    ck_assert_uint_eq(pagetype_blocks("CMA"), AREA_PAGES / 512);
+    char *zi = t_show(pa_show_zoneinfo);
+    char *line = t_line_with(strstr(zi, "zone   Normal"), "        cma ");
+    ck_assert_ptr_nonnull(line);
+    ck_assert_uint_eq(strtoul(line + strlen("        cma "), NULL, 10), AREA_PAGES);
+    free(line);
+    free(zi);
+    /* unmovable requests never borrow: fill with them, CMA stays free */
+    struct t_blocks l = {0};
+    t_fill(&l, PA_GFP_KERNEL & ~PA_GFP_RECLAIM, 0);
+    ck_assert_uint_gt(l.n, 1000);
+    for (size_t i = 0; i < l.n; i++)
+        ck_assert(!in_area(&ci, l.v[i].page));
+    ck_assert_uint_eq(t_vmstat("nr_free_cma"), AREA_PAGES);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/* The issue's test: movable pages borrowed the area; a 32 MiB run is
+ * still handed out, the borrowers moved with their contents intact. */
+START_TEST(test_run_migrates_borrowers)
+{
+    setup("128M", "64M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+
+    size_t cap = 32768, n = 0;
+    struct mrec *recs = calloc(cap, sizeof(*recs));
+    ck_assert_ptr_nonnull(recs);
+    /* borrow until three quarters of the area is in use */
+    while (t_vmstat("nr_free_cma") > AREA_PAGES / 4) {
+        ck_assert_msg(n < cap, "%zu movable pages and CMA is still %lu pages free", n, t_vmstat("nr_free_cma"));
+        struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN, 0);
+        ck_assert_ptr_nonnull(p);
+        recs[n].page = p;
+        recs[n].tag = 0x9e3779b97f4a7c15ULL * (n + 1);
+        fill_tag(p, recs[n].tag);
+        pa_page_set_movable(p, &mops, &recs[n]);
+        n++;
+    }
+    size_t borrowed = 0;
+    for (size_t i = 0; i < n; i++)
+        borrowed += in_area(&ci, recs[i].page);
+    ck_assert_uint_ge(borrowed, AREA_PAGES / 2);
+
+    unsigned long mig0 = t_vmstat("pgmigrate_success"), ok0 = t_vmstat("cma_alloc_success");
+    struct pa_page *run = pa_cma_alloc(RUN_PAGES, 0);
+    ck_assert_msg(run != NULL, "pa_cma_alloc(32 MiB) failed: %s", strerror(errno));
+    unsigned long start = pa_page_to_pfn(run);
+    ck_assert_uint_ge(start, ci.base_pfn);
+    ck_assert_uint_le(start + RUN_PAGES, ci.base_pfn + ci.count);
+    ck_assert_uint_eq(t_vmstat("cma_alloc_success") - ok0, 1);
+    ck_assert_uint_gt(nr_migrated, 0);
+    ck_assert_uint_ge(t_vmstat("pgmigrate_success") - mig0, nr_migrated);
+
+    /* no borrower is left in the run, and every one kept its contents */
+    for (size_t i = 0; i < n; i++) {
+        unsigned long pfn = pa_page_to_pfn(recs[i].page);
+        ck_assert_msg(pfn < start || pfn >= start + RUN_PAGES, "page %zu still inside the run", i);
+        ck_assert_msg(tag_ok(recs[i].page, recs[i].tag), "page %zu lost its contents", i);
+        ck_assert_ptr_eq(pa_page_movable_owner(recs[i].page), &recs[i]);
+    }
+    /* the run is one contiguous, usable range of allocated pages */
+    char *base = pa_page_address(run);
+    for (unsigned long i = 0; i < RUN_PAGES; i += 97) {
+        struct pa_page *p = pa_pfn_to_page(start + i);
+        ck_assert_ptr_eq(pa_page_address(p), base + i * T_PAGE);
+        ck_assert_int_eq(pa_page_count(p), 1);
+    }
+    memset(base, 0x5a, RUN_PAGES * T_PAGE);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    ck_assert_uint_eq(ci.allocated, RUN_PAGES);
+
+    ck_assert_int_eq(pa_cma_release(run, RUN_PAGES), 0);
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    ck_assert_uint_eq(ci.allocated, 0);
+    for (size_t i = 0; i < n; i++)
+        pa_free_pages(recs[i].page, 0);
+    free(recs);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    t_drain();
+    ck_assert_uint_eq(t_vmstat("nr_free_cma"), AREA_PAGES);
+    ck_assert_uint_eq(pagetype_blocks("Isolate"), 0);
+}
+END_TEST
+
+/* Borrowers that never registered movable ops cannot be moved: the run
+ * fails (cma_alloc_fail), the isolation is undone, and it succeeds once
+ * they are gone. */
+START_TEST(test_unmovable_borrowers_fail_cleanly)
+{
+    setup("64M", "8M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    struct t_blocks l = {0};
+    while (t_vmstat("nr_free_cma") > ci.count / 2) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN, 0);
+        ck_assert_ptr_nonnull(p);
+        t_blocks_push(&l, p, 0);
+    }
+    unsigned long fail0 = t_vmstat("cma_alloc_fail");
+    errno = 0;
+    ck_assert_ptr_null(pa_cma_alloc(ci.count, 0));
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_uint_eq(t_vmstat("cma_alloc_fail") - fail0, 1);
+    ck_assert_uint_eq(pagetype_blocks("Isolate"), 0);
+    ck_assert_uint_eq(pagetype_blocks("CMA"), ci.count / 512);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    struct pa_page *run = pa_cma_alloc(ci.count, PA_MAX_ORDER);
+    ck_assert_ptr_nonnull(run);
+    ck_assert_uint_eq(pa_page_to_pfn(run), ci.base_pfn);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_int_eq(pa_cma_release(run, ci.count), 0);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+static const char *const bad_specs[] = {
+    "abc", "64M@x", "64M@7", "0", ",", "64M@", "1G@0", "64Q",
+};
+
+START_TEST(test_bad_cma_strings)
+{
+    struct t_capture c;
+    t_capture_begin(&c);
+    setup("64M", bad_specs[_i]);
+    char *err = t_capture_end(&c);
+    ck_assert_msg(strstr(err, "PAGEALLOC_CMA") != NULL, "no message naming PAGEALLOC_CMA for \"%s\": %s",
+                  bad_specs[_i], err);
+    free(err);
+    ck_assert_int_eq(pa_cma_nr_areas(), 0);
+    ck_assert_uint_eq(t_vmstat("nr_free_cma"), 0);
+    errno = 0;
+    ck_assert_ptr_null(pa_cma_alloc(1, 0));
+    ck_assert_int_eq(errno, ENODEV);
+    /* the allocator works as without CMA */
+    struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE, 0);
+    ck_assert_ptr_nonnull(p);
+    pa_free_pages(p, 0);
+}
+END_TEST
+
+START_TEST(test_bad_arguments_and_release)
+{
+    setup("64M", "8M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    errno = 0;
+    ck_assert_ptr_null(pa_cma_alloc(0, 0));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(pa_cma_alloc(1, 40));
+    ck_assert_int_eq(errno, EINVAL);
+    errno = 0;
+    ck_assert_ptr_null(pa_cma_alloc(ci.count + 1, 0));
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_int_eq(pa_cma_area_info(1, &ci), -1);
+    ck_assert_int_eq(pa_cma_area_info(0, NULL), -1);
+
+    /* alignment is honoured */
+    struct pa_page *a = pa_cma_alloc(3, 4);
+    ck_assert_ptr_nonnull(a);
+    ck_assert_uint_eq(pa_page_to_pfn(a) % 16, 0);
+    struct pa_page *b = pa_cma_alloc(5, 0);
+    ck_assert_ptr_nonnull(b);
+    ck_assert_uint_eq(pa_page_to_pfn(b), pa_page_to_pfn(a) + 3);   /* first fit, right after a */
+
+    struct t_capture c;
+    /* a page that is not from CMA */
+    struct pa_page *plain = pa_alloc_pages(PA_GFP_KERNEL, 0);
+    t_capture_begin(&c);
+    errno = 0;
+    ck_assert_int_eq(pa_cma_release(plain, 1), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    char *err = t_capture_end(&c);
+    ck_assert_ptr_nonnull(strstr(err, "not a page of a CMA area"));
+    free(err);
+    pa_free_pages(plain, 0);
+    /* NULL, zero count, a run longer than what was handed out */
+    ck_assert_int_eq(pa_cma_release(NULL, 1), -1);
+    ck_assert_int_eq(pa_cma_release(a, 0), -1);
+    t_capture_begin(&c);
+    ck_assert_int_eq(pa_cma_release(a, 4), -1);     /* a and the start of b */
+    ck_assert_int_eq(pa_cma_release(a, 2), -1);     /* part of a */
+    ck_assert_int_eq(pa_cma_release(pa_pfn_to_page(pa_page_to_pfn(a) + 1), 2), -1);
+    err = t_capture_end(&c);
+    ck_assert_ptr_nonnull(strstr(err, "more than one run"));
+    ck_assert_ptr_nonnull(strstr(err, "shorter than the run"));
+    ck_assert_ptr_nonnull(strstr(err, "not the first page of a run"));
+    free(err);
+    /* a page of the run freed on its own makes the release refuse */
+    pa_get_page(b);
+    ck_assert_int_eq(pa_cma_release(b, 5), -1);
+    pa_put_page(b);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+
+    /* release, then double release */
+    ck_assert_int_eq(pa_cma_release(a, 3), 0);
+    t_capture_begin(&c);
+    errno = 0;
+    ck_assert_int_eq(pa_cma_release(a, 3), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    err = t_capture_end(&c);
+    ck_assert_ptr_nonnull(strstr(err, "already released"));
+    free(err);
+    ck_assert_int_eq(pa_cma_release(b, 5), 0);
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    ck_assert_uint_eq(ci.allocated, 0);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("cma");
+    TCase *tc = t_tcase(s, "area", 60);
+    tcase_add_test(tc, test_area_reserved_and_reported);
+    tcase_add_loop_test(tc, test_bad_cma_strings, 0, (int)(sizeof(bad_specs) / sizeof(bad_specs[0])));
+    tcase_add_test(tc, test_bad_arguments_and_release);
+    tc = t_tcase(s, "alloc", 120);
+    tcase_add_test(tc, test_run_migrates_borrowers);
+    tcase_add_test(tc, test_unmovable_borrowers_fail_cleanly);
+    return t_run_suite(s);
+}

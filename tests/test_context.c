@@ -1,0 +1,2 @@
+#include "pa_test.h"
+int main(void){return 0;}
