@@ -49,10 +49,10 @@ static int scope_restore(enum scope_kind kind, unsigned int token)
     unsigned int depth = t->scope_depth[kind];
     const char *why = NULL;
 
-    if ((token & TOKEN_TAG_MASK) != TOKEN_TAG(kind))
-        why = "the value was not returned by the matching save function";
-    else if (depth == 0)
+    if (depth == 0)
         why = "unbalanced restore: no scope of this kind is open in this thread";
+    else if ((token & TOKEN_TAG_MASK) != TOKEN_TAG(kind))
+        why = "the value was not returned by the matching save function";
     else if (((token >> TOKEN_DEPTH_SHIFT) & TOKEN_DEPTH_MASK) != depth - 1)
         why = "restore out of order: an inner scope of this kind is still open";
     if (why) {
