@@ -792,7 +792,7 @@ static bool suitable_migration_source(const struct compact_control *cc, unsigned
 {
     int mt = get_pfnblock_migratetype(pfn);
     if (is_migrate_cma(mt))
-        return false;   /* CMA: future work */
+        return false;   /* CMA areas are emptied by pa_cma_alloc itself (cma.c) */
     if (cc->mode != PA_MIGRATE_ASYNC || !cc->direct_compaction)
         return true;
     if (cc->migratetype == MIGRATE_MOVABLE)
