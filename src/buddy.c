@@ -438,10 +438,11 @@ bool take_free_range(struct zone *z, unsigned long start, unsigned long end, uns
 {
     unsigned long base = ALIGN_DOWN(start, MAX_ORDER_NR_PAGES), pfn;
 
-    /* no free block straddles base: every free block of [base, end) is met */
+    /* no free block straddles base: every free block of [base, end) is met
+     * (a guard page of PAGEALLOC_DEBUG=guard is a free block too) */
     for (pfn = base; pfn < end;) {
         struct pa_page *p = pfn_to_page(pfn);
-        if (PageBuddy(p)) {
+        if (PageBuddy(p) || PageGuard(p)) {
             pfn += 1UL << buddy_order(p);
             continue;
         }
@@ -452,7 +453,8 @@ bool take_free_range(struct zone *z, unsigned long start, unsigned long end, uns
     *lo = *hi = 0;
     for (pfn = base; pfn < end;) {
         struct pa_page *p = pfn_to_page(pfn);
-        if (!PageBuddy(p)) {
+        bool guard = PageGuard(p);
+        if (!PageBuddy(p) && !guard) {
             pfn++;
             continue;
         }
@@ -460,7 +462,10 @@ bool take_free_range(struct zone *z, unsigned long start, unsigned long end, uns
         if (pfn + (1UL << o) > start) {
             if (!*hi)
                 *lo = pfn;
-            del_page_from_free_list(p, z, o, get_pfnblock_migratetype(pfn));
+            if (guard)
+                clear_page_guard(z, p, o);
+            else
+                del_page_from_free_list(p, z, o, get_pfnblock_migratetype(pfn));
             *hi = pfn + (1UL << o);
         }
         pfn += 1UL << o;

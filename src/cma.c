@@ -339,6 +339,8 @@ static int alloc_contig_range(struct cma_area *a, unsigned long start, unsigned 
         p->mapping = NULL;
         p->owner = NULL;
         set_page_count(p, 1);
+        if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
+            set_page_owner(p, 0, PA_GFP_KERNEL);
     }
     return 0;
 }

@@ -84,6 +84,8 @@ struct pa_page *alloc_page_from_dhugetlb_pool(pa_gfp_t gfp, unsigned int order, 
         return NULL;
     page->order = 0;
     set_page_count(page, 1);
+    if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
+        set_page_owner(page, 0, gfp);
     if (gfp & PA_GFP_ZERO)
         memset(page_address(page), 0, PAGE_SIZE);
     return page;
@@ -102,6 +104,8 @@ void free_page_to_dhugetlb_pool(struct pa_page *page)
     page->owner = NULL;
     page->order = 0;
     __atomic_store_n(&page->flags, 1UL << PG_dhugetlb, __ATOMIC_RELAXED);
+    if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
+        reset_page_owner(page, 0);
     if (unlikely(pa_opt.debug & PA_DEBUG_POISON))
         kernel_poison_pages(page, 0);
     spin_lock(&pool->lock);

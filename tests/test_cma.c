@@ -14,7 +14,12 @@
 
 static void setup(const char *node_size, const char *cma)
 {
+    const char *debug = getenv("PAGEALLOC_DEBUG");
+    char *keep = debug ? strdup(debug) : NULL;
     t_env_reset();
+    if (keep)
+        t_setenv("PAGEALLOC_DEBUG", keep);
+    free(keep);
     unsetenv("PAGEALLOC_DIRTY_RATIO");
     unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -246,6 +251,41 @@ START_TEST(test_unmovable_borrowers_fail_cleanly)
 }
 END_TEST
 
+/* The same with every debug option (checks, poison, guard pages, page
+ * owner): guard pages inside the run are free memory too. */
+START_TEST(test_run_with_debug_all)
+{
+    t_setenv("PAGEALLOC_DEBUG", "all");
+    setup("64M", "8M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    size_t n = 0;
+    struct mrec *recs = calloc(16384, sizeof(*recs));   /* CMA is borrowed last here: 8M of 64M */
+    while (t_vmstat("nr_free_cma") > ci.count / 4) {
+        ck_assert_uint_lt(n, 16384);
+        /* splitting blocks for these leaves guard pages behind (4 KiB backing) */
+        struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN, 0);
+        ck_assert_ptr_nonnull(p);
+        recs[n].page = p;
+        recs[n].tag = n * 31 + 7;
+        fill_tag(p, recs[n].tag);
+        pa_page_set_movable(p, &mops, &recs[n]);
+        n++;
+    }
+    struct pa_page *run = pa_cma_alloc(ci.count / 2, 0);
+    ck_assert_ptr_nonnull(run);
+    memset(pa_page_address(run), 1, ci.count / 2 * T_PAGE);
+    for (size_t i = 0; i < n; i++)
+        ck_assert(tag_ok(recs[i].page, recs[i].tag));
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_int_eq(pa_cma_release(run, ci.count / 2), 0);
+    for (size_t i = 0; i < n; i++)
+        pa_free_pages(recs[i].page, 0);
+    free(recs);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
 static const char *const bad_specs[] = {
     "abc", "64M@x", "64M@7", "0", ",", "64M@", "1G@0", "64Q",
 };
@@ -351,5 +391,6 @@ int main(void)
     tc = t_tcase(s, "alloc", 120);
     tcase_add_test(tc, test_run_migrates_borrowers);
     tcase_add_test(tc, test_unmovable_borrowers_fail_cleanly);
+    tcase_add_test(tc, test_run_with_debug_all);
     return t_run_suite(s);
 }
