@@ -282,7 +282,7 @@ struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order)
 struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned int alloc_flags)
 {
     struct pa_page *page;
-    if (unlikely(cma_configured) && (alloc_flags & ALLOC_CMA) &&
+    if (unlikely(cma_active()) && (alloc_flags & ALLOC_CMA) &&
         zone_page_state(z, NR_FREE_CMA_PAGES) > zone_page_state(z, NR_FREE_PAGES) / 2) {
         page = __rmqueue_cma_fallback(z, order);
         if (page)
@@ -291,7 +291,7 @@ struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned i
     page = __rmqueue_smallest(z, order, mt);
     if (unlikely(!page) && mt < MIGRATE_PCPTYPES) {
         page = __rmqueue_fallback(z, order, mt, alloc_flags);
-        if (!page && unlikely(cma_configured) && (alloc_flags & ALLOC_CMA))
+        if (!page && unlikely(cma_active()) && (alloc_flags & ALLOC_CMA))
             page = __rmqueue_cma_fallback(z, order);
     }
     return page;

@@ -1293,6 +1293,7 @@ static inline pa_gfp_t current_gfp_context(const struct pa_thread *t, pa_gfp_t g
 
 /* Any CMA area exists: the only test the buddy pays for when there is none. */
 extern bool cma_configured;
+static inline bool cma_active(void) { return __atomic_load_n(&cma_configured, __ATOMIC_RELAXED); }
 /* Reserve the PAGEALLOC_CMA areas (at the end of pa_init): brings their
  * sections online and turns their pageblocks MIGRATE_CMA.  Bad specs are
  * reported and skipped; never fails the initialisation. */
@@ -1329,6 +1330,7 @@ void migrate_dirty_state(struct pa_page *dst, struct pa_page *src);
 struct dhugetlb_pool;
 /* Some pool holds blocks: the allocator looks at pools only then. */
 extern bool dhugetlb_active;
+static inline bool dhugetlb_in_use(void) { return __atomic_load_n(&dhugetlb_active, __ATOMIC_RELAXED); }
 /* Serve an order-0 PA_GFP_ACCOUNT request of a thread whose cgroup has a
  * pool, before the freelists; NULL sends it to the buddy. */
 struct pa_page *alloc_page_from_dhugetlb_pool(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags);

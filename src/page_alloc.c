@@ -835,7 +835,7 @@ struct pa_page *__alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_ni
         alloc_flags |= ALLOC_KSWAPD;
 
     /* the cgroup's dynamic hugetlb pool before the freelists (off by default) */
-    if (unlikely(dhugetlb_active) && (gfp & PA_GFP_ACCOUNT)) {
+    if (unlikely(dhugetlb_in_use()) && (gfp & PA_GFP_ACCOUNT)) {
         page = alloc_page_from_dhugetlb_pool(gfp, order, alloc_flags);
         if (page)
             goto out;
@@ -937,7 +937,7 @@ void free_the_page(struct pa_page *page, unsigned int order)
     unsigned long pfn = page_to_pfn(page);
 
     /* a page of a cgroup's dynamic hugetlb pool goes back to the pool */
-    if (unlikely(dhugetlb_active) && PageDhugetlb(page)) {
+    if (unlikely(dhugetlb_in_use()) && PageDhugetlb(page)) {
         free_page_to_dhugetlb_pool(page);
         return;
     }
