@@ -20,7 +20,8 @@ struct pa_memcg;
 
 /* limit in bytes, 0 = unlimited; name is copied.  NULL with errno. */
 PA_API struct pa_memcg *pa_memcg_create(const char *name, size_t limit);
-/* -1 with EBUSY while pages are charged or threads attached. */
+/* -1 with EBUSY while pages are charged, threads attached or pages of its
+ * dynamic hugetlb pool in use; the pool's blocks go back to the buddy. */
 PA_API int pa_memcg_destroy(struct pa_memcg *memcg);
 /* Attach the calling thread (NULL: detach). */
 PA_API int pa_memcg_attach(struct pa_memcg *memcg);
