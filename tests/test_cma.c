@@ -9,6 +9,9 @@
 
 #include "internal.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 #define AREA_PAGES (64UL << 20 >> 12)     /* PAGEALLOC_CMA=64M */
 #define RUN_PAGES  (32UL << 20 >> 12)     /* the 32 MiB run */
 
@@ -286,6 +289,149 @@ START_TEST(test_run_with_debug_all)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Concurrency: an owner churning movable pages while runs are taken    */
+/* ------------------------------------------------------------------ */
+
+#define CHURN_SLOTS 12000
+
+struct churn {
+    pthread_mutex_t lock;          /* the owner's lock: records below */
+    struct crec {
+        struct pa_page *page;
+        uint64_t tag;
+        bool isolated;
+    } rec[CHURN_SLOTS];
+    atomic_bool stop;
+    unsigned long ops, bad_tags;
+};
+static struct churn *churn;
+
+static bool c_isolate(struct pa_page *page, enum pa_migrate_mode mode)
+{
+    (void)mode;
+    struct crec *r = pa_page_movable_owner(page);
+    bool ok = false;
+    pthread_mutex_lock(&churn->lock);
+    if (r && r->page == page && !r->isolated)
+        ok = r->isolated = true;
+    pthread_mutex_unlock(&churn->lock);
+    return ok;
+}
+
+static int c_migrate(struct pa_page *dst, struct pa_page *src, enum pa_migrate_mode mode)
+{
+    (void)mode;
+    struct crec *r = pa_page_movable_owner(src);
+    pthread_mutex_lock(&churn->lock);
+    memcpy(pa_page_address(dst), pa_page_address(src), T_PAGE);
+    r->page = dst;
+    r->isolated = false;
+    pthread_mutex_unlock(&churn->lock);
+    return 0;
+}
+
+static void c_putback(struct pa_page *page)
+{
+    struct crec *r = pa_page_movable_owner(page);
+    pthread_mutex_lock(&churn->lock);
+    r->isolated = false;
+    pthread_mutex_unlock(&churn->lock);
+}
+
+static const struct pa_movable_ops cops = { c_isolate, c_migrate, c_putback };
+
+static void *churn_main(void *arg)
+{
+    (void)arg;
+    uint64_t seed = 0x1234567;
+    for (unsigned long n = 0; !atomic_load(&churn->stop); n++) {
+        size_t i = (size_t)(t_rand(&seed) % CHURN_SLOTS);
+        struct pa_page *gone = NULL;
+        uint64_t tag = 0;
+        pthread_mutex_lock(&churn->lock);
+        struct crec *r = &churn->rec[i];
+        bool empty = !r->page;
+        if (r->page && !r->isolated) {
+            gone = r->page;
+            tag = r->tag;
+            r->page = NULL;
+        }
+        pthread_mutex_unlock(&churn->lock);
+        if (gone) {
+            if (!tag_ok(gone, tag))
+                churn->bad_tags++;
+            pa_free_pages(gone, 0);
+        } else if (empty) {
+            struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN, 0);
+            if (!p)
+                continue;
+            tag = seed ^ i;
+            fill_tag(p, tag);
+            pthread_mutex_lock(&churn->lock);
+            r->page = p;
+            r->tag = tag;
+            pa_page_set_movable(p, &cops, r);
+            pthread_mutex_unlock(&churn->lock);
+        }
+        churn->ops++;
+    }
+    return NULL;
+}
+
+START_TEST(test_runs_while_owner_churns)
+{
+    setup("64M", "16M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    churn = calloc(1, sizeof(*churn));
+    ck_assert_ptr_nonnull(churn);
+    pthread_mutex_init(&churn->lock, NULL);
+    /* fill the slots first, so that the area is borrowed */
+    for (size_t i = 0; i < CHURN_SLOTS; i++) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE, 0);
+        ck_assert_ptr_nonnull(p);
+        churn->rec[i].page = p;
+        churn->rec[i].tag = i * 977 + 1;
+        fill_tag(p, churn->rec[i].tag);
+        pa_page_set_movable(p, &cops, &churn->rec[i]);
+    }
+    ck_assert_uint_lt(t_vmstat("nr_free_cma"), ci.count);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, churn_main, NULL), 0);
+    int ok = 0;
+    for (int round = 0; round < 20; round++) {
+        struct pa_page *run = pa_cma_alloc(ci.count / 4, 0);
+        if (!run)
+            continue;
+        ok++;
+        unsigned long start = pa_page_to_pfn(run), end = start + ci.count / 4;
+        memset(pa_page_address(run), 0x77, ci.count / 4 * T_PAGE);
+        pthread_mutex_lock(&churn->lock);
+        for (size_t i = 0; i < CHURN_SLOTS; i++) {
+            struct pa_page *p = churn->rec[i].page;
+            if (p) {
+                unsigned long pfn = pa_page_to_pfn(p);
+                ck_assert_msg(pfn < start || pfn >= end, "a live page of the owner is inside a CMA run");
+            }
+        }
+        pthread_mutex_unlock(&churn->lock);
+        ck_assert_int_eq(pa_cma_release(run, ci.count / 4), 0);
+    }
+    atomic_store(&churn->stop, true);
+    pthread_join(th, NULL);
+    ck_assert_int_gt(ok, 0);
+    ck_assert_uint_eq(churn->bad_tags, 0);
+    for (size_t i = 0; i < CHURN_SLOTS; i++)
+        if (churn->rec[i].page) {
+            ck_assert(tag_ok(churn->rec[i].page, churn->rec[i].tag));
+            pa_free_pages(churn->rec[i].page, 0);
+        }
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    free(churn);
+}
+END_TEST
+
 static const char *const bad_specs[] = {
     "abc", "64M@x", "64M@7", "0", ",", "64M@", "1G@0", "64Q",
 };
@@ -392,5 +538,6 @@ int main(void)
     tcase_add_test(tc, test_run_migrates_borrowers);
     tcase_add_test(tc, test_unmovable_borrowers_fail_cleanly);
     tcase_add_test(tc, test_run_with_debug_all);
+    tcase_add_test(tc, test_runs_while_owner_churns);
     return t_run_suite(s);
 }
