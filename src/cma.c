@@ -333,7 +333,7 @@ static int alloc_contig_range(struct cma_area *a, unsigned long start, unsigned 
         return -1;
     for (unsigned long pfn = start; pfn < end; pfn++) {
         struct pa_page *p = pfn_to_page(pfn);
-        p->flags = 0;
+        __atomic_store_n(&p->flags, 0UL, __ATOMIC_RELAXED);   /* buddy scans read neighbours' flags */
         p->order = 0;
         p->private = 0;
         p->mapping = NULL;
