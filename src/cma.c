@@ -177,6 +177,14 @@ static int cma_activate_area(struct cma_area *a)
     return 0;
 }
 
+/* A child forked while another thread held an area's mutex would wait
+ * forever: the child has only the forking thread, so the locks are free. */
+static void cma_atfork_child(void)
+{
+    for (int i = 0; i < cma_area_count; i++)
+        pthread_mutex_init(&cma_areas[i].lock, NULL);
+}
+
 void pa_cma_init(void)
 {
     struct cma_spec specs[MAX_CMA_AREAS];
@@ -214,6 +222,8 @@ void pa_cma_init(void)
         cma_area_count++;
         __atomic_store_n(&cma_configured, true, __ATOMIC_RELEASE);
     }
+    if (cma_area_count)
+        pthread_atfork(NULL, NULL, cma_atfork_child);
 }
 
 /* ------------------------------------------------------------------ */

@@ -42,6 +42,20 @@ bool dhugetlb_active;
 static pthread_mutex_t dhugetlb_mutex = PTHREAD_MUTEX_INITIALIZER;
 static struct list_head all_pools = { &all_pools, &all_pools };
 
+/* A child forked while another thread held a pool's lock or the mutex
+ * would wait forever: only the forking thread exists there. */
+static void dhugetlb_atfork_child(void)
+{
+    pthread_mutex_init(&dhugetlb_mutex, NULL);
+    for (struct list_head *l = all_pools.next; l != &all_pools; l = l->next)
+        spin_lock_init(&list_entry(l, struct dhugetlb_pool, link)->lock);
+}
+static pthread_once_t dhugetlb_atfork_once = PTHREAD_ONCE_INIT;
+static void dhugetlb_register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, dhugetlb_atfork_child);
+}
+
 static inline struct dhugetlb_pool *memcg_pool(struct pa_memcg *memcg)
 {
     return __atomic_load_n(memcg_dhugetlb_slot(memcg), __ATOMIC_ACQUIRE);
@@ -122,6 +136,7 @@ void free_page_to_dhugetlb_pool(struct pa_page *page)
 
 static struct dhugetlb_pool *pool_create(void)
 {
+    pthread_once(&dhugetlb_atfork_once, dhugetlb_register_atfork);
     struct dhugetlb_pool *pool = pa_os_alloc(sizeof(*pool));
     if (!pool)
         return NULL;

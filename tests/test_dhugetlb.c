@@ -200,6 +200,37 @@ START_TEST(test_bad_input)
 }
 END_TEST
 
+/* A forked child keeps the pool (a copy) and can use it. */
+static void child_uses_pool(void *arg)
+{
+    (void)arg;
+    struct pa_page *p = pa_alloc_pages(GFP_ACC, 0);
+    if (!p || !PageDhugetlb(p)) {
+        fprintf(stderr, "child: allocation %s\n", p ? "not from the pool" : "failed");
+        _exit(1);
+    }
+    pa_free_pages(p, 0);
+    if (pa_check_invariants() != 0)
+        _exit(2);
+}
+
+START_TEST(test_fork_child_uses_pool)
+{
+    setup("on");
+    struct pa_memcg *m = pa_memcg_create("forked", 0);
+    ck_assert_int_eq(pa_memcg_dhugetlb_resize(m, BLOCK), 0);
+    pa_memcg_attach(m);
+    struct t_child c;
+    t_run_child(child_uses_pool, NULL, &c);
+    char why[128];
+    ck_assert_msg(t_exited_ok(&c), "child: %s: %s", t_describe_status(&c, why, sizeof(why)), c.err);
+    free(c.err);
+    ck_assert_uint_eq(stat_of(m).used_pages, 0);
+    pa_memcg_attach(NULL);
+    ck_assert_int_eq(pa_memcg_destroy(m), 0);
+}
+END_TEST
+
 static const char *const bad_switch[] = { "maybe", "2", "onn" };
 
 START_TEST(test_bad_switch)
@@ -221,6 +252,7 @@ int main(void)
     tcase_add_test(tc, test_off_by_default);
     tcase_add_test(tc, test_pool_first_then_buddy);
     tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_fork_child_uses_pool);
     tcase_add_loop_test(tc, test_bad_switch, 0, (int)(sizeof(bad_switch) / sizeof(bad_switch[0])));
     return t_run_suite(s);
 }
