@@ -481,6 +481,26 @@ static inline long kernel_get_mempolicy(int *policy, unsigned long *nmask, unsig
 	return 0;
 }
 
+/* Scoped allocation contexts (<linux/sched/mm.h>). */
+static inline unsigned int memalloc_noio_save(void) { return pa_memalloc_noio_save(); }
+static inline void memalloc_noio_restore(unsigned int flags) { (void)pa_memalloc_noio_restore(flags); }
+static inline unsigned int memalloc_nofs_save(void) { return pa_memalloc_nofs_save(); }
+static inline void memalloc_nofs_restore(unsigned int flags) { (void)pa_memalloc_nofs_restore(flags); }
+static inline unsigned int memalloc_noreclaim_save(void) { return pa_memalloc_noreclaim_save(); }
+static inline void memalloc_noreclaim_restore(unsigned int flags) { (void)pa_memalloc_noreclaim_restore(flags); }
+static inline gfp_t current_gfp_context(gfp_t flags) { return pa_current_gfp_context(flags); }
+
+/* Dirty pages (set_page_dirty: true if it was clean). */
+static inline bool set_page_dirty(struct page *page) { return pa_set_page_dirty(__page_to_pa(page)) == 1; }
+static inline bool clear_page_dirty_for_io(struct page *page)
+{
+	return pa_clear_page_dirty(__page_to_pa(page)) == 1;
+}
+static inline bool PageDirty(const struct page *page)
+{
+	return pa_page_dirty((const struct pa_page *)(const void *)page) == 1;
+}
+
 #ifdef __cplusplus
 }
 #endif
