@@ -14,6 +14,11 @@
 #   --node-size SIZE   PAGEALLOC_NODE_SIZE for the timed workloads (default 4G)
 #   --frag-node-size SIZE   ... for the fragmentation runs (default 384M)
 #
+# Also runs bench-mmap-cycle under LD_PRELOAD=libpagealloc-preload.so: the
+# mmap(64 KiB) + touch + munmap cycle through the kernel and through the
+# shim, alternating in one process, reported with the issue-6 target (shim at
+# most 1/50 of the kernel's time), wall and CPU time.
+#
 # Builds first (cmake --build BUILD_DIR --target bench; configures BUILD_DIR,
 # default build/, if it has no cache).  Writes DIR/raw.csv (every run),
 # DIR/results.csv (medians), DIR/results.md (tables; also printed) and
@@ -127,6 +132,15 @@ for b in "${backends[@]}"; do
     [[ "$b" == pagealloc ]] && jobs+=("$b:frag_nogroup")
 done
 
+# The mmap cycle (issue 6): kernel vs the LD_PRELOAD shim in one process.
+preload=$(cat "$bin_dir/preload.txt" 2>/dev/null || true)
+if [[ -x "$bin_dir/bench-mmap-cycle" && -n "$preload" && -f "$preload" ]]; then
+    jobs+=("mmap-cycle:cycle")
+else
+    missing+=("mmap-cycle (bench-mmap-cycle or the shim not built)")
+    echo "run.sh: mmap cycle not available, skipped: bench-mmap-cycle or the shim not built" >&2
+fi
+
 failures=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run.sh: ${#backends[@]} allocators (${backends[*]}), $runs runs of ${#jobs[@]} jobs," \
@@ -139,8 +153,15 @@ run_job() {   # run_job RUN BACKEND WORKLOAD
     local tag="run$r-$b-$w"
     if [[ "$w" == core ]]; then args+=(-w core); else args+=(-w "$w"); ns=$frag_node_size; fi
     local status=0
-    PAGEALLOC_NODE_SIZE=$ns timeout "$proc_timeout" "$exe" "${args[@]}" \
-        >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+    if [[ "$w" == cycle ]]; then
+        # kernel and shim alternate inside the process: 5 rounds of time_ms each
+        LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}" PAGEALLOC_NODE_SIZE=$ns \
+            timeout "$proc_timeout" "$exe" -t "$time_ms" -r 5 \
+            >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+    else
+        PAGEALLOC_NODE_SIZE=$ns timeout "$proc_timeout" "$exe" "${args[@]}" \
+            >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+    fi
     if [[ $status -ne 0 ]]; then
         local why="exit status $status"
         [[ $status -eq 124 ]] && why="timed out after ${proc_timeout}s"

@@ -48,6 +48,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -123,23 +124,196 @@ static atomic_ulong st_served, st_passed, st_fallback, st_leaked_pages;
  * but if it ever does, the inner call goes to the kernel. */
 static __thread int shim_depth __attribute__((tls_model("initial-exec")));
 
-static void shim_options(void)
+/* ------------------------------------------------------------------------ */
+/* Signal handlers that unmap while their thread is inside the shim          */
+/* ------------------------------------------------------------------------ */
+
+/* A handler that runs while its thread is inside the shim (tab_lock possibly
+ * held) cannot take the lock.  Its munmap of arena memory is queued here,
+ * per thread, and carried out when the interrupted call leaves the shim;
+ * munmap of memory outside the arenas goes to the kernel at once.  Appends
+ * happen only in handlers of this thread; the drain takes the queue with
+ * signals blocked, so the two never interleave. */
+#define SHIM_DEFER_MAX 64
+struct deferred {
+    uintptr_t s, e;
+};
+static __thread struct deferred defer_q[SHIM_DEFER_MAX] __attribute__((tls_model("initial-exec")));
+static __thread volatile int defer_n __attribute__((tls_model("initial-exec")));
+static atomic_ulong st_deferred, st_defer_lost;
+
+static int unmap_now(uintptr_t s, uintptr_t e);
+
+static inline void shim_enter(void)
 {
-    const char *s = secure_getenv("PAGEALLOC_SHIM_THRESHOLD");
-    if (s && *s) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 0);
-        if (!errno && end != s) {
-            if (*end == 'k' || *end == 'K')
-                v <<= 10, end++;
-            else if (*end == 'm' || *end == 'M')
-                v <<= 20, end++;
-            if (*end == '\0')
-                shim_threshold = v ? (size_t)v : 1;
+    shim_depth++;
+    atomic_signal_fence(memory_order_seq_cst);
+}
+
+static void defer_drain(void)
+{
+    sigset_t all, old;
+    struct deferred q[SHIM_DEFER_MAX];
+    for (;;) {
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        int n = defer_n;
+        memcpy(q, defer_q, (size_t)n * sizeof(q[0]));
+        defer_n = 0;
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (n == 0)
+            return;
+        for (int i = 0; i < n; i++)
+            unmap_now(q[i].s, q[i].e);    /* enters and leaves the shim itself */
+    }
+}
+
+static inline void shim_leave(void)
+{
+    atomic_signal_fence(memory_order_seq_cst);
+    if (--shim_depth == 0 && __builtin_expect(defer_n != 0, 0))
+        defer_drain();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Scrubbing: making a freed range read as zeros again                       */
+/* ------------------------------------------------------------------------ */
+
+/* Zero every 256-byte block of [p, p+n) that holds a non-zero byte; blocks
+ * already zero are only read.  A range a program touched sparsely (a byte per
+ * page, a header) comes back clean for the cost of reading it, about a third
+ * of the cost of writing it all on the machines measured (bench/RESULTS.md).
+ * p and n are multiples of 4096. */
+typedef void (*scrub_fn)(void *p, size_t n);
+
+static void scrub_generic(void *p, size_t n)
+{
+    for (uint64_t *q = p, *end = (uint64_t *)((char *)p + n); q < end; q += 32) {
+        uint64_t o = 0;
+        for (int k = 0; k < 32; k++)
+            o |= q[k];
+        if (o)
+            memset(q, 0, 256);
+    }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+__attribute__((target("avx2"))) static void scrub_avx2(void *p, size_t n)
+{
+    const __m256i z = _mm256_setzero_si256();
+    for (char *c = p, *end = c + n; c < end; c += 256) {
+        __m256i o = _mm256_or_si256(
+            _mm256_or_si256(_mm256_or_si256(_mm256_load_si256((void *)c), _mm256_load_si256((void *)(c + 32))),
+                            _mm256_or_si256(_mm256_load_si256((void *)(c + 64)), _mm256_load_si256((void *)(c + 96)))),
+            _mm256_or_si256(_mm256_or_si256(_mm256_load_si256((void *)(c + 128)), _mm256_load_si256((void *)(c + 160))),
+                            _mm256_or_si256(_mm256_load_si256((void *)(c + 192)), _mm256_load_si256((void *)(c + 224)))));
+        if (__builtin_expect(!_mm256_testz_si256(o, o), 0))
+            for (int k = 0; k < 256; k += 32)
+                _mm256_store_si256((void *)(c + k), z);
+    }
+}
+
+__attribute__((target("avx512f"))) static void scrub_avx512(void *p, size_t n)
+{
+    const __m512i z = _mm512_setzero_si512();
+    for (char *c = p, *end = c + n; c < end; c += 256) {
+        __m512i o = _mm512_or_si512(_mm512_or_si512(_mm512_load_si512(c), _mm512_load_si512(c + 64)),
+                                    _mm512_or_si512(_mm512_load_si512(c + 128), _mm512_load_si512(c + 192)));
+        if (__builtin_expect(_mm512_test_epi64_mask(o, o) != 0, 0)) {
+            _mm512_store_si512(c, z);
+            _mm512_store_si512(c + 64, z);
+            _mm512_store_si512(c + 128, z);
+            _mm512_store_si512(c + 192, z);
         }
     }
-    s = secure_getenv("PAGEALLOC_SHIM_STATS");
+}
+#endif
+
+static scrub_fn scrub = scrub_generic;
+
+static void scrub_pick(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        scrub = scrub_avx512;
+    else if (__builtin_cpu_supports("avx2"))
+        scrub = scrub_avx2;
+#endif
+}
+
+/* ------------------------------------------------------------------------ */
+/* The cache of clean ranges                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* A served range unmapped whole (one table entry, read-write) is scrubbed and
+ * kept here, by length, instead of going back to the allocator: the next
+ * mapping of that length takes it with no allocator call and no zeroing.
+ * Every range in the cache reads as zeros.  Bounded in bytes
+ * (PAGEALLOC_SHIM_CACHE, default 32 MiB; 0 disables it) and per length;
+ * what does not fit goes back to the allocator.  Protected by tab_lock. */
+#define CACHE_DEPTH 8
+#define CACHE_CLASSES (SHIM_MAX_SERVED / SHIM_PAGE + 1)
+struct cache_class {
+    unsigned n;
+    uintptr_t r[CACHE_DEPTH];
+};
+static struct cache_class *cache;             /* CACHE_CLASSES entries, from the raw mmap */
+static size_t cache_limit = 32UL << 20, cache_bytes;
+static atomic_ulong st_cache_hits;
+
+static uintptr_t cache_pop(size_t len)
+{
+    struct cache_class *c;
+    if (!cache || (c = &cache[len / SHIM_PAGE])->n == 0)
+        return 0;
+    cache_bytes -= len;
+    return c->r[--c->n];
+}
+
+/* room for one range of len?  (lock held) */
+static int cache_room(size_t len)
+{
+    return cache && cache_bytes + len <= cache_limit && cache[len / SHIM_PAGE].n < CACHE_DEPTH;
+}
+
+static void cache_push(uintptr_t s, size_t len)
+{
+    struct cache_class *c = &cache[len / SHIM_PAGE];
+    c->r[c->n++] = s;
+    cache_bytes += len;
+}
+
+/* A size from the environment: digits with an optional k/K or m/M suffix.
+ * 0 and *out untouched if name is unset or not a size. */
+static int env_size(const char *name, size_t *out)
+{
+    const char *s = secure_getenv(name);
+    if (!s || !*s)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s)
+        return 0;
+    if (*end == 'k' || *end == 'K')
+        v <<= 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        v <<= 20, end++;
+    if (*end != '\0')
+        return 0;
+    *out = (size_t)v;
+    return 1;
+}
+
+static void shim_options(void)
+{
+    size_t v;
+    if (env_size("PAGEALLOC_SHIM_THRESHOLD", &v))
+        shim_threshold = v ? v : 1;
+    env_size("PAGEALLOC_SHIM_CACHE", &cache_limit);
+    const char *s = secure_getenv("PAGEALLOC_SHIM_STATS");
     shim_print_stats = s && *s && strcmp(s, "0") != 0;
 }
 
@@ -322,25 +496,30 @@ static int kernel_gaps(uintptr_t s, uintptr_t e, enum gap_op op, const struct ga
 
 /* munmap with the lock held: served parts go back to the allocator, the gaps
  * to the kernel. */
-static int unmap_locked(uintptr_t s, uintptr_t e)
+static int unmap_locked_gaps(uintptr_t s, uintptr_t e, int gaps)
 {
     if (!tab_overlaps(s, e))
-        return kernel_gaps(s, e, GAP_MUNMAP, NULL);
+        return gaps ? kernel_gaps(s, e, GAP_MUNMAP, NULL) : 0;
     if (tab_carve(s, e))
         return -1;
     size_t i = tab_lower(s), j = i;
     uintptr_t cur = s;
     int ret = 0;
     for (; j < ntab && tab[j].start < e; j++) {
-        if (tab[j].start > cur && kernel_gaps(cur, tab[j].start, GAP_MUNMAP, NULL))
+        if (gaps && tab[j].start > cur && kernel_gaps(cur, tab[j].start, GAP_MUNMAP, NULL))
             ret = -1;
         free_piece(tab[j].start, tab[j].end, tab[j].prot);
         cur = tab[j].end;
     }
     tab_remove(i, j);
-    if (cur < e && kernel_gaps(cur, e, GAP_MUNMAP, NULL))
+    if (gaps && cur < e && kernel_gaps(cur, e, GAP_MUNMAP, NULL))
         ret = -1;
     return ret;
+}
+
+static int unmap_locked(uintptr_t s, uintptr_t e)
+{
+    return unmap_locked_gaps(s, e, 1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -357,9 +536,11 @@ __attribute__((destructor)) static void shim_dtor(void)
     if (shim_print_stats) {
         char buf[256];
         int n = snprintf(buf, sizeof(buf),
-                         "pagealloc-shim[%d]: served %lu passed %lu fallback %lu leaked_pages %lu\n",
+                         "pagealloc-shim[%d]: served %lu passed %lu fallback %lu leaked_pages %lu "
+                         "cache_hits %lu deferred %lu\n",
                          (int)getpid(), atomic_load(&st_served), atomic_load(&st_passed),
-                         atomic_load(&st_fallback), atomic_load(&st_leaked_pages));
+                         atomic_load(&st_fallback), atomic_load(&st_leaked_pages),
+                         atomic_load(&st_cache_hits), atomic_load(&st_deferred));
         if (n > 0)
             (void)!write(2, buf, (size_t)n);
     }
@@ -379,6 +560,12 @@ static int shim_lib_ready(void)
         cfg.hugepages = PA_HUGEPAGES_THP;
     if (pa_init(&cfg) != 0)
         atomic_store(&shim_disabled, 1);
+    scrub_pick();
+    if (cache_limit) {
+        void *c = sys_mmap(NULL, CACHE_CLASSES * sizeof(struct cache_class), SHIM_RW,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        cache = c == MAP_FAILED ? NULL : c;
+    }
     /* registered after the library's handlers, so at fork the shim's lock is
      * taken first (its order in normal operation: shim lock, then the
      * allocator's) */
@@ -396,15 +583,20 @@ static void *serve_locked(size_t len)
         return NULL;
     if (tab_reserve(3))    /* room for this entry and a later carve */
         return NULL;
-    int saved = errno;
-    void *p = pa_alloc_pages_exact(len, PA_GFP_HIGHUSER_MOVABLE | PA_GFP_ZERO | PA_GFP_NOWARN);
-    errno = saved;
+    void *p = (void *)cache_pop(len);
+    if (p) {
+        atomic_fetch_add_explicit(&st_cache_hits, 1, memory_order_relaxed);
+    } else {
+        int saved = errno;
+        p = pa_alloc_pages_exact(len, PA_GFP_HIGHUSER_MOVABLE | PA_GFP_ZERO | PA_GFP_NOWARN);
+        errno = saved;
+    }
     if (!p) {
         atomic_fetch_add(&st_fallback, 1);
         return NULL;
     }
     tab_insert((uintptr_t)p, (uintptr_t)p + len, SHIM_RW);
-    atomic_fetch_add(&st_served, 1);
+    atomic_fetch_add_explicit(&st_served, 1, memory_order_relaxed);
     return p;
 }
 
@@ -476,11 +668,13 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
     if (shim_depth)
         return sys_mmap(addr, len, prot, flags, fd, off);
     if (servable(len, prot, flags)) {
-        shim_depth++;
+        shim_enter();
         pthread_mutex_lock(&tab_lock);
         void *p = serve_locked(round_page(len));
         pthread_mutex_unlock(&tab_lock);
-        shim_depth--;
+        int saved = errno;
+        shim_leave();
+        errno = saved;
         if (p)
             return p;
         return sys_mmap(addr, len, prot, flags, fd, off);
@@ -490,15 +684,17 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
         atomic_load_explicit(&shim_ready, memory_order_acquire)) {
         uintptr_t s = (uintptr_t)addr, e = s + round_page(len);
         if (e > s) {
-            shim_depth++;
+            shim_enter();
             pthread_mutex_lock(&tab_lock);
             void *p;
             if (tab_overlaps(s, e))
                 p = fixed_over_served(s, e, prot, flags, fd, off);
             else
                 p = sys_mmap(addr, len, prot, flags, fd, off);
+            int saved = errno;
             pthread_mutex_unlock(&tab_lock);
-            shim_depth--;
+            shim_leave();
+            errno = saved;
             return p;
         }
     }
@@ -510,20 +706,68 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
     return mmap(addr, len, prot, flags, fd, off);
 }
 
+/* munmap of [s, e) (page aligned, not empty): takes the lock. */
+static int unmap_now(uintptr_t s, uintptr_t e)
+{
+    shim_enter();
+    pthread_mutex_lock(&tab_lock);
+    size_t i = tab_lower(s);
+    if (cache && i < ntab && tab[i].start == s && tab[i].end == e && tab[i].prot == SHIM_RW &&
+        cache_room(e - s)) {
+        /* a whole served mapping: scrub it outside the lock and keep it */
+        tab_remove(i, i + 1);
+        pthread_mutex_unlock(&tab_lock);
+        scrub((void *)s, e - s);
+        pthread_mutex_lock(&tab_lock);
+        if (cache_room(e - s))
+            cache_push(s, e - s);
+        else
+            free_piece(s, e, SHIM_RW);
+        pthread_mutex_unlock(&tab_lock);
+        shim_leave();
+        return 0;
+    }
+    int r = unmap_locked(s, e);
+    int saved = errno;
+    pthread_mutex_unlock(&tab_lock);
+    shim_leave();
+    errno = saved;
+    return r;
+}
+
+/* munmap from a signal handler that interrupted this thread inside the shim:
+ * parts outside the arenas are unmapped now; served parts are queued for
+ * when the interrupted call leaves the shim (the lock may be held).  Arena
+ * pages that are not served are left alone, as in unmap_locked. */
+static int unmap_deferred(uintptr_t s, uintptr_t e)
+{
+    int r = kernel_gaps(s, e, GAP_MUNMAP, NULL);
+    int has_arena = 0;
+    for (uintptr_t a = s; a < e && !has_arena; a += SHIM_PAGE)
+        has_arena = in_arena(a);
+    if (!has_arena)
+        return r;
+    int n = defer_n;
+    if (n == SHIM_DEFER_MAX) {
+        atomic_fetch_add(&st_defer_lost, 1);   /* stays allocated; see the limits above */
+        return r;
+    }
+    defer_q[n] = (struct deferred){ s, e };
+    atomic_signal_fence(memory_order_seq_cst);
+    defer_n = n + 1;
+    atomic_fetch_add(&st_deferred, 1);
+    return r;
+}
+
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
     uintptr_t s = (uintptr_t)addr;
-    if (shim_depth || !atomic_load_explicit(&shim_ready, memory_order_acquire) ||
+    if (!atomic_load_explicit(&shim_ready, memory_order_acquire) ||
         (s & (SHIM_PAGE - 1)) || len == 0 || s + round_page(len) < s)
         return sys_munmap(addr, len);
-    shim_depth++;
-    pthread_mutex_lock(&tab_lock);
-    int r = unmap_locked(s, s + round_page(len));
-    int saved = errno;
-    pthread_mutex_unlock(&tab_lock);
-    shim_depth--;
-    errno = saved;
-    return r;
+    if (shim_depth)
+        return unmap_deferred(s, s + round_page(len));
+    return unmap_now(s, s + round_page(len));
 }
 
 SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
@@ -533,7 +777,7 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
         (s & (SHIM_PAGE - 1)) || len == 0 || s + round_page(len) < s)
         return sys_mprotect(addr, len, prot);
     uintptr_t e = s + round_page(len);
-    shim_depth++;
+    shim_enter();
     pthread_mutex_lock(&tab_lock);
     int r;
     if (!tab_overlaps(s, e)) {
@@ -561,7 +805,7 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
     }
     int saved = errno;
     pthread_mutex_unlock(&tab_lock);
-    shim_depth--;
+    shim_leave();
     errno = saved;
     return r;
 }
@@ -573,7 +817,7 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
         (s & (SHIM_PAGE - 1)) || len == 0 || s + round_page(len) < s)
         return sys_madvise(addr, len, advice);
     uintptr_t e = s + round_page(len);
-    shim_depth++;
+    shim_enter();
     pthread_mutex_lock(&tab_lock);
     int r = 0, saved = errno;
     struct gap_args g = { .advice = advice };
@@ -612,7 +856,7 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
         }
     }
     pthread_mutex_unlock(&tab_lock);
-    shim_depth--;
+    shim_leave();
     errno = saved;
     return r;
 }
@@ -686,7 +930,7 @@ SHIM_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...
     if (shim_depth || !atomic_load_explicit(&shim_ready, memory_order_acquire) ||
         (s & (SHIM_PAGE - 1)) || s + round_page(oldlen) < s)
         return sys_mremap(old, oldlen, newlen, flags, new_addr);
-    shim_depth++;
+    shim_enter();
     pthread_mutex_lock(&tab_lock);
     void *r;
     uintptr_t e = s + round_page(oldlen);
@@ -728,7 +972,7 @@ SHIM_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...
     }
     int saved = errno;
     pthread_mutex_unlock(&tab_lock);
-    shim_depth--;
+    shim_leave();
     errno = saved;
     return r;
 }
@@ -741,4 +985,23 @@ SHIM_EXPORT void pa_shim_stats(unsigned long *served, unsigned long *passed)
         *served = atomic_load(&st_served);
     if (passed)
         *passed = atomic_load(&st_passed);
+}
+
+/* One counter by name ("served", "passed", "fallback", "leaked_pages",
+ * "cache_hits", "deferred", "defer_lost"); ~0UL for an unknown name. */
+SHIM_EXPORT unsigned long pa_shim_counter(const char *name)
+{
+    static const struct {
+        const char *name;
+        atomic_ulong *v;
+    } tabc[] = {
+        { "served", &st_served },         { "passed", &st_passed },
+        { "fallback", &st_fallback },     { "leaked_pages", &st_leaked_pages },
+        { "cache_hits", &st_cache_hits }, { "deferred", &st_deferred },
+        { "defer_lost", &st_defer_lost },
+    };
+    for (size_t i = 0; name && i < sizeof(tabc) / sizeof(tabc[0]); i++)
+        if (strcmp(name, tabc[i].name) == 0)
+            return atomic_load(tabc[i].v);
+    return ~0UL;
 }
