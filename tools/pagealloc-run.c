@@ -65,8 +65,10 @@ static void usage(FILE *f)
 "                                  (PAGEALLOC_NODE_SIZE)\n"
 "      --threshold=BYTES           smallest mapping the shim serves\n"
 "                                  (PAGEALLOC_SHIM_THRESHOLD)\n"
-"      --stats                     print the reports to stderr at exit\n"
-"                                  (PAGEALLOC_STATS=stderr)\n"
+"      --stats                     print the reports and the shim's counters\n"
+"                                  (served, passed, ...) to stderr at exit\n"
+"                                  (PAGEALLOC_STATS=stderr,\n"
+"                                  PAGEALLOC_SHIM_STATS=1)\n"
 "  BYTES: a number with an optional K, M, G or T (1024-based), e.g. 64K.\n"
 "\n"
 "Other:\n"
@@ -532,8 +534,10 @@ int main(int argc, char **argv)
         setenv("PAGEALLOC_NODE_SIZE", size, 1);
     if (threshold)
         setenv("PAGEALLOC_SHIM_THRESHOLD", threshold, 1);
-    if (stats)
+    if (stats) {
         setenv("PAGEALLOC_STATS", "stderr", 1);
+        setenv("PAGEALLOC_SHIM_STATS", "1", 1);
+    }
 
     char *shim = find_shim();
     if (!shim)

@@ -14,8 +14,10 @@
  * Environment (the shim's own variables, read here with secure_getenv):
  *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536;
  *                             suffixes k/K, m/M accepted)
- *   PAGEALLOC_SHIM_STATS      if set (non-empty), print the counters to stderr
- *                             at exit
+ *   PAGEALLOC_SHIM_CACHE      bytes of scrubbed ranges kept for reuse
+ *                             (default 32M; 0 turns the cache off)
+ *   PAGEALLOC_SHIM_STATS      if set (non-empty, not "0"), print the counters
+ *                             to stderr at exit
  * and, if PAGEALLOC_HUGEPAGES is unset, the shim initialises the library with
  * THP backing (not hugetlb): an application's mprotect/madvise must work at
  * 4 KiB granularity, which hugetlb mappings cannot do ("what cannot be
@@ -25,25 +27,54 @@
  * malloc) under one mutex.  Each entry remembers the protection the
  * application set, so freed pages go back to the allocator read-write.
  *
+ * Zeroing.  Every served mapping reads as zeros.  Memory from the allocator
+ * is zeroed by it (PA_GFP_ZERO).  A served mapping unmapped whole (the
+ * common case) is scrubbed instead: read, and only its non-zero 256-byte
+ * blocks written, outside the lock; it then waits in a per-length cache
+ * (8 per length, PAGEALLOC_SHIM_CACHE bytes in all) for the next mapping of
+ * that length, which takes it with no allocator call and no zeroing.  For a
+ * program that touches a few bytes per page this costs a read of the range
+ * instead of a write; the mmap cycle benchmark (bench/run.sh, bench-mmap-
+ * cycle) measures it against the kernel.  A background scrubbing thread was
+ * tried and measured slower here: the caller then reads ranges that sit in
+ * the other CPU's cache (bench/RESULTS.md).
+ *
  * MAP_FIXED / MREMAP_FIXED / mremap onto a served range with a mapping that is
  * not private anonymous: the kernel replaces arena memory, so those pages are
  * never given back to the allocator (counted as "leaked"); they stay
  * allocated and are never handed out again.
  *
- * Arena memory the shim does not serve (free pages, or pages of another
- * mapping) is never passed to the kernel's munmap/mprotect/madvise: a double
- * munmap or a range spanning pages already freed must not punch holes in the
- * arenas.
+ * Arena memory the shim does not serve (free pages, cached ranges, or pages
+ * of another mapping) is never passed to the kernel's munmap/mprotect/
+ * madvise: a double munmap or a range spanning pages already freed must not
+ * punch holes in the arenas.
  *
- * Known limits: mremap growing a served range without MREMAP_MAYMOVE fails
- * with ENOMEM (legal for the kernel too, but the kernel may have grown in
- * place); MADV_WIPEONFORK/DONTFORK on served ranges are ignored; mremap keeps
- * the protection of the old range but not per-page differences; a signal
- * handler that maps or unmaps while its thread is inside the shim goes
- * straight to the kernel (unmapping a served range from there would punch an
- * arena hole); MAP_FIXED by a program onto memory it already unmapped (now
- * free arena memory) is not detected.  Requests longer than 4 MiB (the
- * allocator's largest exact allocation at MAX_ORDER 10) go to the kernel.
+ * Signals.  A handler that runs while its thread is inside the shim (the
+ * per-thread depth is non-zero; the lock may be held) never takes the lock:
+ * its mmap goes to the kernel (a fresh mapping, correct), its munmap of
+ * memory outside the arenas goes to the kernel, and its munmap of served
+ * memory is queued per thread (64 entries) and carried out when the
+ * interrupted call leaves the shim (counter "deferred").  Until then the
+ * range stays mapped, which a correct program cannot observe.
+ *
+ * Known limits:
+ * - mremap growing a served range without MREMAP_MAYMOVE fails with ENOMEM
+ *   (legal for the kernel too, which may have grown in place).  Growing in
+ *   place would need the allocator to hand out the specific free pages that
+ *   follow the range; its API (pa_alloc_pages_exact) chooses the address, and
+ *   taking given pages off the buddy free lists is no public call.  With
+ *   MREMAP_MAYMOVE the range moves (copy) and keeps its contents.
+ * - mremap needs the old range to have one protection, as the kernel needs
+ *   it inside one VMA (EFAULT otherwise); that protection is kept.
+ * - MADV_WIPEONFORK/DONTFORK on served ranges are accepted and ignored.
+ * - From a signal handler that interrupted the shim: MAP_FIXED, mprotect,
+ *   madvise or mremap on served memory go straight to the kernel (the table
+ *   is not consulted), and more than 64 queued munmaps in one interrupted
+ *   call leave the extra ranges allocated (counter "defer_lost").
+ * - MAP_FIXED by a program onto memory it already unmapped (now free arena
+ *   memory or a cached range) is not detected.
+ * - Requests longer than 4 MiB (the allocator's largest exact allocation at
+ *   MAX_ORDER 10) go to the kernel.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -183,63 +214,76 @@ static inline void shim_leave(void)
  * already zero are only read.  A range a program touched sparsely (a byte per
  * page, a header) comes back clean for the cost of reading it, about a third
  * of the cost of writing it all on the machines measured (bench/RESULTS.md).
- * p and n are multiples of 4096. */
-typedef void (*scrub_fn)(void *p, size_t n);
+ * The direction alternates from one call to the next in a thread: a range
+ * larger than the L1 cache, scrubbed again soon after, then starts with the
+ * lines the last pass left in L1 (20% faster on 64 KiB).  p and n are
+ * multiples of 4096. */
+typedef void (*scrub_fn)(char *p, size_t n, int down);
 
-static void scrub_generic(void *p, size_t n)
+static inline int block_dirty_generic(const uint64_t *q)
 {
-    for (uint64_t *q = p, *end = (uint64_t *)((char *)p + n); q < end; q += 32) {
-        uint64_t o = 0;
-        for (int k = 0; k < 32; k++)
-            o |= q[k];
-        if (o)
-            memset(q, 0, 256);
+    uint64_t o = 0;
+    for (int k = 0; k < 32; k++)
+        o |= q[k];
+    return o != 0;
+}
+
+static void scrub_generic(char *p, size_t n, int down)
+{
+    for (size_t i = 0; i < n; i += 256) {
+        char *c = down ? p + n - 256 - i : p + i;
+        if (block_dirty_generic((const uint64_t *)(void *)c))
+            memset(c, 0, 256);
     }
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
-__attribute__((target("avx2"))) static void scrub_avx2(void *p, size_t n)
+__attribute__((target("avx2"))) static void scrub_avx2(char *p, size_t n, int down)
 {
     const __m256i z = _mm256_setzero_si256();
-    for (char *c = p, *end = c + n; c < end; c += 256) {
-        __m256i o = _mm256_or_si256(
-            _mm256_or_si256(_mm256_or_si256(_mm256_load_si256((void *)c), _mm256_load_si256((void *)(c + 32))),
-                            _mm256_or_si256(_mm256_load_si256((void *)(c + 64)), _mm256_load_si256((void *)(c + 96)))),
-            _mm256_or_si256(_mm256_or_si256(_mm256_load_si256((void *)(c + 128)), _mm256_load_si256((void *)(c + 160))),
-                            _mm256_or_si256(_mm256_load_si256((void *)(c + 192)), _mm256_load_si256((void *)(c + 224)))));
+    for (size_t i = 0; i < n; i += 256) {
+        char *c = down ? p + n - 256 - i : p + i;
+        __m256i o = _mm256_load_si256((void *)c);
+        for (int k = 32; k < 256; k += 32)
+            o = _mm256_or_si256(o, _mm256_load_si256((void *)(c + k)));
         if (__builtin_expect(!_mm256_testz_si256(o, o), 0))
             for (int k = 0; k < 256; k += 32)
                 _mm256_store_si256((void *)(c + k), z);
     }
 }
 
-__attribute__((target("avx512f"))) static void scrub_avx512(void *p, size_t n)
+__attribute__((target("avx512f"))) static void scrub_avx512(char *p, size_t n, int down)
 {
     const __m512i z = _mm512_setzero_si512();
-    for (char *c = p, *end = c + n; c < end; c += 256) {
+    for (size_t i = 0; i < n; i += 256) {
+        char *c = down ? p + n - 256 - i : p + i;
         __m512i o = _mm512_or_si512(_mm512_or_si512(_mm512_load_si512(c), _mm512_load_si512(c + 64)),
                                     _mm512_or_si512(_mm512_load_si512(c + 128), _mm512_load_si512(c + 192)));
-        if (__builtin_expect(_mm512_test_epi64_mask(o, o) != 0, 0)) {
-            _mm512_store_si512(c, z);
-            _mm512_store_si512(c + 64, z);
-            _mm512_store_si512(c + 128, z);
-            _mm512_store_si512(c + 192, z);
-        }
+        if (__builtin_expect(_mm512_test_epi64_mask(o, o) != 0, 0))
+            for (int k = 0; k < 256; k += 64)
+                _mm512_store_si512(c + k, z);
     }
 }
 #endif
 
-static scrub_fn scrub = scrub_generic;
+static scrub_fn scrub_impl = scrub_generic;
+static __thread int scrub_down __attribute__((tls_model("initial-exec")));
+
+static void scrub(void *p, size_t n)
+{
+    scrub_down ^= 1;
+    scrub_impl(p, n, scrub_down);
+}
 
 static void scrub_pick(void)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f"))
-        scrub = scrub_avx512;
+        scrub_impl = scrub_avx512;
     else if (__builtin_cpu_supports("avx2"))
-        scrub = scrub_avx2;
+        scrub_impl = scrub_avx2;
 #endif
 }
 
