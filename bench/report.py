@@ -85,32 +85,39 @@ def verdict(r, limit, upper=True):
     return f"{'met' if ok else 'MISSED'} ({r:.2f}×)"
 
 
-def cycle_report(cycle, cycle_extra):
+def cycle_report(per_run):
     """Markdown for the mmap cycle: kernel vs shim, wall and CPU time per
-    cycle (medians over runs), the ratio and the issue-6 target."""
-    if not cycle:
+    cycle.  per_run: {workload: {run: {"kernel"|"shim": (wall, cpu)}}}.  The
+    ratio is taken within each run (both sides ran in the same process,
+    interleaved), then the median over runs; min..max shows the spread."""
+    if not per_run:
         return None
-    lines = ["| cycle | kernel wall ns | shim wall ns | kernel/shim (wall) | kernel CPU ns | shim CPU ns | "
-             f"kernel/shim (CPU) | shim ≤ 1/{CYCLE_TARGET} of kernel (wall) | (CPU) |",
+    lines = ["| cycle | kernel wall ns | shim wall ns | kernel/shim wall (min..max) | kernel CPU ns | "
+             f"shim CPU ns | kernel/shim CPU (min..max) | shim ≤ 1/{CYCLE_TARGET} of kernel, wall | CPU |",
              "|---|---|---|---|---|---|---|---|---|"]
-    for wl in sorted({k[1] for k in cycle}):
-        k, s = cycle.get(("kernel", wl, 1)), cycle.get(("shim", wl, 1))
-        if not k or not s:
+    for wl in sorted(per_run):
+        runs = [r for r in per_run[wl].values() if "kernel" in r and "shim" in r]
+        if not runs:
             continue
-        kw, sw = statistics.median(k), statistics.median(s)
-        kc = cycle_extra.get(("kernel", wl, 1), {}).get("cpu_ns_per_op")
-        sc = cycle_extra.get(("shim", wl, 1), {}).get("cpu_ns_per_op")
-        kc = statistics.median(kc) if kc else None
-        sc = statistics.median(sc) if sc else None
-        rw = kw / sw if sw else None
-        rc = kc / sc if kc and sc else None
+        kw = statistics.median(r["kernel"][0] for r in runs)
+        sw = statistics.median(r["shim"][0] for r in runs)
+        rw = [r["kernel"][0] / r["shim"][0] for r in runs if r["shim"][0]]
+        cpu = [r for r in runs if r["kernel"][1] is not None and r["shim"][1]]
+        kc = statistics.median(r["kernel"][1] for r in cpu) if cpu else None
+        sc = statistics.median(r["shim"][1] for r in cpu) if cpu else None
+        rc = [r["kernel"][1] / r["shim"][1] for r in cpu]
 
-        def v(r):
-            return "n/a" if r is None else f"{'met' if r >= CYCLE_TARGET else 'MISSED'} ({r:.1f}×)"
+        def span(v):
+            return "–" if not v else f"{statistics.median(v):.1f}× ({min(v):.1f}..{max(v):.1f})"
+
+        def verdict_of(v):
+            if not v:
+                return "n/a"
+            m = statistics.median(v)
+            return f"{'met' if m >= CYCLE_TARGET else 'MISSED'} ({m:.1f}×)"
         size = wl[len("mmap_cycle_"):]
-        lines.append(f"| mmap({size}) + touch + munmap | {fmt_ns(kw)} | {fmt_ns(sw)} | "
-                     f"{'–' if rw is None else f'{rw:.1f}×'} | {fmt_ns(kc)} | {fmt_ns(sc)} | "
-                     f"{'–' if rc is None else f'{rc:.1f}×'} | {v(rw)} | {v(rc)} |")
+        lines.append(f"| mmap({size}) + touch + munmap | {fmt_ns(kw)} | {fmt_ns(sw)} | {span(rw)} | "
+                     f"{fmt_ns(kc)} | {fmt_ns(sc)} | {span(rc)} | {verdict_of(rw)} | {verdict_of(rc)} |")
     return "\n".join(lines)
 
 
@@ -134,6 +141,7 @@ def main(argv):
     extras = defaultdict(lambda: defaultdict(list))
     info = {}
     runs = set()
+    cycle_runs = defaultdict(lambda: defaultdict(dict))   # mmap cycle: workload -> run -> side
     with open(raw_path, newline="") as f:
         for row in csv.DictReader(f):
             alloc, wl = row["allocator"], row["workload"]
@@ -149,6 +157,10 @@ def main(argv):
             ns = num(row["ns_per_op"])
             if ns is None:
                 continue
+            if wl.startswith("mmap_cycle_"):
+                cpu = num(parse_extra(row["extra"]).get("cpu_ns_per_op"))
+                cycle_runs[wl][row["run"]][alloc] = (ns, cpu)
+                continue
             samples[key].append(ns)
             for k, v in parse_extra(row["extra"]).items():
                 if num(v) is not None:
@@ -156,12 +168,7 @@ def main(argv):
 
 
     # The mmap cycle rows (kernel vs shim, issue 6) get their own table.
-    cycle = {k: v for k, v in samples.items() if k[1].startswith("mmap_cycle_")}
-    cycle_extra = {k: extras[k] for k in cycle if k in extras}
-    for k in cycle:
-        del samples[k]
-        extras.pop(k, None)
-    cycle_table = cycle_report(cycle, cycle_extra)
+    cycle_table = cycle_report(cycle_runs)
     if not samples:
         print("report.py: no numbers in " + raw_path, file=sys.stderr)
         return 1
@@ -327,7 +334,8 @@ def main(argv):
         out.append("One process (`bench-mmap-cycle` under `LD_PRELOAD=libpagealloc-preload.so`) alternates "
                    "rounds: the kernel cycle calls the system calls directly, the shim cycle calls the "
                    "interposed mmap/munmap. Every 4 KiB page is written once; the shim cycle first checks "
-                   "the byte reads zero. CPU = the process's CPU time per cycle, every thread included.")
+                   "the byte reads zero. CPU = the process's CPU time per cycle, every thread included. "
+                   "Ratios are taken within each run, then the median over runs (min..max).")
         out.append("")
     out.append("## Fragmentation\n")
     out.append(frag_table)

@@ -58,12 +58,13 @@
  * range stays mapped, which a correct program cannot observe.
  *
  * Known limits:
- * - mremap growing a served range without MREMAP_MAYMOVE fails with ENOMEM
- *   (legal for the kernel too, which may have grown in place).  Growing in
- *   place would need the allocator to hand out the specific free pages that
- *   follow the range; its API (pa_alloc_pages_exact) chooses the address, and
- *   taking given pages off the buddy free lists is no public call.  With
- *   MREMAP_MAYMOVE the range moves (copy) and keeps its contents.
+ * - mremap grows a served range in place only when the pages that follow
+ *   are a cached range (counter "grown_in_place"); otherwise it moves (copy,
+ *   contents kept) with MREMAP_MAYMOVE and fails with ENOMEM without it
+ *   (legal for the kernel too, which may have grown in place).  Growing into
+ *   pages free in the allocator would need it to hand out given pages; its
+ *   API (pa_alloc_pages_exact) chooses the address, and taking given pages
+ *   off the buddy free lists is no public call.
  * - mremap needs the old range to have one protection, as the kernel needs
  *   it inside one VMA (EFAULT otherwise); that protection is kept.
  * - MADV_WIPEONFORK/DONTFORK on served ranges are accepted and ignored.
@@ -305,7 +306,7 @@ struct cache_class {
 };
 static struct cache_class *cache;             /* CACHE_CLASSES entries, from the raw mmap */
 static size_t cache_limit = 32UL << 20, cache_bytes;
-static atomic_ulong st_cache_hits;
+static atomic_ulong st_cache_hits, st_grown_in_place;
 
 static uintptr_t cache_pop(size_t len)
 {
@@ -905,6 +906,33 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
     return r;
 }
 
+/* Grow the served mapping ending at end by need bytes in place, if the
+ * pages that follow are a cached (scrubbed, unmapped) range: the only free
+ * memory whose address the shim can choose; the allocator hands out no
+ * given pages.  Lock held; the entry k ends at end.  0 on success. */
+static int grow_in_place(size_t k, uintptr_t end, size_t need)
+{
+    if (!cache || (k + 1 < ntab && tab[k + 1].start < end + need))
+        return -1;
+    for (size_t cls = need / SHIM_PAGE; cls < CACHE_CLASSES; cls++) {
+        struct cache_class *c = &cache[cls];
+        for (unsigned j = 0; j < c->n; j++) {
+            if (c->r[j] != end)
+                continue;
+            size_t clen = cls * SHIM_PAGE;
+            c->r[j] = c->r[--c->n];
+            cache_bytes -= clen;
+            if (tab[k].prot != SHIM_RW)
+                sys_mprotect((void *)end, need, tab[k].prot);
+            tab[k].end = end + need;
+            if (clen > need)
+                free_piece(end + need, end + clen, SHIM_RW);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 /* mremap of a served range.  Lock held; [s, s+oldlen) fully served by
  * contiguous entries. */
 static void *mremap_served(uintptr_t s, size_t oldlen, size_t newlen, int flags, void *new_addr)
@@ -914,6 +942,16 @@ static void *mremap_served(uintptr_t s, size_t oldlen, size_t newlen, int flags,
         if (newlen < oldlen && unmap_locked(s + newlen, s + oldlen))
             return MAP_FAILED;
         return (void *)s;
+    }
+    if (!(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))) {
+        /* in place when the old range ends its mapping and a cached range
+         * follows (as the kernel grows a VMA into free address space) */
+        size_t k = tab_lower(s + oldlen - 1);
+        if (tab[k].end == s + oldlen && newlen - oldlen <= SHIM_MAX_SERVED &&
+            grow_in_place(k, s + oldlen, newlen - oldlen) == 0) {
+            atomic_fetch_add_explicit(&st_grown_in_place, 1, memory_order_relaxed);
+            return (void *)s;
+        }
     }
     if (!(flags & MREMAP_MAYMOVE)) {
         errno = ENOMEM;
@@ -1032,7 +1070,8 @@ SHIM_EXPORT void pa_shim_stats(unsigned long *served, unsigned long *passed)
 }
 
 /* One counter by name ("served", "passed", "fallback", "leaked_pages",
- * "cache_hits", "deferred", "defer_lost"); ~0UL for an unknown name. */
+ * "cache_hits", "deferred", "defer_lost", "grown_in_place"); ~0UL for an
+ * unknown name. */
 SHIM_EXPORT unsigned long pa_shim_counter(const char *name)
 {
     static const struct {
@@ -1042,7 +1081,7 @@ SHIM_EXPORT unsigned long pa_shim_counter(const char *name)
         { "served", &st_served },         { "passed", &st_passed },
         { "fallback", &st_fallback },     { "leaked_pages", &st_leaked_pages },
         { "cache_hits", &st_cache_hits }, { "deferred", &st_deferred },
-        { "defer_lost", &st_defer_lost },
+        { "defer_lost", &st_defer_lost }, { "grown_in_place", &st_grown_in_place },
     };
     for (size_t i = 0; name && i < sizeof(tabc) / sizeof(tabc[0]); i++)
         if (strcmp(name, tabc[i].name) == 0)

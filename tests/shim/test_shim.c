@@ -439,6 +439,47 @@ static void test_cache_zeroes(void)
         CHECK(shim_counter("cache_hits") > h0);
 }
 
+/* mremap grows in place into a cached range that follows the mapping (the
+ * kernel grows a VMA in place too); the new part reads as zeros and the old
+ * contents stay.  The neighbour is made by splitting one served mapping with
+ * mprotect (the shim keeps the two entries apart after the protection is set
+ * back) and unmapping the upper entry whole, which caches it. */
+static void test_grow_in_place(void)
+{
+    const char *c = getenv("PAGEALLOC_SHIM_CACHE");
+    int cache_on = !(c && strcmp(c, "0") == 0);
+    unsigned long g0 = shim_counter("grown_in_place");
+    char *lo = map_rw(128 * KB), *hi = lo + 64 * KB;
+    fill(lo, 64 * KB, 41);
+    memset(hi, 0x77, 64 * KB);
+    CHECK(mprotect(hi, 64 * KB, PROT_READ) == 0);
+    CHECK(mprotect(hi, 64 * KB, PROT_READ | PROT_WRITE) == 0);
+    CHECK(munmap(hi, 64 * KB) == 0);
+    char *g = mremap(lo, 64 * KB, 96 * KB, 0);
+    if (cache_on) {
+        CHECK(g == lo);
+        CHECK(shim_counter("grown_in_place") == g0 + 1);
+        if (g == lo) {
+            CHECK(check_fill(g, 64 * KB, 41));
+            CHECK(all_zero(g + 64 * KB, 32 * KB));
+            g[96 * KB - 1] = 5;
+            CHECK(munmap(g, 96 * KB) == 0);
+        }
+    } else {
+        /* nothing cached: without MREMAP_MAYMOVE the kernel's ENOMEM */
+        CHECK(g == MAP_FAILED && errno == ENOMEM);
+        CHECK(munmap(lo, 64 * KB) == 0);
+    }
+    /* the upper 32 KiB of the cached range went back to the allocator:
+     * everything handed out afterwards is usable and zero */
+    for (int i = 0; i < 16; i++) {
+        char *q = map_rw(32 * KB + 64 * KB);
+        CHECK(all_zero(q, 96 * KB));
+        memset(q, 9, 96 * KB);
+        munmap(q, 96 * KB);
+    }
+}
+
 /* Signal handlers that map and unmap while their thread is inside the shim:
  * no deadlock (the test would time out), no arena hole, no lost data.  The
  * handler unmaps what it mapped on its previous run (often served) and maps
@@ -541,6 +582,7 @@ int main(void)
     CHECK(shim_counter != NULL);
     if (shim_counter) {
         test_cache_zeroes();
+        test_grow_in_place();
         test_signals();
     }
     printf("test_shim: served %lu passed %lu, %d failure(s)\n", served(), passed(), failures);
