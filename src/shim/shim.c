@@ -53,7 +53,7 @@
  * per-thread depth is non-zero; the lock may be held) never takes the lock:
  * its mmap goes to the kernel (a fresh mapping, correct), its munmap of
  * memory outside the arenas goes to the kernel, and its munmap of served
- * memory is queued per thread (64 entries) and carried out when the
+ * memory is queued per thread (32 entries) and carried out when the
  * interrupted call leaves the shim (counter "deferred").  Until then the
  * range stays mapped, which a correct program cannot observe.
  *
@@ -70,7 +70,7 @@
  * - MADV_WIPEONFORK/DONTFORK on served ranges are accepted and ignored.
  * - From a signal handler that interrupted the shim: MAP_FIXED, mprotect,
  *   madvise or mremap on served memory go straight to the kernel (the table
- *   is not consulted), and more than 64 queued munmaps in one interrupted
+ *   is not consulted), and more than 32 queued munmaps in one interrupted
  *   call leave the extra ranges allocated (counter "defer_lost").
  * - MAP_FIXED by a program onto memory it already unmapped (now free arena
  *   memory or a cached range) is not detected.
@@ -152,6 +152,13 @@ static atomic_int shim_disabled;              /* pa_init failed: pass everything
 
 static atomic_ulong st_served, st_passed, st_fallback, st_leaked_pages;
 
+/* Add one to a counter only ever changed under tab_lock: a plain load and
+ * store (no locked instruction on the hot path); readers load it atomically. */
+static inline void count_locked(atomic_ulong *c)
+{
+    atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1, memory_order_relaxed);
+}
+
 /* Recursion guard: nothing the shim calls should reach mmap through the PLT,
  * but if it ever does, the inner call goes to the kernel. */
 static __thread int shim_depth __attribute__((tls_model("initial-exec")));
@@ -166,7 +173,7 @@ static __thread int shim_depth __attribute__((tls_model("initial-exec")));
  * munmap of memory outside the arenas goes to the kernel at once.  Appends
  * happen only in handlers of this thread; the drain takes the queue with
  * signals blocked, so the two never interleave. */
-#define SHIM_DEFER_MAX 64
+#define SHIM_DEFER_MAX 32
 struct deferred {
     uintptr_t s, e;
 };
@@ -174,7 +181,7 @@ static __thread struct deferred defer_q[SHIM_DEFER_MAX] __attribute__((tls_model
 static __thread volatile int defer_n __attribute__((tls_model("initial-exec")));
 static atomic_ulong st_deferred, st_defer_lost;
 
-static int unmap_now(uintptr_t s, uintptr_t e);
+static int unmap_now(uintptr_t s, uintptr_t e, int gaps);
 
 static inline void shim_enter(void)
 {
@@ -196,7 +203,7 @@ static void defer_drain(void)
         if (n == 0)
             return;
         for (int i = 0; i < n; i++)
-            unmap_now(q[i].s, q[i].e);    /* enters and leaves the shim itself */
+            unmap_now(q[i].s, q[i].e, 0);    /* gaps were unmapped at once */
     }
 }
 
@@ -630,7 +637,7 @@ static void *serve_locked(size_t len)
         return NULL;
     void *p = (void *)cache_pop(len);
     if (p) {
-        atomic_fetch_add_explicit(&st_cache_hits, 1, memory_order_relaxed);
+        count_locked(&st_cache_hits);
     } else {
         int saved = errno;
         p = pa_alloc_pages_exact(len, PA_GFP_HIGHUSER_MOVABLE | PA_GFP_ZERO | PA_GFP_NOWARN);
@@ -641,7 +648,7 @@ static void *serve_locked(size_t len)
         return NULL;
     }
     tab_insert((uintptr_t)p, (uintptr_t)p + len, SHIM_RW);
-    atomic_fetch_add_explicit(&st_served, 1, memory_order_relaxed);
+    count_locked(&st_served);
     return p;
 }
 
@@ -751,8 +758,10 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
     return mmap(addr, len, prot, flags, fd, off);
 }
 
-/* munmap of [s, e) (page aligned, not empty): takes the lock. */
-static int unmap_now(uintptr_t s, uintptr_t e)
+/* munmap of [s, e) (page aligned, not empty): takes the lock.  gaps: also
+ * unmap the parts outside the arenas (not for a queued munmap, whose gaps
+ * went to the kernel when it was queued). */
+static int unmap_now(uintptr_t s, uintptr_t e, int gaps)
 {
     shim_enter();
     pthread_mutex_lock(&tab_lock);
@@ -772,7 +781,7 @@ static int unmap_now(uintptr_t s, uintptr_t e)
         shim_leave();
         return 0;
     }
-    int r = unmap_locked(s, e);
+    int r = unmap_locked_gaps(s, e, gaps);
     int saved = errno;
     pthread_mutex_unlock(&tab_lock);
     shim_leave();
@@ -812,7 +821,7 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
         return sys_munmap(addr, len);
     if (shim_depth)
         return unmap_deferred(s, s + round_page(len));
-    return unmap_now(s, s + round_page(len));
+    return unmap_now(s, s + round_page(len), 1);
 }
 
 SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
