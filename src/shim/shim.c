@@ -352,7 +352,9 @@ static uintptr_t cache_pop(size_t len)
 /* room for one range of len?  (lock held) */
 static int cache_room(size_t len)
 {
-    return cache && cache_bytes + len <= cache_limit && cache[len / SHIM_PAGE].n < CACHE_DEPTH;
+    /* entries grown in place can be longer than any class */
+    return cache && len <= SHIM_MAX_SERVED && cache_bytes + len <= cache_limit &&
+           cache[len / SHIM_PAGE].n < CACHE_DEPTH;
 }
 
 static void cache_push(uintptr_t s, size_t len)

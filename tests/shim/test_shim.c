@@ -473,11 +473,38 @@ static void test_grow_in_place(void)
             CHECK(all_zero(g + 64 * KB, 32 * KB));
             g[96 * KB - 1] = 5;
             CHECK(munmap(g, 96 * KB) == 0);
+
         }
     } else {
         /* nothing cached: without MREMAP_MAYMOVE the kernel's ENOMEM */
         CHECK(g == MAP_FAILED && errno == ENOMEM);
         CHECK(munmap(lo, 64 * KB) == 0);
+    }
+    /* An entry grown past the longest cached length (4 MiB), unmapped whole,
+     * must go back to the allocator, not index the cache past its classes:
+     * two 4 MiB mappings next to each other (buddies, likely in a fresh
+     * arena), the upper one cached, the lower one grown into it. */
+    if (cache_on) {
+        char *y = map_rw(4 * MB), *z = map_rw(4 * MB);
+        if (y == z + 4 * MB) {   /* the lower one grows */
+            char *t = y;
+            y = z;
+            z = t;
+        }
+        if (z == y + 4 * MB) {
+            memset(z, 1, 4 * MB);
+            CHECK(munmap(z, 4 * MB) == 0);
+            char *w = mremap(y, 4 * MB, 8 * MB, 0);
+            CHECK(w == y);
+            if (w == y) {
+                CHECK(all_zero(w + 4 * MB, 4 * MB));
+                CHECK(munmap(w, 8 * MB) == 0);
+            }
+        } else {
+            fprintf(stderr, "test_grow_in_place: two 4 MiB mappings not adjacent, 8 MiB case skipped\n");
+            munmap(y, 4 * MB);
+            munmap(z, 4 * MB);
+        }
     }
     /* the upper 32 KiB of the cached range went back to the allocator:
      * everything handed out afterwards is usable and zero */
