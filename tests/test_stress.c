@@ -92,7 +92,8 @@ static size_t queue_take(struct queue *q, struct item *out, size_t cap)
     pthread_mutex_lock(&q->lock);
     size_t n = PA_MIN(q->n, cap);
     q->n -= n;
-    memcpy(out, q->v + q->n, n * sizeof(*out));
+    if (n)   /* q->v is NULL until the first push: memcpy wants a pointer */
+        memcpy(out, q->v + q->n, n * sizeof(*out));
     pthread_mutex_unlock(&q->lock);
     return n;
 }
