@@ -7,6 +7,11 @@
 # with "N passed, N failed".  Exits non-zero on any failure.
 #
 #   scripts/test.sh [ctest arguments, e.g. -L buddy or -R install]
+#
+# Then the sanitizer stage, scripts/sanitize.sh: the unit and stress
+# suites again under ASan+UBSan and under TSan (build-asan/, build-tsan/).
+# CI always runs it; locally PAGEALLOC_SANITIZE=0 skips it, and it is
+# skipped when ctest arguments pick a subset of the suite.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -57,4 +62,12 @@ echo "$passed passed, $failed failed"
 if [[ $ctest_rc -ne 0 || $failed -ne 0 ]]; then
     echo "test.sh: FAILED (ctest exit $ctest_rc)" >&2
     exit 1
+fi
+
+if [[ "${CI:-}" == "true" ]] || [[ "${PAGEALLOC_SANITIZE:-1}" != "0" && $# -eq 0 ]]; then
+    echo
+    scripts/sanitize.sh || { echo "test.sh: FAILED: scripts/sanitize.sh (sanitizer reports above)" >&2; exit 1; }
+else
+    echo
+    echo "test.sh: sanitizer stage skipped (PAGEALLOC_SANITIZE=0 or a subset of the suite was asked for)"
 fi

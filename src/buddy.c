@@ -40,7 +40,7 @@ static inline void add_to_free_list(struct pa_page *page, struct zone *z, unsign
         list_add_tail(&page->lru, &area->free_list[mt]);
     else
         list_add(&page->lru, &area->free_list[mt]);
-    area->nr_free++;
+    WRITE_ONCE(area->nr_free, area->nr_free + 1);
     account_freepages(z, 1L << order, mt);
 }
 
@@ -49,8 +49,8 @@ static inline void del_page_from_free_list(struct pa_page *page, struct zone *z,
 {
     list_del(&page->lru);
     __ClearPageBuddy(page);
-    page->private = 0;
-    z->free_area[order].nr_free--;
+    WRITE_ONCE(page->private, 0);   /* the compaction scanner reads it unlocked */
+    WRITE_ONCE(z->free_area[order].nr_free, z->free_area[order].nr_free - 1);
     account_freepages(z, -(1L << order), mt);
 }
 

@@ -629,7 +629,7 @@ static unsigned long isolate_freepages_block(struct compact_control *cc, unsigne
         for (unsigned long i = 0; i < n; i++) {
             struct pa_page *p = page + i;
             p->private = 0;
-            p->order = 0;
+            WRITE_ONCE(p->order, 0);
             list_add_tail(&p->lru, &cc->freepages);
         }
         cc->nr_freepages += n;
@@ -886,7 +886,7 @@ static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst,
     int refs = page_ref_count(src);
 
     dst->private = 0;
-    dst->order = 0;
+    WRITE_ONCE(dst->order, 0);
     dst->memcg_data = src->memcg_data;
     __atomic_store_n(&dst->owner, __atomic_load_n(&src->owner, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     __atomic_store_n(&dst->mapping, (const void *)ops, __ATOMIC_RELAXED);

@@ -61,6 +61,14 @@
 #define REMOTE_DISTANCE 20
 #define PA_MAX_CPUS 1024
 
+/* READ_ONCE/WRITE_ONCE, as the kernel's: one untorn access the compiler may
+ * neither merge nor split.  For fields written under a lock but read
+ * without one as hints (list_empty on free lists, nr_free, pcp count and
+ * high, page->order seen by the compaction scanner): relaxed atomics, so
+ * they are plain moves on x86 and no data race for TSan. */
+#define READ_ONCE(x)     __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 /* Relaxed counters: plain loads and stores, safe to read from any thread
  * (no torn values, no data race for TSan) and free of lock prefixes when
  * only one writer (the owning thread, or the holder of a lock) updates. */
@@ -82,21 +90,26 @@ struct list_head {
     struct list_head *next, *prev;
 };
 
-static inline void INIT_LIST_HEAD(struct list_head *h) { h->next = h->prev = h; }
-static inline bool list_empty(const struct list_head *h) { return h->next == h; }
+static inline void INIT_LIST_HEAD(struct list_head *h)
+{
+    WRITE_ONCE(h->next, h);
+    h->prev = h;
+}
+/* READ_ONCE: callers test free lists without the zone lock, as hints */
+static inline bool list_empty(const struct list_head *h) { return READ_ONCE(h->next) == h; }
 static inline void __list_add(struct list_head *n, struct list_head *prev, struct list_head *next)
 {
     next->prev = n;
     n->next = next;
     n->prev = prev;
-    prev->next = n;
+    WRITE_ONCE(prev->next, n);
 }
 static inline void list_add(struct list_head *n, struct list_head *h) { __list_add(n, h, h->next); }
 static inline void list_add_tail(struct list_head *n, struct list_head *h) { __list_add(n, h->prev, h); }
 static inline void list_del(struct list_head *e)
 {
     e->next->prev = e->prev;
-    e->prev->next = e->next;
+    WRITE_ONCE(e->prev->next, e->next);
     e->next = e->prev = NULL;
 }
 static inline void list_move(struct list_head *e, struct list_head *h) { list_del(e); list_add(e, h); }
@@ -250,7 +263,7 @@ PAGEFLAG_FNS(Dhugetlb, dhugetlb)
 static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)p->private; }
 static inline void set_buddy_order(struct pa_page *p, unsigned int order)
 {
-    p->private = order;
+    WRITE_ONCE(p->private, order);
     __SetPageBuddy(p);
 }
 static inline int page_ref_count(const struct pa_page *p)
@@ -916,7 +929,7 @@ static inline void free_unref_page_commit_fast(struct per_cpu_pages *pcp, struct
     int pindex = order_to_pindex(mt, order);
     pcp->alloc_factor >>= 1;
     list_add(&page->lru, &pcp->lists[pindex]);
-    pcp->count += 1 << order;
+    WRITE_ONCE(pcp->count, pcp->count + (1 << order));
     if (likely(order == 0 && !(pcp->flags & PCPF_PREV_FREE_HIGH_ORDER))) {
         if (pcp->free_count < (pcp->batch << 5))
             pcp->free_count++;

@@ -270,7 +270,7 @@ static void prep_new_page(struct pa_page *page, unsigned int order, pa_gfp_t gfp
         if (pa_opt.debug & PA_DEBUG_OWNER)
             set_page_owner(page, order, gfp);
     }
-    page->order = (uint8_t)order;
+    WRITE_ONCE(page->order, (uint8_t)order);
     set_page_count(page, 1);
     if (gfp & PA_GFP_ZERO)
         memset(page_address(page), 0, PAGE_SIZE << order);
@@ -897,7 +897,7 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
     if (unlikely(PageDirty(page)))
         account_page_cleaned(page, 1UL << order);
     page->flags = 0;
-    page->order = 0;
+    WRITE_ONCE(page->order, 0);
     page->mapping = NULL;
     page->owner = NULL;
     page->memcg_data = 0;
@@ -1094,7 +1094,7 @@ static inline __attribute__((always_inline)) struct pa_page *alloc_fast(pa_gfp_t
         pcp->free_count >>= 1;
         page = list_first_entry(list, struct pa_page, lru);
         list_del(&page->lru);
-        pcp->count -= 1 << order;
+        WRITE_ONCE(pcp->count, pcp->count - (1 << order));
     } else {
         page = rmqueue_pcplist(pcp, z, order, (int)mt, alloc_flags);
     }
@@ -1105,7 +1105,7 @@ prep:
     if (unlikely(pa_opt.debug | (gfp & (PA_GFP_ZERO | PA_GFP_COMP)))) {
         prep_new_page(page, order, gfp);
     } else {
-        page->order = (uint8_t)order;
+        WRITE_ONCE(page->order, (uint8_t)order);
         set_page_count(page, 1);
     }
     pa_relaxed_add(&t->vm_events[PGALLOC_DMA + z->zid], 1L << order);
@@ -1160,10 +1160,10 @@ static void free_pages_slow(struct pa_page *page, unsigned int order)
             split_page_owner(page, order);
         if (unlikely(PageDirty(page)))
             account_page_cleaned(page, (1UL << order) - 1);   /* the rest leaves the block */
-        page->order = 0;
+        WRITE_ONCE(page->order, 0);
         while (order-- > 0) {
             struct pa_page *p = page + (1UL << order);
-            p->order = (uint8_t)order;
+            WRITE_ONCE(p->order, (uint8_t)order);
             free_the_page(p, order);
         }
     }
@@ -1194,7 +1194,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 if (unlikely(m->n == PA_MAG_SIZE))
                     mag_flush(t, m, z, pa_cpu_id(), mt);
                 set_page_count(page, 0);
-                page->order = 0;
+                WRITE_ONCE(page->order, 0);
                 m->pages[m->n++] = page;
                 mag_exit(t);
                 trace_mm_page_free(pfn, 0);
@@ -1208,7 +1208,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
             if (likely(pcp && pcp_trylock(pcp, cpu))) {
                 set_page_count(page, 0);
-                page->order = 0;
+                WRITE_ONCE(page->order, 0);
                 free_unref_page_commit_fast(pcp, z, page, order, mt);
                 pcp_unlock(pcp);
                 trace_mm_page_free(pfn, order);
@@ -1290,7 +1290,7 @@ PA_API void *pa_alloc_pages_exact(size_t size, pa_gfp_t gfp)
     if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
         split_page_owner(page, order);
     for (unsigned long i = 0; i < nr; i++) {
-        page[i].order = 0;
+        WRITE_ONCE(page[i].order, 0);
         page[i].memcg_data = page->memcg_data;   /* split_page_memcg: each page carries its share */
         set_page_count(&page[i], 1);
     }
@@ -1308,7 +1308,8 @@ PA_API void pa_free_pages_exact(void *addr, size_t size)
         bad_pointer(__func__, addr, "not a page-aligned address of the arenas");
         return;
     }
-    unsigned long nr = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
+    /* size bounded first: size + PAGE_SIZE - 1 must not wrap to a tiny nr */
+    unsigned long nr = size <= (PAGE_SIZE << MAX_ORDER) ? (size + PAGE_SIZE - 1) >> PAGE_SHIFT : ~0UL;
     if (unlikely(size == 0 || nr > (1UL << MAX_ORDER) || pfn + nr > pa_mm.max_pfn)) {
         bad_pointer(__func__, addr, "size does not match an exact allocation");
         return;

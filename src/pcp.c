@@ -224,7 +224,7 @@ static void free_pcppages_bulk(struct zone *z, int count, struct per_cpu_pages *
             unsigned long pfn = page_to_pfn(page);
             list_del(&page->lru);
             count -= nr_pages;
-            pcp->count -= nr_pages;
+            WRITE_ONCE(pcp->count, pcp->count - nr_pages);
             int mt = get_pfnblock_migratetype(pfn);
             __free_one_page(page, pfn, z, order, mt);
             trace_mm_page_pcpu_drain(pfn, order, mt);
@@ -239,13 +239,16 @@ static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
     int base_batch = pcp->batch, batch, high;
     int high_min = pcp->high_min, high_max = pcp->high_max;
 
-    high = pcp->high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
+    high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
+    WRITE_ONCE(pcp->high, high);
     if (unlikely(high < base_batch))
         return 1;
     batch = order ? base_batch : base_batch << pcp->alloc_factor;
     /* a larger high would have saved this trip to the zone */
-    if (high_min != high_max)
-        high = pcp->high = PA_MIN(high + batch, high_max);
+    if (high_min != high_max) {
+        high = PA_MIN(high + batch, high_max);
+        WRITE_ONCE(pcp->high, high);
+    }
     if (!order) {
         int max_nr_alloc = PA_MAX(high - pcp->count - base_batch, base_batch);
         if (batch <= max_nr_alloc && pcp->alloc_factor < PCP_BATCH_SCALE_MAX)
@@ -262,12 +265,13 @@ static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
 static int nr_pcp_high(struct per_cpu_pages *pcp, int batch, bool free_high)
 {
     int high_min = pcp->high_min, high_max = pcp->high_max;
-    int high = pcp->high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
+    int high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
+    WRITE_ONCE(pcp->high, high);
 
     if (unlikely(!high))
         return 0;
     if (unlikely(free_high)) {
-        pcp->high = PA_MAX(high - (batch << PCP_BATCH_SCALE_MAX), high_min);
+        WRITE_ONCE(pcp->high, PA_MAX(high - (batch << PCP_BATCH_SCALE_MAX), high_min));
         return 0;
     }
     if (high_min == high_max)
@@ -275,7 +279,7 @@ static int nr_pcp_high(struct per_cpu_pages *pcp, int batch, bool free_high)
     if (pcp->count >= high) {
         int need_high = pcp->free_count + batch;
         if (pcp->high < need_high)
-            pcp->high = PA_MAX(high_min, PA_MIN(need_high, high_max));
+            WRITE_ONCE(pcp->high, PA_MAX(high_min, PA_MIN(need_high, high_max)));
     }
     return high;
 }
@@ -306,13 +310,13 @@ struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsig
     if (unlikely(list_empty(list))) {
         int batch = nr_pcp_alloc(pcp, order);
         int got = rmqueue_bulk(z, order, batch, list, mt, alloc_flags);
-        pcp->count += got << order;
+        WRITE_ONCE(pcp->count, pcp->count + (got << order));
         if (unlikely(list_empty(list)))
             return NULL;
     }
     page = list_first_entry(list, struct pa_page, lru);
     list_del(&page->lru);
-    pcp->count -= 1 << order;
+    WRITE_ONCE(pcp->count, pcp->count - (1 << order));
     return page;
 }
 
@@ -346,7 +350,7 @@ void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa
 
     pcp->alloc_factor >>= 1;
     list_add(&page->lru, &pcp->lists[pindex]);
-    pcp->count += 1 << order;
+    WRITE_ONCE(pcp->count, pcp->count + (1 << order));
     batch = pcp->batch;
     /* many high-order frees without allocations: do not hoard them */
     if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
@@ -395,7 +399,7 @@ struct pa_page *mag_refill(struct pa_thread *t, struct pa_magazine *m, struct zo
             pcp->free_count >>= 1;
             page = list_first_entry(list, struct pa_page, lru);
             list_del(&page->lru);
-            pcp->count--;
+            WRITE_ONCE(pcp->count, pcp->count - 1);
         } else if (!(page = rmqueue_pcplist(pcp, z, 0, mt, alloc_flags))) {
             break;
         }
@@ -673,7 +677,7 @@ static void decay_pcp_high(struct zone *z, struct per_cpu_pages *pcp)
     int high_min = pcp->high_min, batch = pcp->batch;
     if (pcp->high > high_min) {
         int a = pcp->count - (batch << PCP_BATCH_SCALE_MAX), b = pcp->high - (pcp->high >> 3);
-        pcp->high = PA_MAX(PA_MAX(a, b), high_min);
+        WRITE_ONCE(pcp->high, PA_MAX(PA_MAX(a, b), high_min));
     }
     int to_drain = pcp->count - pcp->high;
     if (to_drain > 0)
