@@ -58,9 +58,16 @@ static void memcg_make_key(void)
     }
 }
 
+/* A forked child: the lock may have been held by a thread that is gone. */
+static void memcg_atfork_child(void)
+{
+    pthread_mutex_init(&memcg_lock, NULL);
+}
+
 int pa_memcg_init(void)
 {
     pthread_once(&memcg_key_once, memcg_make_key);
+    pthread_atfork(NULL, NULL, memcg_atfork_child);
     return 0;
 }
 

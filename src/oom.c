@@ -85,9 +85,22 @@ static __thread bool oom_lock_owner;
 /* memcg.c: the cgroup's name for the report; oom.c: a destroyed cgroup's
  * clients become global ones.  (Shared between the two files only.) */
 
+/* In a forked child only the forking thread exists: a kill or an rss_pages
+ * call another thread had in progress is gone, and so is its lock. */
+static void oom_atfork_child(void)
+{
+    pthread_mutex_init(&oom_lock, NULL);
+    pthread_mutex_init(&oom_registry_lock, NULL);
+    pthread_cond_init(&oom_registry_cond, NULL);
+    struct list_head *pos;
+    list_for_each(pos, &oom_clients)
+        list_entry(pos, struct oom_entry, list)->in_call = false;
+}
+
 int pa_oom_init(void)
 {
-    /* everything is statically initialised; nothing to do until a client registers */
+    /* everything else is statically initialised; nothing to do until a client registers */
+    pthread_atfork(NULL, NULL, oom_atfork_child);
     return 0;
 }
 

@@ -736,6 +736,8 @@ static void *decay_main(void *arg)
  * forgets those threads.  The parent just lets go.
  */
 static bool fork_locked;
+/* pa_pcp_start_decay's: a thread starting the worker at fork time leaves it held */
+static pthread_mutex_t decay_start_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void fork_hold_thread(struct pa_thread *t, void *arg)
 {
@@ -869,6 +871,7 @@ static void pa_fork_child(void)
         pcp_magazines_on = false;
     pa_threads_fork_child(fork_reap_thread);
     /* the decay thread is gone: a new one starts on the next free */
+    pthread_mutex_init(&decay_start_lock, NULL);
     atomic_store(&pcp_decay_started, 0);
 }
 
@@ -876,8 +879,7 @@ static void pa_fork_child(void)
  * frees (or the shim before main) never gets an extra thread. */
 void pa_pcp_start_decay(void)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&lock);
+    pthread_mutex_lock(&decay_start_lock);
     if (!atomic_load(&pcp_decay_started)) {
         pthread_attr_t attr;
         sigset_t all, old;
@@ -892,5 +894,5 @@ void pa_pcp_start_decay(void)
         pthread_attr_destroy(&attr);
         atomic_store(&pcp_decay_started, 1);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&decay_start_lock);
 }

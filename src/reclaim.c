@@ -1266,7 +1266,19 @@ static void reclaim_atfork_child(void)
     }
 }
 
+/* shrinker_lock is never held across a callback or a zone lock, so holding
+ * it across fork is safe: the child's shrinker list is not half-changed. */
+static void reclaim_atfork_prepare(void)
+{
+    pthread_mutex_lock(&shrinker_lock);
+}
+
+static void reclaim_atfork_parent(void)
+{
+    pthread_mutex_unlock(&shrinker_lock);
+}
+
 static void reclaim_register_atfork(void)
 {
-    pthread_atfork(NULL, NULL, reclaim_atfork_child);
+    pthread_atfork(reclaim_atfork_prepare, reclaim_atfork_parent, reclaim_atfork_child);
 }

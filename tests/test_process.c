@@ -318,7 +318,10 @@ START_TEST(test_thread_exit_gives_caches_back)
     unsigned long cached_at_exit = *(unsigned long *)ret;
     free(ret);
     fprintf(stderr, "%lu pages cached by the thread when it exited\n", cached_at_exit);
-    ck_assert_uint_gt(cached_at_exit, 0);
+    /* per-thread pagesets, or magazines (off under TSan: their owner
+     * protocol relies on membarrier, which TSan cannot see) */
+    if (_i == 1 || pcp_magazines_on)
+        ck_assert_uint_gt(cached_at_exit, 0);
     /* no drain here: what the thread cached must be back already */
     unsigned long now = pages_accounted();
     ck_assert_msg(now == warm, "%lu pages accounted after the thread exited, %lu before (%+ld stranded)", now,
