@@ -18,6 +18,9 @@
 #                uninstrumented program (python3, sh) does before it
 #   numa-vm      a static binary run in a QEMU guest; the sanitizer
 #                runtimes cannot be linked statically (not even built here)
+# TSan runs with die_after_fork=0: the library restarts kswapd, kcompactd
+# and its vmstat worker in a forked child of a multithreaded program (and
+# the fork tests check that it does), which TSan otherwise refuses.
 # LeakSanitizer is off (detect_leaks=0): the library keeps its process-long
 # state (per-node reclaim, thread registry) in mmap'd metadata that LSan
 # does not scan, so it would report every pointer kept there.
@@ -31,7 +34,7 @@ presets=("$@")
 for p in "${presets[@]}"; do
     case "$p" in
         asan|tsan) ;;
-        -h|--help) sed -n '3,26p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,29p' "$0"; exit 0 ;;
         *) echo "sanitize.sh: unknown preset '$p' (asan or tsan)" >&2; exit 2 ;;
     esac
 done

@@ -260,7 +260,8 @@ PAGEFLAG_FNS(Guard, guard)
 PAGEFLAG_FNS(Referenced, referenced)
 PAGEFLAG_FNS(Dhugetlb, dhugetlb)
 
-static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)p->private; }
+/* READ_ONCE: the compaction scanners read it without the zone lock, as a hint */
+static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)READ_ONCE(p->private); }
 static inline void set_buddy_order(struct pa_page *p, unsigned int order)
 {
     WRITE_ONCE(p->private, order);

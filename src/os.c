@@ -31,6 +31,12 @@
  * the library's own mappings must never loop back into it. */
 static void *sys_mmap(void *addr, size_t len, int prot, int flags)
 {
+#ifdef __SANITIZE_THREAD__
+    /* TSan must see mappings come and go, or metadata mapped again at a
+     * freed address looks shared between unrelated threads.  Sanitizer
+     * builds never preload the shim. */
+    return mmap(addr, len, prot, flags, -1, 0);
+#endif
     long r = syscall(SYS_mmap, addr, len, prot, flags, -1, 0L);
     if (r < 0 && r > -4096) {
         errno = (int)-r;
@@ -41,6 +47,9 @@ static void *sys_mmap(void *addr, size_t len, int prot, int flags)
 
 static int sys_munmap(void *addr, size_t len)
 {
+#ifdef __SANITIZE_THREAD__
+    return munmap(addr, len);
+#endif
     return (int)syscall(SYS_munmap, addr, len);
 }
 

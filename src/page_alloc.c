@@ -896,10 +896,10 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
         memcg_uncharge_page(page, order);
     if (unlikely(PageDirty(page)))
         account_page_cleaned(page, 1UL << order);
-    page->flags = 0;
+    WRITE_ONCE(page->flags, 0UL);   /* neighbours' buddy checks read it unlocked */
     WRITE_ONCE(page->order, 0);
-    page->mapping = NULL;
-    page->owner = NULL;
+    WRITE_ONCE(page->mapping, NULL);   /* the migrate scanner reads both unlocked */
+    WRITE_ONCE(page->owner, NULL);
     page->memcg_data = 0;
     if (unlikely(pa_opt.debug & PA_DEBUG_POISON))
         kernel_poison_pages(page, order);

@@ -131,18 +131,32 @@ struct per_cpu_pages *thread_pcp_slow(struct zone *z)
 {
     struct pa_thread *t = pa_thread();
     size_t slot = (size_t)z->node * MAX_NR_ZONES + z->zid;
-    if (!t->pcp) {
-        size_t n = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES;
-        t->pcp = pa_os_alloc(n * sizeof(*t->pcp));
-        if (!t->pcp)
-            return NULL;
-    }
+    size_t n = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES;
+    struct per_cpu_pages **arr = t->pcp ? NULL : pa_os_alloc(n * sizeof(*arr));
     struct per_cpu_pages *pcp = pa_os_alloc(sizeof(*pcp));
-    if (!pcp)
-        return NULL;
+    if (!pcp || (!t->pcp && !arr))
+        goto fail;
     pageset_init(pcp, z);
+    /*
+     * Published under remote_lock, so that fork_prepare (which holds it
+     * across fork) and remote drains either see the pageset and lock it, or
+     * its owner has not used it yet.  Only a trylock: the owner may be in
+     * its magazines, which a holder of remote_lock can be waiting for.  On
+     * failure this allocation simply goes past the pcp.
+     */
+    if (pthread_mutex_trylock(&remote_lock) != 0)
+        goto fail;
+    if (arr)
+        __atomic_store_n(&t->pcp, arr, __ATOMIC_RELEASE);
     __atomic_store_n(&t->pcp[slot], pcp, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&remote_lock);
     return pcp;
+fail:
+    if (pcp)
+        pa_os_free(pcp, sizeof(*pcp));
+    if (arr)
+        pa_os_free(arr, n * sizeof(*arr));
+    return NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -755,9 +769,10 @@ static void fork_wait_thread(struct pa_thread *t, void *arg)
         return;
     while (__atomic_load_n(&t->mag_busy, __ATOMIC_ACQUIRE))
         sched_yield();
-    for (size_t i = 0; t->pcp && i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
-        if (t->pcp[i])
-            pcp_lock_remote_many(&t->pcp[i], 1);
+    struct per_cpu_pages **v = __atomic_load_n(&t->pcp, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; v && i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
+        if (__atomic_load_n(&v[i], __ATOMIC_ACQUIRE))
+            pcp_lock_remote_many(&v[i], 1);
 }
 
 static void fork_release_thread(struct pa_thread *t, void *arg)
@@ -765,9 +780,10 @@ static void fork_release_thread(struct pa_thread *t, void *arg)
     (void)arg;
     if (t == pa_current_thread)
         return;
-    for (size_t i = 0; t->pcp && i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
-        if (t->pcp[i])
-            pcp_unlock_remote_many(&t->pcp[i], 1);
+    struct per_cpu_pages **v = __atomic_load_n(&t->pcp, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; v && i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
+        if (__atomic_load_n(&v[i], __ATOMIC_ACQUIRE))
+            pcp_unlock_remote_many(&v[i], 1);
     __atomic_store_n(&t->mag_drain, 0, __ATOMIC_RELEASE);
 }
 

@@ -74,6 +74,14 @@ static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control 
     return done;
 }
 
+static unsigned long cache_freed(void)
+{
+    pthread_mutex_lock(&cache.lock);
+    unsigned long n = cache.freed;
+    pthread_mutex_unlock(&cache.lock);
+    return n;
+}
+
 static void cache_push(struct pa_page *p)
 {
     pthread_mutex_lock(&cache.lock);
@@ -179,7 +187,7 @@ static void fork_child(void *arg)
     t_child_check(pa_check_invariants() == 0);
 
     /* memory short: kswapd must start in this process and reclaim the cache */
-    unsigned long freed0 = cache.freed;
+    unsigned long freed0 = cache_freed();
     unsigned long steal0 = t_vmstat("pgsteal_kswapd");
     for (struct pa_page *p; (p = pa_alloc_pages(GFP_FILL, 0)) != NULL;)
         cache_push(p);
@@ -187,11 +195,14 @@ static void fork_child(void *arg)
     if (p)
         pa_free_pages(p, 0);
     double end = now_ms() + 30000;
-    while (now_ms() < end && !(cache.freed > freed0 && node0_asleep()))
+    while (now_ms() < end && !(cache_freed() > freed0 && node0_asleep()))
         usleep(5000);
-    t_child_check(cache.freed > freed0);
+    t_child_check(cache_freed() > freed0);
     t_child_check(t_vmstat("pgsteal_kswapd") > steal0);
-    t_child_check(cache.scanned_by != me);          /* reclaimed by another thread: kswapd */
+    pthread_mutex_lock(&cache.lock);
+    pid_t scanner = cache.scanned_by;
+    pthread_mutex_unlock(&cache.lock);
+    t_child_check(scanner != me);          /* reclaimed by another thread: kswapd */
     t_child_check(threads_named("pa_kswapd") == 1);
     t_child_check(node0_asleep());
 
@@ -219,9 +230,9 @@ START_TEST(test_fork_with_allocations_in_flight)
     wakeup_kswapd(&NODE_DATA(0)->node_zones[PA_ZONE_NORMAL], PA_GFP_KERNEL, 0, PA_ZONE_NORMAL);
     wakeup_kcompactd(NODE_DATA(0), 0, MAX_NR_ZONES - 1);
     double end = now_ms() + 30000;
-    while (now_ms() < end && !(cache.freed > 0 && node0_asleep()))
+    while (now_ms() < end && !(cache_freed() > 0 && node0_asleep()))
         usleep(5000);
-    ck_assert_uint_gt(cache.freed, 0);
+    ck_assert_uint_gt(cache_freed(), 0);
     ck_assert_int_eq(threads_named("pa_kswapd"), 1);
     ck_assert_int_eq(threads_named("pa_kcompactd"), 1);
 
@@ -375,8 +386,18 @@ static void exec_copy(void *arg)
     char *argv[] = {(char *)a->exe, "--secure-child", a->expect_secure ? "1" : "0", (char *)a->stats_path, NULL};
     char stats_env[PATH_MAX + 32];
     snprintf(stats_env, sizeof(stats_env), "PAGEALLOC_STATS=%s", a->stats_path);
-    char *envp[] = {"PAGEALLOC_NUMA_EMULATE=3", "PAGEALLOC_NODE_SIZE=lots", "PAGEALLOC_DEBUG=bogus",
-                    stats_env, "PAGEALLOC_HUGEPAGES=none", NULL};
+    char *envp[16] = {"PAGEALLOC_NUMA_EMULATE=3", "PAGEALLOC_NODE_SIZE=lots", "PAGEALLOC_DEBUG=bogus",
+                      stats_env, "PAGEALLOC_HUGEPAGES=none"};
+    /* a sanitizer build's options go along (scripts/sanitize.sh sets them) */
+    static const char *const keep[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS"};
+    char keep_env[3][512];
+    for (size_t i = 0, n = 5; i < ARRAY_SIZE(keep); i++) {
+        const char *v = getenv(keep[i]);
+        if (v) {
+            snprintf(keep_env[i], sizeof(keep_env[i]), "%s=%s", keep[i], v);
+            envp[n++] = keep_env[i];
+        }
+    }
     execve(a->exe, argv, envp);
     _exit(21);
 }

@@ -33,6 +33,15 @@ struct cache {
 
 static struct cache cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
+/* A field of the cache, read under its lock (kswapd may be scanning). */
+#define CACHE_READ(field)                                 \
+    ({                                                    \
+        pthread_mutex_lock(&cache.lock);                  \
+        __typeof__(cache.field) v_ = cache.field;         \
+        pthread_mutex_unlock(&cache.lock);                \
+        v_;                                               \
+    })
+
 static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     (void)s;
@@ -100,12 +109,12 @@ START_TEST(test_direct_reclaim_uses_shrinkers)
     small_node();
     cache_shrinker(true);
     cache_fill();
-    size_t held = cache.n;
+    size_t held = CACHE_READ(n);
     ck_assert_uint_gt(held, 6000);
     /* a request that may reclaim gets memory back from the cache */
     struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
     ck_assert_ptr_nonnull(p);
-    ck_assert_uint_lt(cache.n, held);
+    ck_assert_uint_lt(CACHE_READ(n), held);
     ck_assert_uint_gt(t_vmstat("allocstall_normal"), 0);
     ck_assert_uint_gt(t_vmstat("pgsteal_direct") + t_vmstat("pgsteal_kswapd"), 0);
     pa_free_pages(p, 0);
@@ -128,9 +137,9 @@ START_TEST(test_atomic_never_reclaims_in_caller)
     ck_assert_msg(mine == 0, "the ATOMIC caller ran the shrinker %lu times", mine);
     /* kswapd, woken by those requests, reclaims from the cache */
     double t0 = now();
-    while (now() - t0 < 5 && !__atomic_load_n(&cache.scans_by_others, __ATOMIC_RELAXED))
+    while (now() - t0 < 5 && !CACHE_READ(scans_by_others))
         usleep(10000);
-    ck_assert_uint_gt(cache.scans_by_others, 0);
+    ck_assert_uint_gt(CACHE_READ(scans_by_others), 0);
 }
 END_TEST
 
@@ -140,12 +149,12 @@ START_TEST(test_noretry_gives_up_fast)
     small_node();
     cache_shrinker(false);   /* counts, frees nothing: reclaim cannot progress */
     cache_fill();
-    unsigned long before = cache.scans;
+    unsigned long before = CACHE_READ(scans);
     ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NORETRY | PA_GFP_NOWARN, 0));
-    unsigned long noretry = cache.scans - before;
-    before = cache.scans;
+    unsigned long noretry = CACHE_READ(scans) - before;
+    before = CACHE_READ(scans);
     ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0));
-    unsigned long full = cache.scans - before;
+    unsigned long full = CACHE_READ(scans) - before;
     ck_assert_msg(noretry < full, "NORETRY asked the shrinker %lu times, a full request %lu", noretry, full);
     ck_assert_int_eq(errno, ENOMEM);
 }
