@@ -628,7 +628,7 @@ static unsigned long isolate_freepages_block(struct compact_control *cc, unsigne
         /* split_page: each page an order-0 target, refcount 0 */
         for (unsigned long i = 0; i < n; i++) {
             struct pa_page *p = page + i;
-            p->private = 0;
+            WRITE_ONCE(p->private, 0);
             WRITE_ONCE(p->order, 0);
             list_add_tail(&p->lru, &cc->freepages);
         }
@@ -727,7 +727,7 @@ static bool isolate_movable_page(struct compact_control *cc, struct pa_page *pag
     /* keep the ops with the page (private is unused while it is allocated):
      * migrate and putback use them even if the owner clears the
      * registration meanwhile */
-    page->private = (unsigned long)ops;
+    WRITE_ONCE(page->private, (unsigned long)ops);
     return true;
 }
 
@@ -835,7 +835,7 @@ static enum isolate_migrate_t isolate_migratepages(struct compact_control *cc)
 static void putback_movable_page(struct pa_page *page)
 {
     const struct pa_movable_ops *ops = (const struct pa_movable_ops *)page->private;
-    page->private = 0;
+    WRITE_ONCE(page->private, 0);
     ClearPageIsolated(page);
     ops->putback_page(page);
 }
@@ -885,7 +885,7 @@ static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst,
     const struct pa_movable_ops *ops = (const struct pa_movable_ops *)src->private;
     int refs = page_ref_count(src);
 
-    dst->private = 0;
+    WRITE_ONCE(dst->private, 0);
     WRITE_ONCE(dst->order, 0);
     dst->memcg_data = src->memcg_data;
     __atomic_store_n(&dst->owner, __atomic_load_n(&src->owner, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
@@ -900,7 +900,7 @@ static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst,
         __atomic_store_n(&src->mapping, NULL, __ATOMIC_RELAXED);
         __atomic_store_n(&src->owner, NULL, __ATOMIC_RELAXED);
         src->memcg_data = 0;
-        src->private = 0;
+        WRITE_ONCE(src->private, 0);
         __atomic_store_n(&src->flags, 0UL, __ATOMIC_RELAXED);
         set_page_count(src, 0);
         if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))

@@ -255,7 +255,7 @@ static void prep_compound_page(struct pa_page *page, unsigned int order)
     __SetPageHead(page);
     for (unsigned long i = 1; i < nr; i++) {
         struct pa_page *p = page + i;
-        p->private = (unsigned long)page;
+        WRITE_ONCE(p->private, (unsigned long)page);
         __SetPageTail(p);
     }
 }
@@ -886,7 +886,7 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
             if (unlikely((pa_opt.debug & PA_DEBUG_CHECKS) &&
                          (!PageTail(p) || p->private != (unsigned long)page)))
                 bad_page(p, order, "corrupted compound tail");
-            p->private = 0;
+            WRITE_ONCE(p->private, 0);
             __ClearPageTail(p);
         }
     }

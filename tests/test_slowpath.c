@@ -301,7 +301,7 @@ START_TEST(test_direct_reclaim_races_kswapd)
     pthread_create(&b, NULL, churn, NULL);
     pthread_join(a, NULL);
     pthread_join(b, NULL);
-    ck_assert_uint_gt(cache.scans, 0);
+    ck_assert_uint_gt(CACHE_READ(scans), 0);
     ck_assert_int_eq(pa_check_invariants(), 0);
     /* everything back: the free count returns to where a warm zone was */
     pthread_mutex_lock(&cache.lock);
