@@ -38,7 +38,7 @@ presets=("$@")
 for p in "${presets[@]}"; do
     case "$p" in
         asan|tsan) ;;
-        -h|--help) sed -n '3,33p' "$0"; exit 0 ;;
+        -h|--help) sed -n '3,31p' "$0"; exit 0 ;;
         *) echo "sanitize.sh: unknown preset '$p' (asan or tsan)" >&2; exit 2 ;;
     esac
 done
