@@ -295,7 +295,8 @@ static int parse_policy(const char *spec, const pa_nodemask_t *mems, struct pa_m
         if (takes_nodes != (eq != NULL) || (eq && !eq[1]))
             return -1;
         if (mode == PA_MPOL_WEIGHTED_INTERLEAVE) {
-            memcpy(weights, il_weights, MAX_NUMNODES);
+            for (int n = 0; n < MAX_NUMNODES; n++)   /* another thread may be setting them */
+                weights[n] = __atomic_load_n(&il_weights[n], __ATOMIC_RELAXED);
             if (parse_weighted(eq + 1, &m, weights) != 0)
                 return -1;
             *set_weights = true;
