@@ -239,7 +239,7 @@ static bool page_unmovable(const struct pa_page *p)
     if (page_ref_count(p) <= 0)
         return false;   /* free in a per-CPU list or magazine: drained later */
     return !(flags & (1UL << PG_movable)) || (flags & ((1UL << PG_head) | (1UL << PG_dhugetlb))) ||
-           p->order != 0;
+           READ_ONCE(p->order) != 0;   /* racy pre-check, as the flags above */
 }
 
 /* The first unmovable page of [start, end), or end.  Racy, as the kernel's

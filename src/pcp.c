@@ -867,9 +867,11 @@ static void pa_fork_child(void)
 {
     if (!fork_locked)
         return;
-    pthread_mutex_init(&remote_lock, NULL);
+    /* the mutexes pa_fork_prepare took belong to this thread: unlocked, not
+     * reinitialised, so a checker (TSan) sees them released */
+    pthread_mutex_unlock(&remote_lock);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
-        pthread_mutex_init(&NODE_DATA(nid)->grow_lock, NULL);
+        pthread_mutex_unlock(&NODE_DATA(nid)->grow_lock);
         for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
             struct zone *z = &NODE_DATA(nid)->node_zones[zid];
             spin_lock_init(&z->lock);

@@ -1245,7 +1245,7 @@ PA_API unsigned long pa_lru_size(struct pa_lru *lru, bool active)
  * one starts on the next wakeup). */
 static void reclaim_atfork_child(void)
 {
-    pthread_mutex_init(&shrinker_lock, NULL);
+    pthread_mutex_unlock(&shrinker_lock);   /* reclaim_atfork_prepare took it in this thread */
     pthread_cond_init(&shrinker_idle, NULL);
     struct list_head *pos;
     list_for_each(pos, &shrinker_list) {

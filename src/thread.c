@@ -65,7 +65,7 @@ void pa_threads_iterate(void (*fn)(struct pa_thread *, void *), void *arg)
  * what each one cached; then its counts are kept and it is forgotten. */
 void pa_threads_fork_child(void (*reap)(struct pa_thread *))
 {
-    pthread_mutex_init(&threads_lock, NULL);
+    pthread_mutex_unlock(&threads_lock);   /* taken by pa_fork_prepare in this thread */
     struct pa_thread *self = pa_current_thread;
     for (struct pa_thread *t = threads_head.next, *next; t != &threads_head; t = next) {
         next = t->next;
