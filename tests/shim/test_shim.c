@@ -585,22 +585,35 @@ static void test_signals(void)
     unsigned long d0 = shim_counter("deferred");
     pthread_t t;
     CHECK(pthread_create(&t, NULL, hammer_main, NULL) == 0);
-    /* Until 20 handlers ran inside the shim, or 60 s have passed on a loaded
-     * machine (where the hammer is often descheduled when a signal is sent
-     * and takes it outside the shim).  At least one deferral is required:
-     * without one the path under test never ran. */
+    /* One signal at a time, each after a pseudo-random pause of 0-63 us, so
+     * that signals land at random points of the hammer (which spends most of
+     * its time inside the shim) instead of flooding it: back-to-back signals
+     * are taken at the end of the previous handler, outside the shim.  Until
+     * 20 handlers ran inside the shim, or 30 s have passed on a loaded
+     * machine; at least one deferral is required (without one the path under
+     * test never ran). */
     struct timespec t0, now;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned rng = 12345;
     for (long n = 0;; n++) {
+        sig_atomic_t runs = handler_runs;
         pthread_kill(t, SIGUSR1);
-        if (n % 64 == 0)
-            sched_yield();
-        if (n % 1024 != 0 || n < 20000)
+        for (int spin = 0; handler_runs == runs && spin < 100000; spin++)
+            if (spin % 256 == 255)
+                sched_yield();
+        rng = rng * 1103515245u + 12345u;
+        struct timespec p0, p1;
+        clock_gettime(CLOCK_MONOTONIC, &p0);
+        long pause_ns = (long)((rng >> 16) % 64) * 1000;
+        do
+            clock_gettime(CLOCK_MONOTONIC, &p1);
+        while ((p1.tv_sec - p0.tv_sec) * 1000000000L + (p1.tv_nsec - p0.tv_nsec) < pause_ns);
+        if (n % 64 != 0)
             continue;
         if (shim_counter("deferred") >= d0 + 20)
             break;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - t0.tv_sec >= 60)
+        if (now.tv_sec - t0.tv_sec >= 30)
             break;
     }
     atomic_store(&stop_hammer, 1);
