@@ -216,11 +216,51 @@ static void rereserve(void *addr, size_t size)
     sys_mmap(addr, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
 }
 
+static void *sys_mremap_fixed(void *old, size_t size, void *target)
+{
+#ifdef __SANITIZE_THREAD__
+    return mremap(old, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+#endif
+    long r = syscall(SYS_mremap, old, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+    if (r < 0 && r > -4096) {
+        errno = (int)-r;
+        return MAP_FAILED;
+    }
+    return (void *)r;
+}
+
+/*
+ * Map [addr, addr+size) over our own reservation with prot and flags
+ * (MAP_FIXED implied).  An mmap with MAP_FIXED that fails may already have
+ * unmapped the old range (a hugetlb mapping fails only when the hugepages
+ * are reserved, after the unmap): until the reservation is put back, the
+ * hole is free address space, and another thread's mmap(NULL) can land in
+ * it, only to be overwritten by our next attempt (ASan saw its fake stacks
+ * vanish that way).  So the memory is mapped anywhere first and moved into
+ * place with mremap, which replaces the target in one step; a shortage
+ * then fails without touching the reservation.  A kernel that cannot move
+ * the mapping (hugetlb before 5.16) gets the MAP_FIXED mmap in place, as
+ * before; its failure is the rare case of hugepages taken by another
+ * process between the two calls.
+ */
+static bool map_into_reservation(void *addr, size_t size, int prot, int flags)
+{
+    void *p = sys_mmap(NULL, size, prot, flags);
+    if (p == MAP_FAILED)
+        return false;                 /* the reservation is untouched */
+    if (p == addr || sys_mremap_fixed(p, size, addr) == addr)
+        return true;
+    sys_munmap(p, size);
+    if (sys_mmap(addr, size, prot, flags | MAP_FIXED) != MAP_FAILED)
+        return true;
+    rereserve(addr, size);
+    return false;
+}
+
 static bool commit_one(void *addr, size_t size, enum pa_backing b, bool prefault)
 {
-    int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS;
     const int prot = PROT_READ | PROT_WRITE;
-    void *p;
 
     switch (b) {
     case PA_BACKING_HUGETLB_1G:
@@ -233,32 +273,21 @@ static bool commit_one(void *addr, size_t size, enum pa_backing b, bool prefault
         flags |= MAP_HUGETLB | (b == PA_BACKING_HUGETLB_1G ? MAP_HUGE_1GB : MAP_HUGE_2MB);
         if (prefault)
             flags |= MAP_POPULATE;
-        p = sys_mmap(addr, size, prot, flags);
-        if (p == MAP_FAILED) {
-            rereserve(addr, size);
-            return false;
-        }
-        return true;
+        return map_into_reservation(addr, size, prot, flags);
     }
     case PA_BACKING_THP:
         if (!thp_enabled())
             return false;
-        p = sys_mmap(addr, size, prot, flags);
-        if (p == MAP_FAILED) {
-            rereserve(addr, size);
+        if (!map_into_reservation(addr, size, prot, flags))
             return false;
-        }
         if (sys_madvise(addr, size, MADV_HUGEPAGE) != 0) {
-            rereserve(addr, size);
+            rereserve(addr, size);    /* replaces our own mapping: no hole */
             return false;
         }
         break;
     case PA_BACKING_4K:
-        p = sys_mmap(addr, size, prot, flags);
-        if (p == MAP_FAILED) {
-            rereserve(addr, size);
+        if (!map_into_reservation(addr, size, prot, flags))
             return false;
-        }
         sys_madvise(addr, size, MADV_NOHUGEPAGE);
         break;
     default:

@@ -7,6 +7,9 @@
 
 #include "internal.h"
 
+#include <pthread.h>
+#include <sys/mman.h>
+
 static bool thp_available(void)
 {
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
@@ -183,6 +186,91 @@ START_TEST(test_backing_hugetlb_2m)
 }
 END_TEST
 
+/*
+ * A section whose hugetlb mapping fails must keep its reservation the whole
+ * time.  mmap(MAP_FIXED|MAP_HUGETLB) without hugepages unmaps the target
+ * before it fails, so mapping in place left a hole until the reservation
+ * was put back, and another thread's mmap(NULL) could be given addresses
+ * inside the arena (then overwritten by the next attempt: ASan's fake
+ * stacks vanished that way in CI).  A second thread maps 128 MiB anywhere,
+ * as fast as it can, while 32 sections come online, and checks that it is
+ * never given arena addresses.
+ */
+struct hole_probe {
+    uintptr_t lo, hi;     /* the arena's reservation */
+    int stop;
+    long maps, inside;
+    uintptr_t first_inside;
+};
+
+static void *hole_probe_main(void *arg)
+{
+    struct hole_probe *h = arg;
+    const size_t len = 128UL << 20;
+    while (!__atomic_load_n(&h->stop, __ATOMIC_ACQUIRE)) {
+        void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED)
+            continue;
+        h->maps++;
+        uintptr_t a = (uintptr_t)p;
+        if (a < h->hi && a + len > h->lo) {
+            /* not unmapped: that would unmap part of the arena */
+            if (!h->inside++)
+                h->first_inside = a;
+            continue;
+        }
+        munmap(p, len);
+    }
+    return NULL;
+}
+
+START_TEST(test_failed_hugetlb_keeps_reservation)
+{
+    long free2m = free_hugepages_2m();
+    if (free2m != 0) {
+        fprintf(stderr, "test_failed_hugetlb_keeps_reservation: %ld free 2M hugepages: "
+                        "hugetlb would not fail, skipped\n", free2m);
+        return;
+    }
+    t_env_reset();
+    t_setenv("PAGEALLOC_HUGEPAGES", "2M");
+    t_setenv("PAGEALLOC_NODE_SIZE", "4G");
+    t_setenv("PAGEALLOC_DMA_SIZE", "0");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    struct hole_probe h = {
+        .lo = (uintptr_t)pa_mm.main_base,
+        .hi = (uintptr_t)pa_mm.main_base + ((size_t)pa_mm.main_pages << PAGE_SHIFT),
+    };
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, hole_probe_main, &h), 0);
+    struct t_blocks l = {0};
+    struct pa_page *p;
+    /* untouched max-order blocks until every section is online */
+    const unsigned long sections = 32;   /* 4 GiB in 128 MiB sections */
+    while (NODE_DATA(0)->nr_sections_online < sections && l.n < 2 * (sections << (27 - PAGE_SHIFT - PA_MAX_ORDER))) {
+        p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NORETRY | PA_GFP_NOWARN, PA_MAX_ORDER);
+        if (!p)
+            break;
+        t_blocks_push(&l, p, PA_MAX_ORDER);
+    }
+    __atomic_store_n(&h.stop, 1, __ATOMIC_RELEASE);
+    pthread_join(th, NULL);
+    unsigned long onlined = NODE_DATA(0)->nr_sections_online;
+    fprintf(stderr, "test_failed_hugetlb_keeps_reservation: %lu sections online (%s), "
+                    "%ld probe mappings, %ld inside the arena\n",
+            onlined, pa_node_backing(0), h.maps, h.inside);
+    ck_assert_msg(h.inside == 0, "%ld of %ld mmap(NULL) calls were given arena addresses (first %#lx, "
+                  "arena %#lx-%#lx): a failed commit left a hole", h.inside, h.maps,
+                  (unsigned long)h.first_inside, (unsigned long)h.lo, (unsigned long)h.hi);
+    ck_assert_uint_eq(onlined, sections);
+    ck_assert_str_ne(pa_node_backing(0), "hugetlb-2M");
+    ck_assert_msg(h.maps > 0, "the probe thread never ran");
+    t_blocks_free_all(&l);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    t_blocks_release(&l);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 
 START_TEST(test_sections_online_lazily)
@@ -263,6 +351,7 @@ static Suite *arena_suite(void)
     tcase_add_test(tc, test_backing_2m_falls_back);
     tcase_add_test(tc, test_backing_bad_node);
     tcase_add_test(tc, test_backing_hugetlb_2m);
+    tcase_add_test(tc, test_failed_hugetlb_keeps_reservation);
     tc = t_tcase(s, "sections", 120);
     tcase_add_test(tc, test_sections_online_lazily);
     tcase_add_test(tc, test_page_to_phys);
