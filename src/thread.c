@@ -20,6 +20,20 @@ static size_t zone_slots;                /* entries in each fast_allocs array */
 static pthread_key_t thread_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
+/* A thread that goes: its counts join `exited`.  threads_lock held. */
+static void fold_counts(const struct pa_thread *t)
+{
+    for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+        exited_events[i] += t->vm_events[i];
+    for (size_t i = 0; i < numa_slots; i++)
+        exited_numa[i] += t->numa_events[i];
+    /* fast-path allocations are local hits by construction */
+    for (size_t i = 0; i < zone_slots; i++) {
+        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_HIT] += t->fast_allocs[i];
+        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_LOCAL] += t->fast_allocs[i];
+    }
+}
+
 static void thread_exit(void *arg)
 {
     struct pa_thread *t = arg;
@@ -31,14 +45,7 @@ static void thread_exit(void *arg)
     pthread_mutex_unlock(&threads_lock);
     pcp_thread_exit(t);   /* its cached pages go back to the buddy */
     pthread_mutex_lock(&threads_lock);
-    for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
-        exited_events[i] += t->vm_events[i];
-    for (size_t i = 0; i < numa_slots; i++)
-        exited_numa[i] += t->numa_events[i];
-    for (size_t i = 0; i < zone_slots; i++) {
-        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_HIT] += t->fast_allocs[i];
-        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_LOCAL] += t->fast_allocs[i];
-    }
+    fold_counts(t);
     pthread_mutex_unlock(&threads_lock);
     pa_current_thread = NULL;
     pa_os_free(t, t->alloc_size);
@@ -74,14 +81,7 @@ void pa_threads_fork_child(void (*reap)(struct pa_thread *))
         reap(t);
         t->prev->next = t->next;
         t->next->prev = t->prev;
-        for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
-            exited_events[i] += t->vm_events[i];
-        for (size_t i = 0; i < numa_slots; i++)
-            exited_numa[i] += t->numa_events[i];
-        for (size_t i = 0; i < zone_slots; i++) {
-            exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_HIT] += t->fast_allocs[i];
-            exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_LOCAL] += t->fast_allocs[i];
-        }
+        fold_counts(t);
         pa_os_free(t, t->alloc_size);
     }
 }
