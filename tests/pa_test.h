@@ -16,6 +16,7 @@
 #endif
 #include <check.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -165,6 +166,31 @@ static inline unsigned long t_settle(pa_gfp_t gfp)
     t_blocks_free_all(&l);
     t_blocks_release(&l);
     return t_nr_free_settled();
+}
+
+/* Threads of this process whose name starts with prefix; -1 if
+ * /proc/self/task cannot be read. */
+static inline int t_threads_named(const char *prefix)
+{
+    DIR *d = opendir("/proc/self/task");
+    struct dirent *e;
+    int n = 0;
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], comm[32] = "";
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(comm, sizeof(comm), f) && strncmp(comm, prefix, strlen(prefix)) == 0)
+            n++;
+        fclose(f);
+    }
+    closedir(d);
+    return n;
 }
 
 /* ------------------------------------------------------------------ */

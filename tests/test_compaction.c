@@ -16,7 +16,6 @@
 
 #include "internal.h"
 
-#include <dirent.h>
 #include <pthread.h>
 #include <time.h>
 
@@ -861,25 +860,7 @@ static bool wait_for_pageblock(double seconds)
 /* A thread of this process named pa_kcompactd0. */
 static bool kcompactd_thread_exists(void)
 {
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    bool found = false;
-    if (!d)
-        return false;
-    while (!found && (e = readdir(d)) != NULL) {
-        char path[300], comm[32] = "";
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (fgets(comm, sizeof(comm), f) && strncmp(comm, "pa_kcompactd0", 13) == 0)
-            found = true;
-        fclose(f);
-    }
-    closedir(d);
-    return found;
+    return t_threads_named("pa_kcompactd0") > 0;
 }
 
 START_TEST(test_kcompactd_recorded_order)

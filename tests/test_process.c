@@ -14,7 +14,6 @@
  */
 #include "pa_test.h"
 
-#include <dirent.h>
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
@@ -104,30 +103,6 @@ static void cache_register(void)
     pa_shrinker_register(s);
 }
 
-/* Threads of this process whose name starts with prefix. */
-static int threads_named(const char *prefix)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    int n = 0;
-    if (!d)
-        return -1;
-    while ((e = readdir(d)) != NULL) {
-        char path[300], comm[32] = "";
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (fgets(comm, sizeof(comm), f) && strncmp(comm, prefix, strlen(prefix)) == 0)
-            n++;
-        fclose(f);
-    }
-    closedir(d);
-    return n;
-}
-
 /* ------------------------------------------------------------------ */
 /* fork with allocations in flight                                     */
 /* ------------------------------------------------------------------ */
@@ -169,8 +144,8 @@ static void fork_child(void *arg)
     alarm(60);
     pid_t me = (pid_t)gettid();
     /* the parent's daemons did not come along */
-    t_child_check(threads_named("pa_kswapd") == 0);
-    t_child_check(threads_named("pa_kcompactd") == 0);
+    t_child_check(t_threads_named("pa_kswapd") == 0);
+    t_child_check(t_threads_named("pa_kcompactd") == 0);
     /* the lists the other threads were changing are whole, no lock is held */
     t_child_check(pa_check_invariants() == 0);
     pa_drain_all_pages();
@@ -203,7 +178,7 @@ static void fork_child(void *arg)
     pid_t scanner = cache.scanned_by;
     pthread_mutex_unlock(&cache.lock);
     t_child_check(scanner != me);          /* reclaimed by another thread: kswapd */
-    t_child_check(threads_named("pa_kswapd") == 1);
+    t_child_check(t_threads_named("pa_kswapd") == 1);
     t_child_check(node0_asleep());
 
     pthread_mutex_lock(&cache.lock);
@@ -233,8 +208,8 @@ START_TEST(test_fork_with_allocations_in_flight)
     while (now_ms() < end && !(cache_freed() > 0 && node0_asleep()))
         usleep(5000);
     ck_assert_uint_gt(cache_freed(), 0);
-    ck_assert_int_eq(threads_named("pa_kswapd"), 1);
-    ck_assert_int_eq(threads_named("pa_kcompactd"), 1);
+    ck_assert_int_eq(t_threads_named("pa_kswapd"), 1);
+    ck_assert_int_eq(t_threads_named("pa_kcompactd"), 1);
 
     atomic_store(&churn_stop, false);
     pthread_t th[2];
