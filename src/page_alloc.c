@@ -969,20 +969,37 @@ buddy:
 /* Validating what callers hand back                                   */
 /* ------------------------------------------------------------------ */
 
+static const char double_free_why[] = "double free: page is not allocated (refcount zero)";
+
 /*
- * Drop a reference; true when it was the last.  A count of 1 means the
- * caller holds the only reference, so no one else may legitimately take or
- * drop one concurrently (pa_get_page needs a reference already): a plain
- * store then suffices, saving the atomic on the common free.
+ * Drop a reference; true when it was the last (put_page_testzero).  The
+ * drop is one atomic read-modify-write: of two frees racing for the last
+ * reference exactly one wins, and the other finds the count already zero
+ * and gets the bad-page report instead of freeing the block a second time.
  */
-static inline bool put_page_testzero(struct pa_page *page)
+static inline bool put_page_testzero(struct pa_page *page, unsigned int order)
 {
-    /* acquire: pairs with the release of whoever dropped the count to 1 */
-    if (likely(atomic_load_explicit(&page->_refcount, memory_order_acquire) == 1)) {
-        atomic_store_explicit(&page->_refcount, 0, memory_order_relaxed);
-        return true;
-    }
-    return atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_acq_rel) == 1;
+    int ref = page_ref_count(page);
+    do {
+        if (unlikely(ref <= 0)) {
+            bad_page(page, order, double_free_why);
+            return false;
+        }
+        /* acq_rel: the winner sees every write made under the references */
+    } while (!atomic_compare_exchange_weak_explicit(&page->_refcount, &ref, ref - 1, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    return ref == 1;
+}
+
+/* The free of a block whose caller holds the only reference: 1 -> 0 in one
+ * compare-and-swap.  Fails (nothing changed) when the count is not 1: a
+ * shared block, or a second free racing this one, which the general path
+ * then handles or reports. */
+static inline bool page_ref_drop_last(struct pa_page *page)
+{
+    int one = 1;
+    return atomic_compare_exchange_strong_explicit(&page->_refcount, &one, 0, memory_order_acq_rel,
+                                                   memory_order_relaxed);
 }
 
 /* A descriptor pointer from our array, of an online page. */
@@ -1020,7 +1037,7 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
         return false;
     }
     if (unlikely(page_ref_count(page) <= 0 || PageBuddy(page))) {
-        bad_page(page, order, "double free: page is not allocated (refcount zero)");
+        bad_page(page, order, double_free_why);
         return false;
     }
     if (unlikely(page->order != order)) {
@@ -1152,7 +1169,7 @@ static void free_pages_slow(struct pa_page *page, unsigned int order)
         return;
     if (unlikely(!free_is_sane(page, order, "pa_free_pages")))
         return;
-    if (put_page_testzero(page)) {
+    if (put_page_testzero(page, order)) {
         free_the_page(page, order);
     } else if (!PageHead(page)) {
         /* still referenced: keep the first page, free the rest (__free_pages) */
@@ -1186,14 +1203,13 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
         if (likely(page->order == order && !(pfn & ((1UL << order) - 1)) &&
                    !(__atomic_load_n(&page->flags, __ATOMIC_RELAXED) | (uintptr_t)page->mapping |
                      page->memcg_data) &&
-                   atomic_load_explicit(&page->_refcount, memory_order_acquire) == 1)) {
+                   page_ref_drop_last(page))) {
             int mt = get_pfnblock_migratetype(pfn);
             struct zone *z = page_zone(page);
             if (likely(order == 0 && t->mags && mt < MIGRATE_PCPTYPES) && likely(mag_enter(t))) {
                 struct pa_magazine *m = thread_mag(t, z, mt);
                 if (unlikely(m->n == PA_MAG_SIZE))
                     mag_flush(t, m, z, pa_cpu_id(), mt);
-                set_page_count(page, 0);
                 WRITE_ONCE(page->order, 0);
                 m->pages[m->n++] = page;
                 mag_exit(t);
@@ -1207,7 +1223,6 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
             if (likely(mt < MIGRATE_PCPTYPES && cpu < pa_mm.nr_cpus))
                 pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
             if (likely(pcp && pcp_trylock(pcp, cpu))) {
-                set_page_count(page, 0);
                 WRITE_ONCE(page->order, 0);
                 free_unref_page_commit_fast(pcp, z, page, order, mt);
                 pcp_unlock(pcp);
@@ -1218,6 +1233,8 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                     pa_pcp_start_decay();
                 return;
             }
+            free_the_page(page, order);   /* the reference is already gone */
+            return;
         }
     }
     free_pages_slow(page, order);
@@ -1321,7 +1338,7 @@ PA_API void pa_free_pages_exact(void *addr, size_t size)
     struct zone *z = page_zone(pfn_to_page(pfn));
     for (unsigned long i = 0; i < nr; i++) {
         struct pa_page *p = pfn_to_page(pfn + i);
-        if (put_page_testzero(p))
+        if (put_page_testzero(p, 0))
             free_the_page(p, 0);
     }
     (void)z;
