@@ -353,6 +353,7 @@ enum vm_event_item {
 #define NR_PCP_ORDERS (PAGE_ALLOC_COSTLY_ORDER + 2)
 #define NR_PCP_LISTS  (MIGRATE_PCPTYPES * NR_PCP_ORDERS)
 #define PCPF_PREV_FREE_HIGH_ORDER 0x1u
+#define PCP_BATCH_SCALE_MAX 5        /* CONFIG_PCP_BATCH_SCALE_MAX */
 
 struct per_cpu_pages {
     int locked;                  /* taken by pcp_trylock on the fast path */
@@ -401,6 +402,7 @@ struct zone {
      * Kept by zone_update_wmark_fast() wherever one of them changes. */
     unsigned long wmark_fast;
     int boosted_watermark;           /* ZONE_BOOSTED_WATERMARK: wake kswapd after this fallback */
+    unsigned long flags;             /* ZONE_RECLAIM_ACTIVE, ZONE_BELOW_HIGH (atomic bit operations) */
     long lowmem_reserve[MAX_NR_ZONES];
     struct pglist_data *zone_pgdat;
     int node;
@@ -456,6 +458,26 @@ static inline void zone_update_wmark_fast(struct zone *z)
 static inline unsigned long min_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_MIN); }
 static inline unsigned long low_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_LOW); }
 static inline unsigned long high_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_HIGH); }
+
+/* Zone state bits (the kernel's enum zone_flags, the two the pcp reads). */
+enum zone_flags {
+    ZONE_BELOW_HIGH,       /* free pages fell below HIGH: pcp high shrinks on frees */
+    ZONE_RECLAIM_ACTIVE,   /* kswapd is reclaiming the node: pcp lists stay small */
+};
+static inline bool zone_test_flag(const struct zone *z, enum zone_flags bit)
+{
+    return __atomic_load_n(&z->flags, __ATOMIC_RELAXED) & (1UL << bit);
+}
+static inline void zone_set_flag(struct zone *z, enum zone_flags bit)
+{
+    if (!zone_test_flag(z, bit))   /* no lock-prefixed write while it is set */
+        __atomic_fetch_or(&z->flags, 1UL << bit, __ATOMIC_RELAXED);
+}
+static inline void zone_clear_flag(struct zone *z, enum zone_flags bit)
+{
+    if (zone_test_flag(z, bit))
+        __atomic_fetch_and(&z->flags, ~(1UL << bit), __ATOMIC_RELAXED);
+}
 
 struct zoneref {
     struct zone *zone;
@@ -914,32 +936,29 @@ static inline void pcp_unlock(struct per_cpu_pages *pcp)
 
 struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsigned int order, int mt,
                                 unsigned int alloc_flags);
-void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
-                            unsigned int order, int mt);
 void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order,
-                                 int pindex, bool counted_free);
+                                 int pindex);
 /*
- * free_unref_page_commit with its common case inline: an order-0 free that
- * leaves the list below high changes nothing but the list and the counts
- * (nr_pcp_high would return high unchanged, and no PREV_FREE_HIGH_ORDER
- * state is pending).  Everything else goes to the tail.
+ * Put a freed page on the pcp list (free_unref_page_commit).  The common
+ * case is inline: an order-0 free that leaves the list below high, with no
+ * PREV_FREE_HIGH_ORDER state pending and no zone flag that shrinks the
+ * lists, changes nothing but the list and the counts (nr_pcp_high would
+ * return high unchanged).  Everything else goes to the tail in pcp.c.
  */
-static inline void free_unref_page_commit_fast(struct per_cpu_pages *pcp, struct zone *z,
-                                               struct pa_page *page, unsigned int order, int mt)
+static inline void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
+                                          unsigned int order, int mt)
 {
     int pindex = order_to_pindex(mt, order);
     pcp->alloc_factor >>= 1;
     list_add(&page->lru, &pcp->lists[pindex]);
     WRITE_ONCE(pcp->count, pcp->count + (1 << order));
-    if (likely(order == 0 && !(pcp->flags & PCPF_PREV_FREE_HIGH_ORDER))) {
-        if (pcp->free_count < (pcp->batch << 5))
+    if (likely(order == 0 && !(pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) && pcp->count < pcp->high &&
+               !__atomic_load_n(&z->flags, __ATOMIC_RELAXED))) {
+        if (pcp->free_count < (pcp->batch << PCP_BATCH_SCALE_MAX))
             pcp->free_count++;
-        if (likely(pcp->count < pcp->high))
-            return;
-        free_unref_page_commit_tail(pcp, z, order, pindex, true);
         return;
     }
-    free_unref_page_commit_tail(pcp, z, order, pindex, false);
+    free_unref_page_commit_tail(pcp, z, order, pindex);
 }
 void drain_all_pages(struct zone *zone);
 void drain_local_pages(struct zone *zone);

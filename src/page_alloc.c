@@ -335,6 +335,25 @@ static inline struct pa_page *rmqueue(struct zone *preferred, struct zone *z, un
     return page;
 }
 
+/*
+ * Probe the zone's HIGH mark where pages leave it for this request, and
+ * mark the zone ZONE_BELOW_HIGH when it is short: the pcp then shrinks its
+ * lists as pages are freed (nr_pcp_high), rather than hoarding them until
+ * reclaim starts.  A zone that can still grow is not short of memory.  The free path, hotter, only clears the flag.  True when
+ * the zone is above HIGH, which passes any allocation mark.
+ */
+static inline bool zone_above_high(struct zone *z, unsigned int order, int highest_zoneidx,
+                                   unsigned int alloc_flags, pa_gfp_t gfp)
+{
+    if (zone_test_flag(z, ZONE_BELOW_HIGH))
+        return false;
+    if (zone_watermark_fast(z, order, high_wmark_pages(z), highest_zoneidx, alloc_flags, gfp))
+        return true;
+    if (!zone_can_grow(z))   /* a zone with sections still to bring online is not short */
+        zone_set_flag(z, ZONE_BELOW_HIGH);
+    return false;
+}
+
 /* Growing z (bringing a section online) could let this request pass. */
 static inline bool zone_growth_helps(const struct zone *z, unsigned long mark, int highest_zoneidx,
                                      unsigned int order)
@@ -386,6 +405,8 @@ retry:
             goto retry;
         }
         mark = wmark_pages(z, alloc_flags & ALLOC_WMARK_MASK);
+        if (zone_above_high(z, order, ac->highest_zoneidx, alloc_flags, gfp))
+            goto try_this_zone;
 check:
         if (!zone_watermark_fast(z, order, mark, ac->highest_zoneidx, alloc_flags, gfp)) {
             if (zone_growth_helps(z, mark, ac->highest_zoneidx, order) && arena_grow_zone(z) == 0)
@@ -393,6 +414,7 @@ check:
             if (!(alloc_flags & ALLOC_NO_WATERMARKS))
                 continue;
         }
+try_this_zone:
         page = rmqueue(ac->preferred_zoneref->zone, z, order, alloc_flags, ac->migratetype);
         /* an allocation succeeded: a node kswapd gave up on is worth waking again */
         if (page)
@@ -1094,7 +1116,12 @@ static inline __attribute__((always_inline)) struct pa_page *alloc_fast(pa_gfp_t
         /* the thread's magazine: no lock, no list */
         if (likely(mag_enter(t))) {
             struct pa_magazine *m = thread_mag(t, z, (int)mt);
-            page = likely(m->n) ? m->pages[--m->n] : mag_refill(t, m, z, cpu, (int)mt, alloc_flags);
+            if (likely(m->n)) {
+                page = m->pages[--m->n];
+            } else {
+                zone_above_high(z, order, hzi, alloc_flags, gfp);   /* pages leave the zone's pcp */
+                page = mag_refill(t, m, z, cpu, (int)mt, alloc_flags);
+            }
             mag_exit(t);
             if (unlikely(!page))
                 return NULL;
@@ -1113,6 +1140,7 @@ static inline __attribute__((always_inline)) struct pa_page *alloc_fast(pa_gfp_t
         list_del(&page->lru);
         WRITE_ONCE(pcp->count, pcp->count - (1 << order));
     } else {
+        zone_above_high(z, order, hzi, alloc_flags, gfp);
         page = rmqueue_pcplist(pcp, z, order, (int)mt, alloc_flags);
     }
     pcp_unlock(pcp);
@@ -1224,7 +1252,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
             if (likely(pcp && pcp_trylock(pcp, cpu))) {
                 WRITE_ONCE(page->order, 0);
-                free_unref_page_commit_fast(pcp, z, page, order, mt);
+                free_unref_page_commit(pcp, z, page, order, mt);
                 pcp_unlock(pcp);
                 trace_mm_page_free(pfn, order);
                 pa_relaxed_add(&t->vm_events[PGFREE], 1L << order);

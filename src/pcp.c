@@ -23,7 +23,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#define PCP_BATCH_SCALE_MAX 5              /* CONFIG_PCP_BATCH_SCALE_MAX */
 #define MIN_PERCPU_PAGELIST_HIGH_FRACTION 8
 
 int pcp_lock_kind = PCP_LOCK_ATOMIC;
@@ -247,8 +246,9 @@ static void free_pcppages_bulk(struct zone *z, int count, struct per_cpu_pages *
     spin_unlock(&z->lock);
 }
 
-/* How many to refill: grows (alloc_factor) on refills without frees between. */
-static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
+/* How many to refill: grows (alloc_factor) on refills without frees
+ * between, and high with it unless the zone is below its HIGH mark. */
+static int nr_pcp_alloc(struct per_cpu_pages *pcp, struct zone *z, unsigned int order)
 {
     int base_batch = pcp->batch, batch, high;
     int high_min = pcp->high_min, high_max = pcp->high_max;
@@ -259,7 +259,7 @@ static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
         return 1;
     batch = order ? base_batch : base_batch << pcp->alloc_factor;
     /* a larger high would have saved this trip to the zone */
-    if (high_min != high_max) {
+    if (high_min != high_max && !zone_test_flag(z, ZONE_BELOW_HIGH)) {
         high = PA_MIN(high + batch, high_max);
         WRITE_ONCE(pcp->high, high);
     }
@@ -274,9 +274,13 @@ static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
     return batch;
 }
 
-/* The high mark in force for this free; may raise pcp->high while the CPU
- * frees more than it allocates. */
-static int nr_pcp_high(struct per_cpu_pages *pcp, int batch, bool free_high)
+/*
+ * The high mark in force for this free.  It may raise pcp->high while the
+ * CPU frees more than it allocates, and lowers it while memory is short:
+ * under kswapd's reclaim the list keeps at most 4 batches, and below the
+ * zone's HIGH mark each flush gives back what was freed since the last.
+ */
+static int nr_pcp_high(struct per_cpu_pages *pcp, struct zone *z, int batch, bool free_high)
 {
     int high_min = pcp->high_min, high_max = pcp->high_max;
     int high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
@@ -288,9 +292,16 @@ static int nr_pcp_high(struct per_cpu_pages *pcp, int batch, bool free_high)
         WRITE_ONCE(pcp->high, PA_MAX(high - (batch << PCP_BATCH_SCALE_MAX), high_min));
         return 0;
     }
+    if (unlikely(zone_test_flag(z, ZONE_RECLAIM_ACTIVE))) {
+        WRITE_ONCE(pcp->high, PA_MAX(high - PA_MAX(pcp->free_count, batch), high_min));
+        return PA_MIN(batch << 2, pcp->high);
+    }
     if (high_min == high_max)
         return high;
-    if (pcp->count >= high) {
+    if (unlikely(zone_test_flag(z, ZONE_BELOW_HIGH))) {
+        WRITE_ONCE(pcp->high, PA_MAX(high - PA_MAX(pcp->free_count, batch), high_min));
+        high = PA_MAX(pcp->count, high_min);
+    } else if (pcp->count >= high) {
         int need_high = pcp->free_count + batch;
         if (pcp->high < need_high)
             WRITE_ONCE(pcp->high, PA_MAX(high_min, PA_MIN(need_high, high_max)));
@@ -322,7 +333,7 @@ struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsig
     /* an allocation halves the batch of the next bulk free */
     pcp->free_count >>= 1;
     if (unlikely(list_empty(list))) {
-        int batch = nr_pcp_alloc(pcp, order);
+        int batch = nr_pcp_alloc(pcp, z, order);
         int got = rmqueue_bulk(z, order, batch, list, mt, alloc_flags);
         WRITE_ONCE(pcp->count, pcp->count + (got << order));
         if (unlikely(list_empty(list)))
@@ -334,11 +345,13 @@ struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsig
     return page;
 }
 
-/* The rest of free_unref_page_commit: the list is at or above high, or a
- * high-order free needs the free_high bookkeeping.  The page is already on
- * the list and counted. */
-void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order,
-                                 int pindex, bool counted_free)
+/*
+ * The rest of free_unref_page_commit (internal.h has the start): the page is already on the list and counted.
+ * Many high-order frees without allocations between are not hoarded
+ * (free_high); at or above high a batch goes back to the buddy, and a zone
+ * that is above HIGH again stops shrinking its lists.
+ */
+void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order, int pindex)
 {
     int batch = pcp->batch, high;
     bool free_high = false;
@@ -349,35 +362,15 @@ void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsi
     } else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
         pcp->flags &= (uint8_t)~PCPF_PREV_FREE_HIGH_ORDER;
     }
-    if (!counted_free && pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
-        pcp->free_count = (short)(pcp->free_count + (1 << order));
-    high = nr_pcp_high(pcp, batch, free_high);
-    if (pcp->count >= high)
-        free_pcppages_bulk(z, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
-}
-
-void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
-                            unsigned int order, int mt)
-{
-    int pindex = order_to_pindex(mt, order), batch, high;
-    bool free_high = false;
-
-    pcp->alloc_factor >>= 1;
-    list_add(&page->lru, &pcp->lists[pindex]);
-    WRITE_ONCE(pcp->count, pcp->count + (1 << order));
-    batch = pcp->batch;
-    /* many high-order frees without allocations: do not hoard them */
-    if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
-        free_high = pcp->free_count >= batch + pcp->high_min / 2 && (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER);
-        pcp->flags |= PCPF_PREV_FREE_HIGH_ORDER;
-    } else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
-        pcp->flags &= (uint8_t)~PCPF_PREV_FREE_HIGH_ORDER;
-    }
     if (pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
-        pcp->free_count += 1 << order;
-    high = nr_pcp_high(pcp, batch, free_high);
-    if (pcp->count >= high)
+        pcp->free_count = (short)(pcp->free_count + (1 << order));
+    high = nr_pcp_high(pcp, z, batch, free_high);
+    if (pcp->count >= high) {
         free_pcppages_bulk(z, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
+        if (zone_test_flag(z, ZONE_BELOW_HIGH) &&
+            zone_watermark_ok(z, 0, high_wmark_pages(z), PA_ZONE_MOVABLE, 0))
+            zone_clear_flag(z, ZONE_BELOW_HIGH);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -430,7 +423,7 @@ static void mag_release(struct pa_page **pages, unsigned int n, struct zone *z, 
     struct per_cpu_pages *pcp = cpu >= 0 ? this_pcp(z, cpu) : NULL;
     if (pcp && pcp_trylock(pcp, cpu)) {
         for (unsigned int i = 0; i < n; i++)
-            free_unref_page_commit_fast(pcp, z, pages[i], 0, mt);
+            free_unref_page_commit(pcp, z, pages[i], 0, mt);
         pcp_unlock(pcp);
         if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
             pa_pcp_start_decay();

@@ -4,9 +4,11 @@
  * count never above high, high inside [high_min, high_max], drains that
  * return every cached page (pcp lists and the per-thread magazines in front
  * of them), threads that exit with full caches, frees from another thread
- * on another CPU, high's auto-tuning and idle decay, and zoneinfo's
- * pagesets block, and two threads freeing the same block at once.  The core checks run in every mode: PAGEALLOC_PCP=cpu,
- * thread and off, and cpu with PAGEALLOC_PCP_MAGAZINE=0.
+ * on another CPU, high's auto-tuning and idle decay, high under memory
+ * pressure (ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE), zoneinfo's pagesets
+ * block, and two threads freeing the same block at once.  The core checks
+ * run in every mode: PAGEALLOC_PCP=cpu, thread and off, and cpu with
+ * PAGEALLOC_PCP_MAGAZINE=0.
  *
  * Page accounting used throughout: every online page is free in the
  * buddy (nr_free_pages), cached on a pageset or in a magazine, or held by
@@ -1254,6 +1256,119 @@ START_TEST(test_double_free_race)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* pcp high under memory pressure                                      */
+/* ------------------------------------------------------------------ */
+
+/* Pages free in the zone above its HIGH mark (negative: below). */
+static long above_high(const struct zone *z)
+{
+    return (long)t_nr_free() - (long)high_wmark_pages(z) - z->lowmem_reserve[z->zid];
+}
+
+/*
+ * A zone below its HIGH mark stops growing its pcp lists: refills leave
+ * high alone (nr_pcp_alloc), frees give back what they cached since the
+ * last flush (nr_pcp_high), and the flag goes once a flush finds the zone
+ * above HIGH again.  Without it high only ever grew until kswapd reclaimed,
+ * while the lists kept pages the zone was short of.
+ */
+START_TEST(test_high_shrinks_below_high_mark)
+{
+    int cpu = allowed_cpu(0);
+    ck_assert_int_ge(cpu, 0);
+    /* a wide LOW..HIGH gap, so that the test can sit inside it */
+    env_reset_pcp();
+    t_setenv("PAGEALLOC_WATERMARK_SCALE_FACTOR", "1000");
+    t_setenv("PAGEALLOC_DMA_SIZE", "0");
+    t_setenv("PAGEALLOC_PCP_MAGAZINE", "0");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    ck_assert(pin_thread(pthread_self(), cpu));
+    struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
+    struct per_cpu_pages *pcp = my_pageset(cpu);
+    ck_assert_ptr_nonnull(pcp);
+    int batch = pcp->batch, high_min = pcp->high_min, high_max = pcp->high_max;
+    fprintf(stderr, "LOW %lu HIGH %lu, batch %d, high %d in [%d, %d]\n", low_wmark_pages(z), high_wmark_pages(z),
+            batch, pcp->high, high_min, high_max);
+    ck_assert_msg(high_min < high_max, "high is not auto-tuned here: the test tests nothing");
+    long gap = (long)(high_wmark_pages(z) - low_wmark_pages(z));
+    ck_assert_int_gt(gap, high_max);
+    ck_assert(!zone_test_flag(z, ZONE_BELOW_HIGH));
+
+    /* Every section online first (a zone that can grow is not short),
+     * then down to HIGH - gap/4 with blocks that skip the pcp: the
+     * general path's probe marks the zone. */
+    struct t_blocks held = {0};
+    while (zone_can_grow(z))
+        t_blocks_push(&held, must_alloc(PA_GFP_KERNEL, PA_MAX_ORDER), PA_MAX_ORDER);
+    t_blocks_free_all(&held);
+    ck_assert(!zone_test_flag(z, ZONE_BELOW_HIGH));
+    for (unsigned int order = 9; order >= 4; order--)
+        while (above_high(z) - (1L << order) > -gap / 4)
+            t_blocks_push(&held, must_alloc(PA_GFP_KERNEL, order), order);
+    ck_assert_msg(above_high(z) < 0, "still %ld pages above HIGH", above_high(z));
+    t_blocks_push(&held, must_alloc(PA_GFP_KERNEL, 4), 4);   /* the probe looks before it takes */
+    ck_assert_msg(zone_test_flag(z, ZONE_BELOW_HIGH), "%ld pages below HIGH, but the zone is not marked",
+                  -above_high(z));
+
+    /* Refills (nothing freed between) no longer raise high. */
+    int high0 = pcp->high;
+    struct t_blocks small = {0};
+    for (int i = 0; i < 6 * batch; i++)
+        t_blocks_push(&small, must_alloc(PA_GFP_KERNEL, 0), 0);
+    ck_assert_msg(pcp->high <= high0, "refills below HIGH raised high from %d to %d", high0, pcp->high);
+
+    /* Frees cached while short of memory go back: high falls to high_min. */
+    t_blocks_free_all(&small);
+    ck_assert_msg(above_high(z) < 0, "the frees lifted the zone above HIGH (%ld): the test tests nothing",
+                  above_high(z));
+    for (int i = 0; i < 2 * high_min && pcp->high > high_min; i++)
+        t_blocks_push(&small, must_alloc(PA_GFP_KERNEL, 0), 0);
+    t_blocks_free_all(&small);
+    ck_assert_msg(pcp->high == high_min && pcp->count <= high_min,
+                  "below HIGH: high %d (high_min %d), count %d after the frees", pcp->high, high_min, pcp->count);
+
+    /* Memory back, and a flush that finds the zone above HIGH clears it. */
+    t_blocks_free_all(&held);
+    ck_assert_int_gt(above_high(z), 0);
+    for (int i = 0; i < 2 * high_max; i++)
+        t_blocks_push(&small, must_alloc(PA_GFP_KERNEL, 0), 0);
+    t_blocks_free_all(&small);
+    ck_assert_msg(!zone_test_flag(z, ZONE_BELOW_HIGH), "zone above HIGH by %ld still marked", above_high(z));
+    t_blocks_release(&small);
+    t_blocks_release(&held);
+    pa_drain_all_pages();
+    assert_drained(0, "after the pressure test");
+}
+END_TEST
+
+/* While kswapd reclaims (ZONE_RECLAIM_ACTIVE), a free keeps the list at
+ * most 4 batches long and lowers high with every flush. */
+START_TEST(test_reclaim_active_keeps_lists_short)
+{
+    int cpu = allowed_cpu(0);
+    ck_assert_int_ge(cpu, 0);
+    setup_mode(M_NOMAG, "64M");
+    ck_assert(pin_thread(pthread_self(), cpu));
+    struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
+    struct per_cpu_pages *pcp = my_pageset(cpu);
+    ck_assert_ptr_nonnull(pcp);
+    int batch = pcp->batch, high_min = pcp->high_min;
+    ck_assert_int_gt(high_min, 4 * batch);   /* else the bound is the usual one */
+    struct t_blocks l = {0};
+    for (int i = 0; i < 2 * high_min; i++)
+        t_blocks_push(&l, must_alloc(PA_GFP_KERNEL, 0), 0);
+    zone_set_flag(z, ZONE_RECLAIM_ACTIVE);   /* what balance_pgdat sets while it runs */
+    t_blocks_free_all(&l);
+    int count = pcp->count, high = pcp->high;
+    zone_clear_flag(z, ZONE_RECLAIM_ACTIVE);
+    ck_assert_msg(count <= 4 * batch, "%d frees under reclaim left %d pages on the list (4 batches: %d)",
+                  2 * high_min, count, 4 * batch);
+    ck_assert_int_eq(high, high_min);
+    t_blocks_release(&l);
+}
+END_TEST
+
 static Suite *pcp_suite(void)
 {
     Suite *s = suite_create("pcp");
@@ -1272,6 +1387,9 @@ static Suite *pcp_suite(void)
     tcase_add_loop_test(tc, test_fork_while_another_thread_allocates, 0, 3);
     tc = t_tcase(s, "zoneinfo", 30);
     tcase_add_loop_test(tc, test_zoneinfo_pagesets, 0, 3);
+    tc = t_tcase(s, "pressure", 60);
+    tcase_add_test(tc, test_high_shrinks_below_high_mark);
+    tcase_add_test(tc, test_reclaim_active_keeps_lists_short);
     tc = t_tcase(s, "free race", 120);
     tcase_add_loop_test(tc, test_double_free_race, 0, 4);
     return s;
