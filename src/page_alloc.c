@@ -994,18 +994,19 @@ buddy:
 static const char double_free_why[] = "double free: page is not allocated (refcount zero)";
 
 /*
- * Drop a reference; true when it was the last (put_page_testzero).  The
- * drop is one atomic read-modify-write: of two frees racing for the last
- * reference exactly one wins, and the other finds the count already zero
- * and gets the bad-page report instead of freeing the block a second time.
+ * Drop a reference (put_page_testzero): 1 when it was the last, 0 when
+ * others remain, -1 when there was none to drop.  The drop is one atomic
+ * read-modify-write: of two frees racing for the last reference exactly
+ * one wins, and the other finds the count already zero and gets the
+ * bad-page report instead of freeing the block a second time.
  */
-static inline bool put_page_testzero(struct pa_page *page, unsigned int order)
+static inline int page_ref_drop(struct pa_page *page, unsigned int order)
 {
     int ref = page_ref_count(page);
     do {
         if (unlikely(ref <= 0)) {
             bad_page(page, order, double_free_why);
-            return false;
+            return -1;
         }
         /* acq_rel: the winner sees every write made under the references */
     } while (!atomic_compare_exchange_weak_explicit(&page->_refcount, &ref, ref - 1, memory_order_acq_rel,
@@ -1197,9 +1198,10 @@ static void free_pages_slow(struct pa_page *page, unsigned int order)
         return;
     if (unlikely(!free_is_sane(page, order, "pa_free_pages")))
         return;
-    if (put_page_testzero(page, order)) {
+    int last = page_ref_drop(page, order);
+    if (last > 0) {
         free_the_page(page, order);
-    } else if (!PageHead(page)) {
+    } else if (last == 0 && !PageHead(page)) {
         /* still referenced: keep the first page, free the rest (__free_pages) */
         if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
             split_page_owner(page, order);
@@ -1366,7 +1368,7 @@ PA_API void pa_free_pages_exact(void *addr, size_t size)
     struct zone *z = page_zone(pfn_to_page(pfn));
     for (unsigned long i = 0; i < nr; i++) {
         struct pa_page *p = pfn_to_page(pfn + i);
-        if (put_page_testzero(p, 0))
+        if (page_ref_drop(p, 0) > 0)
             free_the_page(p, 0);
     }
     (void)z;
