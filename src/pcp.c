@@ -383,37 +383,42 @@ int mag_create(struct pa_thread *t)
     struct pa_magazine *m = pa_os_alloc(n * sizeof(*m));
     if (!m)
         return -1;
+    for (size_t i = 0; i < n; i++)
+        m[i].zone = &NODE_DATA((int)(i / MIGRATE_PCPTYPES / MAX_NR_ZONES))->node_zones[i / MIGRATE_PCPTYPES % MAX_NR_ZONES];
     __atomic_store_n(&t->mags, m, __ATOMIC_RELEASE);
     return 0;
 }
 
-/* The magazine is empty: take half a magazine from the pcp (which refills
- * from the buddy as it needs) and return one page.  Called inside
- * mag_enter; NULL when the pcp is contended or the zone is dry. */
-struct pa_page *mag_refill(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt,
-                           unsigned int alloc_flags)
+/* A magazine holds at most a quarter of the pcp's high_min: the thread's
+ * share of a pageset, small for a small zone (0: no magazine here). */
+static unsigned long mag_high(const struct per_cpu_pages *pcp)
 {
-    (void)t;
-    struct per_cpu_pages *pcp = this_pcp(z, cpu);
-    if (!pcp || !pcp_trylock(pcp, cpu))
-        return NULL;
-    struct list_head *list = &pcp->lists[order_to_pindex(mt, 0)];
-    unsigned int want = PA_MAG_SIZE / 2;
-    while (m->n < want) {
-        struct pa_page *page;
-        if (likely(!list_empty(list))) {
-            /* each page taken is an allocation from the pcp's point of view */
-            pcp->free_count >>= 1;
-            page = list_first_entry(list, struct pa_page, lru);
-            list_del(&page->lru);
-            WRITE_ONCE(pcp->count, pcp->count - 1);
-        } else if (!(page = rmqueue_pcplist(pcp, z, 0, mt, alloc_flags))) {
+    return (unsigned long)PA_MIN(PA_MAG_SIZE, PA_MAX(pcp->high_min, 0) / 4);
+}
+
+/*
+ * Fill m from this pcp (locked by the caller, which is inside mag_enter)
+ * up to half its high, refilling the list from the buddy as the pcp does;
+ * returns the number of pages now in m.
+ */
+unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_magazine *m, int mt,
+                       unsigned int alloc_flags)
+{
+    unsigned long want, n = m->n, got = 0;
+    if (!m->high)
+        WRITE_ONCE(m->high, mag_high(pcp));
+    want = m->high / 2;
+    while (n < want) {
+        struct pa_page *page = rmqueue_pcplist(pcp, z, 0, mt, alloc_flags);
+        if (!page)
             break;
-        }
-        m->pages[m->n++] = page;
+        WRITE_ONCE(page->order, 0);
+        m->pages[n++] = page;
+        got++;
     }
-    pcp_unlock(pcp);
-    return m->n ? m->pages[--m->n] : NULL;
+    WRITE_ONCE(m->moved, m->moved + got);
+    WRITE_ONCE(m->n, n);
+    return n;
 }
 
 /* Give the oldest pages of a list of n back: to the pcp, or straight to
@@ -437,14 +442,32 @@ static void mag_release(struct pa_page **pages, unsigned int n, struct zone *z, 
     spin_unlock(&z->lock);
 }
 
-/* The magazine is full: move its older half to the pcp.  Inside mag_enter. */
-void mag_flush(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt)
+/* Take the oldest nr pages out of m and give them back. */
+static void mag_shrink(struct pa_magazine *m, unsigned long nr, struct zone *z, int cpu, int mt)
 {
-    (void)t;
-    unsigned int half = PA_MAG_SIZE / 2;
-    mag_release(m->pages, half, z, cpu, mt);
-    memmove(m->pages, m->pages + half, (m->n - half) * sizeof(m->pages[0]));
-    m->n -= half;
+    mag_release(m->pages, (unsigned int)nr, z, cpu, mt);
+    memmove(m->pages, m->pages + nr, (m->n - nr) * sizeof(m->pages[0]));
+    WRITE_ONCE(m->moved, m->moved - nr);
+    WRITE_ONCE(m->n, m->n - nr);
+}
+
+/*
+ * A free found m full (or not yet sized): size it from this CPU's pcp and
+ * move its older half there.  Inside mag_enter.  False when m has no room
+ * all the same (a zone too small for magazines): free through the pcp.
+ */
+bool mag_flush(struct pa_magazine *m, struct zone *z, int mt)
+{
+    int cpu = pa_cpu_id();
+    if (unlikely(!m->high)) {
+        struct per_cpu_pages *pcp = this_pcp(z, cpu);
+        if (!pcp)
+            return false;
+        WRITE_ONCE(m->high, mag_high(pcp));   /* high_min is set once, read unlocked */
+    }
+    if (m->n >= m->high && m->n)
+        mag_shrink(m, m->n - m->high / 2, z, cpu, mt);
+    return m->n < m->high;
 }
 
 /* Every magazine of t back to the buddy: by the owner (thread exit), or by
@@ -459,10 +482,8 @@ void mag_flush_all(struct pa_thread *t)
             for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
                 struct zone *z = &NODE_DATA(nid)->node_zones[zid];
                 struct pa_magazine *m = thread_mag(t, z, mt);
-                if (m->n) {
-                    mag_release(m->pages, m->n, z, -1, mt);
-                    m->n = 0;
-                }
+                if (m->n)
+                    mag_shrink(m, m->n, z, -1, mt);
             }
 }
 
