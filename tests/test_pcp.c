@@ -986,15 +986,17 @@ END_TEST
 /* ------------------------------------------------------------------ */
 
 struct ps_entry {
-    char kind[8];   /* "cpu" or "thread" */
+    char kind[12];  /* "cpu", "thread" or "magazine" */
     long id;
     int count, high, batch, high_min, high_max, fields;
 };
 
-/* The pagesets entries of "Node nid, zone name"; -1 if the zone or the
- * block is missing. */
-static int parse_pagesets(const char *text, int nid, const char *zone, struct ps_entry *out, int max)
+/* The pagesets entries of "Node nid, zone name" (with mags, the threads'
+ * magazine entries too, else only cpu and thread ones); -1 if the zone or
+ * the block is missing. */
+static int parse_pagesets(const char *text, int nid, const char *zone, struct ps_entry *out, int max, bool mags)
 {
+    bool skip = false;   /* inside an entry not asked for */
     char head[64];
     snprintf(head, sizeof(head), "Node %d, zone %8s", nid, zone);
     const char *sec = strstr(text, head);
@@ -1018,14 +1020,20 @@ static int parse_pagesets(const char *text, int nid, const char *zone, struct ps
         long id;
         int v;
         char key[16];
-        if (sscanf(buf, "    cpu: %ld", &id) == 1 || sscanf(buf, "    thread: %ld", &id) == 1) {
+        bool mag = sscanf(buf, "    magazine: %ld", &id) == 1;
+        if (sscanf(buf, "    cpu: %ld", &id) == 1 || sscanf(buf, "    thread: %ld", &id) == 1 || mag) {
+            skip = mag && !mags;
+            if (skip)
+                goto next;
             if (++n >= max)
                 return -1;
             memset(&out[n], 0, sizeof(out[n]));
-            snprintf(out[n].kind, sizeof(out[n].kind), "%s", strstr(buf, "cpu") ? "cpu" : "thread");
+            snprintf(out[n].kind, sizeof(out[n].kind), "%s", mag ? "magazine" : strstr(buf, "cpu") ? "cpu" : "thread");
             out[n].id = id;
         } else if (n >= 0 && strncmp(buf, "              ", 14) == 0 &&
                    sscanf(buf, " %15[a-z_]: %d", key, &v) == 2) {
+            if (skip)
+                goto next;
             if (!strcmp(key, "count"))
                 out[n].count = v;
             else if (!strcmp(key, "high"))
@@ -1042,6 +1050,7 @@ static int parse_pagesets(const char *text, int nid, const char *zone, struct ps
         } else {
             break;   /* "  start_pfn:" and what follows */
         }
+next:
         line = eol;
     }
     return n + 1;
@@ -1114,7 +1123,7 @@ START_TEST(test_zoneinfo_pagesets)
 
     char *text = t_show(pa_show_zoneinfo);
     struct ps_entry e[PA_MAX_CPUS < 64 ? PA_MAX_CPUS : 64];
-    int n = parse_pagesets(text, 0, "Normal", e, 64);
+    int n = parse_pagesets(text, 0, "Normal", e, 64, false);
     ck_assert_msg(n >= 0, "zoneinfo has no pagesets block for node 0 Normal");
     if (mode == M_CPU) {
         ck_assert_msg(n == pa_mm.nr_cpus || (pa_mm.nr_cpus > 64 && n == -1), "%d cpu entries for %d CPUs", n,
@@ -1151,7 +1160,7 @@ START_TEST(test_zoneinfo_pagesets)
     t_blocks_free_all(&l);
     pa_drain_all_pages();
     text = t_show(pa_show_zoneinfo);
-    n = parse_pagesets(text, 0, "Normal", e, 64);
+    n = parse_pagesets(text, 0, "Normal", e, 64, false);
     ck_assert_int_ge(n, 0);
     for (int k = 0; k < n; k++) {
         ck_assert_msg(e[k].count == 0, "%s %ld: count %d after pa_drain_all_pages", e[k].kind, e[k].id, e[k].count);
@@ -1162,6 +1171,107 @@ START_TEST(test_zoneinfo_pagesets)
         ck_assert_msg(n == 1, "the exited thread's pageset is still listed (%d entries)", n);
     free(text);
     t_blocks_release(&l);
+}
+END_TEST
+
+/* Blocks of every order, half freed again, so that pagesets and
+ * magazines hold pages of several threads. */
+static void churn_every_order(struct t_blocks *l)
+{
+    for (unsigned int order = 0; order <= PA_MAX_ORDER; order++)
+        for (int i = 0; i < (order ? 3 : 400); i++)
+            t_blocks_push(l, must_alloc(PA_GFP_KERNEL | (i % 3 ? PA_GFP_MOVABLE : 0), order), order);
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (i % 2)
+            pa_free_pages(l->v[i].page, l->v[i].order);
+        else
+            l->v[k++] = l->v[i];
+    }
+    l->n = k;
+}
+
+static void *every_order_main(void *arg)
+{
+    struct holder *h = arg;
+    churn_every_order(&h->held);
+    gate_set(&h->stage, 1);
+    gate_wait(&h->go, 1);
+    t_blocks_free_all(&h->held);
+    return NULL;
+}
+
+/*
+ * Every cached page shows in zoneinfo's pagesets block -- the pcp lists
+ * and each thread's magazines, each within its high -- and once every
+ * block is freed and pa_drain_all_pages() has run, nr_free_pages is what
+ * it was before the first allocation that used a cache, exactly (a 64 MiB
+ * node).
+ */
+START_TEST(test_zoneinfo_shows_every_cached_page)
+{
+    static const int zi_modes[] = {M_CPU, M_THREAD};
+    int mode = zi_modes[_i];
+    setup_mode(mode, "64M");
+    fprintf(stderr, "mode: %s\n", modes[mode].name);
+    /* sections come online as allocations need them: all of the node
+     * first, through the buddy only, so the reference is the whole node */
+    struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
+    struct t_blocks l = {0};
+    while (zone_can_grow(z))
+        t_blocks_push(&l, must_alloc(PA_GFP_KERNEL, PA_MAX_ORDER), PA_MAX_ORDER);
+    t_blocks_free_all(&l);
+    unsigned long nr_free0 = t_nr_free(), online0 = online_pages();
+    ck_assert_int_eq(nr_free0, online0);   /* nothing cached yet */
+
+    struct holder h;
+    memset(&h, 0, sizeof(h));
+    gate_init(&h.go);
+    gate_init(&h.stage);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, every_order_main, &h), 0);
+    churn_every_order(&l);
+    gate_wait(&h.stage, 1);
+    unsigned long held = held_pages(&l) + held_pages(&h.held);
+
+    /* the idle decay may move pages from a pageset meanwhile: read until
+     * zoneinfo and the free count agree */
+    long shown = 0, mags = 0;
+    unsigned long nr_free = 0;
+    for (int tries = 0; tries < 20; tries++) {
+        nr_free = t_nr_free();
+        char *text = t_show(pa_show_zoneinfo);
+        struct ps_entry e[64];
+        int n = parse_pagesets(text, 0, "Normal", e, 64, true);
+        free(text);
+        ck_assert_int_ge(n, 0);
+        shown = mags = 0;
+        for (int k = 0; k < n; k++) {
+            shown += e[k].count;
+            if (!strcmp(e[k].kind, "magazine")) {
+                mags += e[k].count;
+                ck_assert_msg(e[k].count <= e[k].high, "magazine %ld: count %d above high %d", e[k].id, e[k].count,
+                              e[k].high);
+            }
+        }
+        if (nr_free == t_nr_free() && nr_free + (unsigned long)shown + held == online_pages())
+            break;
+    }
+    if (pcp_magazines_on)
+        ck_assert_msg(mags > 0, "no magazine holds a page: the test tests nothing");
+    ck_assert_msg(nr_free + (unsigned long)shown + held == online_pages(),
+                  "%s: nr_free_pages %lu + shown in pagesets %ld (magazines %ld) + held %lu = %lu, but %lu online",
+                  modes[mode].name, nr_free, shown, mags, held, nr_free + shown + held, online_pages());
+
+    gate_set(&h.go, 1);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    t_blocks_release(&h.held);
+    pa_drain_all_pages();
+    ck_assert_msg(online_pages() == online0, "the node grew from %lu to %lu pages online", online0, online_pages());
+    ck_assert_msg(t_nr_free() == nr_free0, "nr_free_pages %lu after freeing everything and draining, %lu before (%+ld)",
+                  t_nr_free(), nr_free0, (long)t_nr_free() - (long)nr_free0);
 }
 END_TEST
 
@@ -1387,6 +1497,7 @@ static Suite *pcp_suite(void)
     tcase_add_loop_test(tc, test_fork_while_another_thread_allocates, 0, 3);
     tc = t_tcase(s, "zoneinfo", 30);
     tcase_add_loop_test(tc, test_zoneinfo_pagesets, 0, 3);
+    tcase_add_loop_test(tc, test_zoneinfo_shows_every_cached_page, 0, 2);
     tc = t_tcase(s, "pressure", 60);
     tcase_add_test(tc, test_high_shrinks_below_high_mark);
     tcase_add_test(tc, test_reclaim_active_keeps_lists_short);
