@@ -756,7 +756,7 @@ int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
  * and no per-page vm or NUMA counter is touched.  Fields other threads read
  * are written with WRITE_ONCE.
  */
-#define PA_MAG_SIZE 59
+#define PA_MAG_SIZE 251
 struct pa_magazine {
     unsigned long n;             /* pages in pages[] */
     unsigned long high;          /* at most this many (0: not yet sized) */
@@ -765,7 +765,7 @@ struct pa_magazine {
     struct zone *zone;           /* whose pages these are */
     struct pa_page *pages[PA_MAG_SIZE];
 };
-_Static_assert(sizeof(struct pa_magazine) == 512, "a magazine is 512 bytes: indexed by shift");
+_Static_assert(sizeof(struct pa_magazine) == 2048, "a magazine is 2 KiB: a power of two");
 
 /* The order-0 requests a magazine may serve: these GFP bits only (the
  * others need the general path: zeroing, compound, accounting, dirty

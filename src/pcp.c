@@ -408,14 +408,26 @@ unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_maga
     if (!m->high)
         WRITE_ONCE(m->high, mag_high(pcp));
     want = m->high / 2;
+    /* one allocation from the pcp's point of view: free_count halves once */
+    pcp->free_count >>= 1;
+    struct list_head *list = &pcp->lists[order_to_pindex(mt, 0)];
     while (n < want) {
-        struct pa_page *page = rmqueue_pcplist(pcp, z, 0, mt, alloc_flags);
-        if (!page)
-            break;
+        struct pa_page *page;
+        if (unlikely(list_empty(list))) {
+            /* a batch from the buddy, as rmqueue_pcplist does */
+            int batch = nr_pcp_alloc(pcp, z, 0);
+            int refilled = rmqueue_bulk(z, 0, batch, list, mt, alloc_flags);
+            WRITE_ONCE(pcp->count, pcp->count + refilled);
+            if (!refilled)
+                break;
+        }
+        page = list_first_entry(list, struct pa_page, lru);
+        list_del(&page->lru);
         WRITE_ONCE(page->order, 0);
         m->pages[n++] = page;
         got++;
     }
+    WRITE_ONCE(pcp->count, pcp->count - (int)got);
     WRITE_ONCE(m->moved, m->moved + got);
     WRITE_ONCE(m->n, n);
     return n;
@@ -426,9 +438,15 @@ unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_maga
 static void mag_release(struct pa_page **pages, unsigned int n, struct zone *z, int cpu, int mt)
 {
     struct per_cpu_pages *pcp = cpu >= 0 ? this_pcp(z, cpu) : NULL;
-    if (pcp && pcp_trylock(pcp, cpu)) {
+    if (n && pcp && pcp_trylock(pcp, cpu)) {
+        /* n frees of free_unref_page_commit, the high rules applied once */
+        int pindex = order_to_pindex(mt, 0);
         for (unsigned int i = 0; i < n; i++)
-            free_unref_page_commit(pcp, z, pages[i], 0, mt);
+            list_add(&pages[i]->lru, &pcp->lists[pindex]);
+        pcp->alloc_factor >>= 1;
+        WRITE_ONCE(pcp->count, pcp->count + (int)n);
+        pcp->free_count = (short)PA_MIN(pcp->free_count + (int)n - 1, pcp->batch << PCP_BATCH_SCALE_MAX);
+        free_unref_page_commit_tail(pcp, z, 0, pindex);   /* adds the last one to free_count */
         pcp_unlock(pcp);
         if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
             pa_pcp_start_decay();
