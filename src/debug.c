@@ -44,7 +44,7 @@ static void bad_page_report(const struct pa_page *page, unsigned int order, cons
             "page: refcount:%d mapcount:0 mapping:%p index:0x0 pfn:0x%lx order:%u node:%u zone:%u\n"
             "flags: 0x%lx(%s)\n"
             "page dumped because: %s\n",
-            program_invocation_short_name, page_to_pfn(page), page_ref_count(page), page->mapping,
+            program_invocation_short_name, page_to_pfn(page), page_ref_count(page), READ_ONCE(page->mapping),
             page_to_pfn(page), order, page->nid, page->zid, f, flags, reason);
     if (pa_opt.debug & PA_DEBUG_CHECKS) {
         fprintf(stderr, "pagealloc: aborting (PAGEALLOC_DEBUG=checks)\n");

@@ -925,7 +925,7 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
     WRITE_ONCE(page->order, 0);
     WRITE_ONCE(page->mapping, NULL);   /* the migrate scanner reads both unlocked */
     WRITE_ONCE(page->owner, NULL);
-    page->memcg_data = 0;
+    WRITE_ONCE(page->memcg_data, 0);   /* a racing second free's checks read it */
     if (unlikely(pa_opt.debug & PA_DEBUG_POISON))
         kernel_poison_pages(page, order);
     if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
@@ -1066,9 +1066,10 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
         bad_page(page, order, double_free_why);
         return false;
     }
-    if (unlikely(page->order != order)) {
+    unsigned int allocated_order = READ_ONCE(page->order);
+    if (unlikely(allocated_order != order)) {
         char why[96];
-        snprintf(why, sizeof(why), "freed with order %u but allocated with order %u", order, page->order);
+        snprintf(why, sizeof(why), "freed with order %u but allocated with order %u", order, allocated_order);
         bad_page(page, order, why);
         return false;
     }
@@ -1218,8 +1219,8 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
     /* no pfn_valid(): an offline descriptor reads as zeros and fails the
      * drop, sending the pointer to the checks */
     if (likely(!order && t && off < fast_desc_bytes && !(off % sizeof(struct pa_page)) &&
-               !(__atomic_load_n(&page->flags, __ATOMIC_RELAXED) | (uintptr_t)page->mapping | page->memcg_data |
-                 page->order) &&
+               !(READ_ONCE(page->flags) | (uintptr_t)READ_ONCE(page->mapping) | READ_ONCE(page->memcg_data) |
+                 READ_ONCE(page->order)) &&
                page_ref_drop_last(page))) {
         unsigned long pfn = off / sizeof(struct pa_page);
         int mt = get_pfnblock_migratetype(pfn);
