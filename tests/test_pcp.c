@@ -1276,6 +1276,72 @@ START_TEST(test_zoneinfo_shows_every_cached_page)
 END_TEST
 
 /* ------------------------------------------------------------------ */
+/* Counters of pages served by magazines                               */
+/* ------------------------------------------------------------------ */
+
+static void *pairs_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        pa_free_pages(must_alloc(PA_GFP_KERNEL, 0), 0);
+    return NULL;
+}
+
+/*
+ * pgalloc, pgfree, numa_hit and numa_local are exact at read time although
+ * magazine pops and pushes count nothing one by one: across fills, flushes,
+ * a remote drain of a live thread's magazines, and a thread's exit.
+ */
+START_TEST(test_magazine_counters_exact)
+{
+    setup_mode(_i ? M_NOMAG : M_CPU, "64M");
+    unsigned long a0 = t_vmstat("pgalloc_normal"), f0 = t_vmstat("pgfree");
+    unsigned long h0 = t_vmstat("numa_hit"), l0 = t_vmstat("numa_local");
+    struct t_blocks l = {0};
+    for (int i = 0; i < 700; i++)
+        t_blocks_push(&l, must_alloc(PA_GFP_KERNEL | (i % 2 ? PA_GFP_MOVABLE : 0), 0), 0);
+    for (int i = 0; i < 350; i++) {
+        l.n--;
+        pa_free_pages(l.v[l.n].page, 0);
+    }
+    ck_assert_uint_eq(t_vmstat("pgalloc_normal"), a0 + 700);
+    ck_assert_uint_eq(t_vmstat("pgfree"), f0 + 350);
+
+    /* a second thread: its counts while alive, across a drain, and after */
+    struct holder h;
+    memset(&h, 0, sizeof(h));
+    h.cpu = -1;
+    gate_init(&h.go);
+    gate_init(&h.stage);
+    unsigned long held = 0;   /* every page holder_main allocates */
+    for (int i = 0; i < 3000; i++)
+        held += 1UL << (i % 7 == 0 ? i % 4 : 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, holder_main, &h), 0);
+    gate_wait(&h.stage, 1);
+    pa_drain_all_pages();   /* its magazines, drained remotely while it lives */
+    ck_assert_uint_eq(t_vmstat("pgalloc_normal"), a0 + 700 + held);
+    ck_assert_uint_eq(t_vmstat("pgfree"), f0 + 350 + held - held_pages(&h.held));
+    gate_set(&h.go, 1);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    t_blocks_release(&h.held);
+    ck_assert_int_eq(pthread_create(&th, NULL, pairs_main, NULL), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+
+    t_blocks_free_all(&l);
+    unsigned long allocs = 700 + held + 1000;
+    ck_assert_msg(t_vmstat("pgalloc_normal") == a0 + allocs, "pgalloc_normal +%lu, want +%lu",
+                  t_vmstat("pgalloc_normal") - a0, allocs);
+    ck_assert_msg(t_vmstat("numa_hit") == h0 + allocs, "numa_hit +%lu, want +%lu", t_vmstat("numa_hit") - h0,
+                  allocs);
+    ck_assert_uint_eq(t_vmstat("numa_local"), l0 + allocs);
+    ck_assert_msg(t_vmstat("pgfree") == f0 + 700 + held + 1000, "pgfree +%lu, want +%lu", t_vmstat("pgfree") - f0,
+                  700 + held + 1000);
+    t_blocks_release(&l);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
 /* Two threads freeing the same block at once                          */
 /* ------------------------------------------------------------------ */
 
@@ -1498,6 +1564,7 @@ static Suite *pcp_suite(void)
     tc = t_tcase(s, "zoneinfo", 30);
     tcase_add_loop_test(tc, test_zoneinfo_pagesets, 0, 3);
     tcase_add_loop_test(tc, test_zoneinfo_shows_every_cached_page, 0, 2);
+    tcase_add_loop_test(tc, test_magazine_counters_exact, 0, 2);
     tc = t_tcase(s, "pressure", 60);
     tcase_add_test(tc, test_high_shrinks_below_high_mark);
     tcase_add_test(tc, test_reclaim_active_keeps_lists_short);
