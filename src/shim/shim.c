@@ -679,6 +679,10 @@ static void *serve_locked(size_t len)
     return p;
 }
 
+/* Defined only in libpagealloc-jemalloc-preload.so (src/jemalloc/preload.c):
+ * puts jemalloc's arenas on the library once it is ready. */
+void shim_malloc_ready(int ok, int print_stats) __attribute__((weak));
+
 __attribute__((constructor)) static void shim_ctor(void)
 {
     shim_options();
@@ -687,6 +691,8 @@ __attribute__((constructor)) static void shim_ctor(void)
     shim_lib_ready();
     pthread_mutex_unlock(&tab_lock);
     shim_depth--;
+    if (shim_malloc_ready)
+        shim_malloc_ready(!atomic_load(&shim_disabled), shim_print_stats);
 }
 
 static inline size_t round_page(size_t len)

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the library (jemalloc.c) and the preload glue (preload.c);
+ * nothing here is exported. */
+#ifndef PAGEALLOC_JEMALLOC_INTERNAL_H
+#define PAGEALLOC_JEMALLOC_INTERNAL_H
+
+#include <pagealloc/gfp.h>
+#include <pagealloc/jemalloc.h>
+
+/* Give every automatic arena (those not created yet are created now) the
+ * hooks, under the calling thread's policy at each extent (nid -1).
+ * Returns the number of arenas hooked, -1 if jemalloc answers nothing. */
+int je_hook_automatic_arenas(pa_gfp_t gfp);
+
+/* The counters of every arena with the hooks, added up. */
+void je_totals(struct pa_jemalloc_stats *t);
+
+#endif
