@@ -104,9 +104,11 @@ static int contig_policy_node(pa_nodemask_t *allowed, bool *restricted)
     }
 }
 
+#define NO_RUN (~0UL)
+
 /* First pfn of nr free pages (whole free MAX_ORDER blocks, the first aligned
- * to step) in z, taken off the free lists; 0 when there is none.  Zone lock
- * held. */
+ * to step) in z, taken off the free lists; NO_RUN when there is none (pfn 0
+ * is a pfn like any other).  Zone lock held. */
 static unsigned long take_free_blocks(struct zone *z, unsigned long nr, unsigned long step)
 {
     unsigned long nblocks = (nr + MAX_ORDER_NR_PAGES - 1) >> MAX_ORDER;
@@ -126,14 +128,14 @@ static unsigned long take_free_blocks(struct zone *z, unsigned long nr, unsigned
         if (k == nblocks) {
             unsigned long lo, hi, stop = base + (nblocks << MAX_ORDER);
             if (!take_free_range(z, base, stop, &lo, &hi))
-                return 0;   /* cannot happen: every block was seen free under the lock */
+                return NO_RUN;   /* cannot happen: every block was seen free under the lock */
             if (base + nr < hi)
                 __free_pages_range(z, base + nr, hi);
             return base;
         }
         base = ALIGN_UP(base + ((k + 1) << MAX_ORDER), step);
     }
-    return 0;
+    return NO_RUN;
 }
 
 /* A run longer than a buddy block from the zones of nid's zonelist. */
@@ -148,13 +150,13 @@ static struct pa_page *alloc_contig_blocks(unsigned long nr, unsigned long step,
         if (zr->zone_idx > highest || !populated_zone(z) || (allowed && !node_isset(z->node, allowed)))
             continue;
         for (;;) {
-            unsigned long start = 0;
+            unsigned long start = NO_RUN;
             if (zone_page_state(z, NR_FREE_PAGES) >= nr + low_wmark_pages(z)) {
                 spin_lock(&z->lock);
                 start = take_free_blocks(z, nr, step);
                 spin_unlock(&z->lock);
             }
-            if (start) {
+            if (start != NO_RUN) {
                 prep_taken_range(start, start + nr, gfp);
                 return pfn_to_page(start);
             }

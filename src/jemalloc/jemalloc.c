@@ -334,8 +334,33 @@ PA_API int pa_jemalloc_arena_create(pa_gfp_t gfp, int nid)
     return (int)ind;
 }
 
-int je_hook_automatic_arenas(pa_gfp_t gfp)
+/* Bytes of extents arena ind holds now (active, dirty, muzzy, retained),
+ * from jemalloc's statistics; 0 if it has none or keeps no statistics. */
+static size_t je_extent_bytes(unsigned int ind)
 {
+    static const char *const pages[] = { "pactive", "pdirty", "pmuzzy" };
+    char name[64];
+    size_t total = 0, v, sz;
+    for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+        sz = sizeof(v);
+        snprintf(name, sizeof(name), "stats.arenas.%u.%s", ind, pages[i]);
+        if (mallctl(name, &v, &sz, NULL, 0) == 0)
+            total += v * JE_PAGE;
+    }
+    sz = sizeof(v);
+    snprintf(name, sizeof(name), "stats.arenas.%u.retained", ind);
+    if (mallctl(name, &v, &sz, NULL, 0) == 0)
+        total += v;
+    return total;
+}
+
+int je_hook_automatic_arenas(pa_gfp_t gfp, size_t *before)
+{
+    uint64_t epoch = 1;
+    size_t esz = sizeof(epoch);
+    (void)mallctl("epoch", &epoch, &esz, &epoch, esz);   /* fresh statistics */
+    *before = 0;
+
     unsigned int narenas;
     size_t sz = sizeof(narenas);
     if (mallctl("opt.narenas", &narenas, &sz, NULL, 0) != 0)
@@ -348,6 +373,7 @@ int je_hook_automatic_arenas(pa_gfp_t gfp)
         char name[64];
         extent_hooks_t *hooks = &a->hooks;
         snprintf(name, sizeof(name), "arena.%u.extent_hooks", i);
+        *before += je_extent_bytes(i);   /* what it got from its own hooks */
         /* an automatic arena not created yet is created with the hooks */
         if (mallctl(name, NULL, NULL, &hooks, sizeof(hooks)) != 0) {
             free(a);

@@ -7,10 +7,14 @@
 #include <pagealloc/gfp.h>
 #include <pagealloc/jemalloc.h>
 
+#include <stddef.h>
+
 /* Give every automatic arena (those not created yet are created now) the
  * hooks, under the calling thread's policy at each extent (nid -1).
- * Returns the number of arenas hooked, -1 if jemalloc answers nothing. */
-int je_hook_automatic_arenas(pa_gfp_t gfp);
+ * Returns the number of arenas hooked, -1 if jemalloc answers nothing;
+ * *before is the bytes of extents the arenas held already, from jemalloc's
+ * own hooks (what the heap has that is not libpagealloc's). */
+int je_hook_automatic_arenas(pa_gfp_t gfp, size_t *before);
 
 /* The counters of every arena with the hooks, added up. */
 void je_totals(struct pa_jemalloc_stats *t);

@@ -17,8 +17,10 @@
  * With the shim's statistics on (pagealloc-run --stats) one more line goes
  * to stderr at exit:
  *   pagealloc-jemalloc[PID]: arenas N served E contig C failed F foreign X ...
- * "served" counts heap extents that came from libpagealloc; "foreign" counts
- * hook calls on extents an arena got before the hooks were installed.
+ * "served" counts heap extents that came from libpagealloc; "unserved_bytes"
+ * is what the arenas held from jemalloc's own hooks when the hooks were
+ * installed (0 when the whole heap is libpagealloc's), and "foreign" counts
+ * hook calls on such extents (refused, so jemalloc keeps them).
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -39,6 +41,7 @@ void shim_malloc_ready(int ok, int print_stats);
 
 static bool print_stats;
 static int nr_hooked;
+static size_t unserved;   /* extents the arenas had before the hooks */
 
 /* Start libpagealloc's per-CPU list worker now, outside any hook: it is
  * started on the first free into a per-CPU list, and pthread_create callocs,
@@ -60,7 +63,7 @@ void shim_malloc_ready(int ok, int stats)
         return;
     }
     start_workers();
-    nr_hooked = je_hook_automatic_arenas(PRELOAD_GFP);
+    nr_hooked = je_hook_automatic_arenas(PRELOAD_GFP, &unserved);
 }
 
 __attribute__((destructor)) static void preload_dtor(void)
@@ -71,7 +74,7 @@ __attribute__((destructor)) static void preload_dtor(void)
     je_totals(&t);
     dprintf(2,
             "pagealloc-jemalloc[%d]: arenas %d served %lu contig %lu failed %lu new_addr %lu dalloc %lu "
-            "destroy %lu purge %lu foreign %lu bytes %zu\n",
+            "destroy %lu purge %lu foreign %lu bytes %zu unserved_bytes %zu\n",
             (int)getpid(), nr_hooked, t.nr_alloc, t.nr_contig, t.nr_alloc_failed, t.nr_new_addr, t.nr_dalloc,
-            t.nr_destroy, t.nr_purge, t.nr_foreign, t.bytes);
+            t.nr_destroy, t.nr_purge, t.nr_foreign, t.bytes, unserved);
 }
