@@ -24,7 +24,7 @@ set datafile missing "NaN"
 set grid ytics lc rgb "#d0d0d0"
 set key top left
 set yrange [0:*]
-set xtics nomirror
+set xtics nomirror font ",9"
 
 set title "ns per malloc+free (lower is better)"
 plot datafile using 2:xtic(1) title "wall" lc rgb "#1f77b4", \
