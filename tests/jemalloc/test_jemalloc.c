@@ -120,6 +120,14 @@ START_TEST(test_arena_serves_from_libpagealloc)
     ck_assert_int_eq(errno, EINVAL);
     ck_assert_int_eq(pa_jemalloc_node_of(plain), -1);
     free(plain);
+    /* libpagealloc's pages that jemalloc never had: no arena */
+    struct pa_page *own = pa_alloc_contig_pages(8, 0, PA_GFP_KERNEL, -1);
+    ck_assert_ptr_nonnull(own);
+    errno = 0;
+    ck_assert_int_eq(pa_jemalloc_arena_of((char *)pa_page_address(own) + 5 * T_PAGE), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(pa_jemalloc_node_of(pa_page_address(own)), 0);
+    pa_free_contig_range(own, 8);
 
     struct pa_jemalloc_stats st = stats_of(a);
     ck_assert_int_eq(st.nid, 0);
