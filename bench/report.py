@@ -44,12 +44,6 @@ SPEEDUP_LIMIT = 1.9
 # Issue 6: the mmap(64 KiB) + touch + munmap cycle under the shim at most
 # 1/50 of the kernel's time.
 CYCLE_TARGET = 50
-# Issue 15: the malloc workload (bench-malloc-heap), jemalloc on libpagealloc
-# at most 1.1x plain jemalloc per malloc/free, with more of the heap on
-# 2 MiB pages.
-HEAP_WORKLOAD = "malloc_mixed"
-HEAP_PLAIN, HEAP_PA = "jemalloc", "jemalloc-pagealloc"
-HEAP_LIMIT = 1.1
 
 
 def num(v):
@@ -127,6 +121,14 @@ def cycle_report(per_run):
     return "\n".join(lines)
 
 
+# Issue 15: the malloc workload (bench-malloc-heap), jemalloc on libpagealloc
+# at most 1.1x plain jemalloc per malloc/free, with more of the heap on
+# 2 MiB pages.
+HEAP_WORKLOAD = "malloc_mixed"
+HEAP_PLAIN, HEAP_PA = "jemalloc", "jemalloc-pagealloc"
+HEAP_LIMIT = 1.1
+
+
 def heap_report(samples, extras, out_dir):
     """Markdown for the malloc workload, and heap.dat for plot_heap.gp.
     samples: {(alloc, threads): [ns]}, extras: {(alloc, threads): {k: [v]}}."""
@@ -167,6 +169,8 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     raw_path, out_dir = argv[1], argv[2]
+    heap_samples = defaultdict(list)                       # malloc workload: (alloc, threads) -> [ns]
+    heap_extras = defaultdict(lambda: defaultdict(list))
     meta = {}
     i = 3
     while i < len(argv):
@@ -183,8 +187,6 @@ def main(argv):
     info = {}
     runs = set()
     cycle_runs = defaultdict(lambda: defaultdict(dict))   # mmap cycle: workload -> run -> side
-    heap_samples = defaultdict(list)                       # malloc workload: (alloc, threads) -> [ns]
-    heap_extras = defaultdict(lambda: defaultdict(list))
     with open(raw_path, newline="") as f:
         for row in csv.DictReader(f):
             alloc, wl = row["allocator"], row["workload"]
@@ -387,6 +389,16 @@ def main(argv):
                    "the byte reads zero. CPU = the process's CPU time per cycle, every thread included. "
                    "Ratios are taken within each run, then the median over runs (min..max).")
         out.append("")
+    out.append("## Fragmentation\n")
+    out.append(frag_table)
+    out.append("")
+    out.append("## Page faults per operation (timed part, median)\n")
+    out.append(faults_table)
+    out.append("")
+    out.append("Every block is touched once per 4 KiB page, so a fault here is memory the allocator gave "
+               "back to the kernel (munmap, MADV_DONTNEED) and took again, or fresh memory; each costs "
+               "about 2-4 µs on this machine.")
+    out.append("")
     if heap_table:
         out.append("## malloc heap: jemalloc with its extents on libpagealloc (issue 15)\n")
         out.append(heap_table)
@@ -399,16 +411,6 @@ def main(argv):
                    "from /proc/self/smaps at the end (AnonHugePages + hugetlb over Rss + hugetlb). "
                    "Plot: results-heap.png.")
         out.append("")
-    out.append("## Fragmentation\n")
-    out.append(frag_table)
-    out.append("")
-    out.append("## Page faults per operation (timed part, median)\n")
-    out.append(faults_table)
-    out.append("")
-    out.append("Every block is touched once per 4 KiB page, so a fault here is memory the allocator gave "
-               "back to the kernel (munmap, MADV_DONTNEED) and took again, or fresh memory; each costs "
-               "about 2-4 µs on this machine.")
-    out.append("")
     if info_lines:
         out.append("## Allocators\n")
         out.extend(info_lines)

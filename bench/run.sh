@@ -177,7 +177,12 @@ run_job() {   # run_job RUN BACKEND WORKLOAD
     local tag="run$r-$b-$w"
     if [[ "$w" == core ]]; then args+=(-w core); else args+=(-w "$w"); ns=$frag_node_size; fi
     local status=0
-    if [[ "$b" == malloc-heap ]]; then
+    if [[ "$w" == cycle ]]; then
+        # kernel and shim alternate inside the process: 5 rounds of time_ms each
+        LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}" PAGEALLOC_NODE_SIZE=$ns \
+            timeout "$proc_timeout" "$exe" -t "$time_ms" -r 5 \
+            >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+    elif [[ "$b" == malloc-heap ]]; then
         local name=jemalloc pre=()
         if [[ "$w" == pagealloc ]]; then
             name=jemalloc-pagealloc
@@ -192,11 +197,6 @@ run_job() {   # run_job RUN BACKEND WORKLOAD
         PAGEALLOC_NODE_SIZE=$node_size timeout "$proc_timeout" "${pre[@]}" "$exe" -a "$name" -n "$nproc" \
             -t "$((time_ms * 5))" >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
         [[ -n "$saved_hp" ]] && echo "$saved_hp" >/proc/sys/vm/nr_hugepages
-    elif [[ "$w" == cycle ]]; then
-        # kernel and shim alternate inside the process: 5 rounds of time_ms each
-        LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}" PAGEALLOC_NODE_SIZE=$ns \
-            timeout "$proc_timeout" "$exe" -t "$time_ms" -r 5 \
-            >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
     else
         PAGEALLOC_NODE_SIZE=$ns timeout "$proc_timeout" "$exe" "${args[@]}" \
             >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
