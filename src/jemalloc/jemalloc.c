@@ -386,6 +386,53 @@ int je_hook_automatic_arenas(pa_gfp_t gfp, size_t *before)
     return hooked;
 }
 
+/* Hold, for good, every block arena ind can still hand out from memory that
+ * is not libpagealloc's: per size class, allocate until the block comes from
+ * libpagealloc (which is then freed).  Large classes first, biggest first,
+ * then every small class, until a pass finds nothing more.  The blocks are
+ * never touched, so what they pin is address space, not memory.  Returns
+ * the bytes held. */
+size_t je_seal_foreign(unsigned int ind)
+{
+    int flags = (int)MALLOCX_ARENA(ind) | MALLOCX_TCACHE_NONE;
+    unsigned int nbins = 0, nlextents = 0;
+    size_t sz = sizeof(unsigned int), held = 0;
+    if (mallctl("arenas.nbins", &nbins, &sz, NULL, 0) != 0 ||
+        mallctl("arenas.nlextents", &nlextents, &sz, NULL, 0) != 0)
+        return 0;
+    (void)mallctl("thread.tcache.flush", NULL, NULL, NULL, 0);   /* cached blocks go back to their slabs */
+    for (int pass = 0; pass < 8; pass++) {
+        size_t before = held;
+        /* large classes up to 2 MiB (the size of jemalloc's first extent), then small */
+        for (int i = (int)nlextents + (int)nbins - 1; i >= 0; i--) {
+            char name[64];
+            size_t size, ssz = sizeof(size);
+            if (i >= (int)nbins)
+                snprintf(name, sizeof(name), "arenas.lextent.%d.size", i - (int)nbins);
+            else
+                snprintf(name, sizeof(name), "arenas.bin.%d.size", i);
+            if (mallctl(name, &size, &ssz, NULL, 0) != 0 || size > 2 * JE_BLOCK / 4)
+                continue;
+            for (int n = 0; n < 65536; n++) {
+                void *p = mallocx(size, flags);
+                if (!p)
+                    break;
+                int saved = errno;
+                bool ours = pa_virt_to_page(p) != NULL;
+                errno = saved;
+                if (ours) {
+                    dallocx(p, flags);
+                    break;
+                }
+                held += size;   /* kept: never given to the program */
+            }
+        }
+        if (held == before)
+            break;
+    }
+    return held;
+}
+
 /* The registered arena ind, if jemalloc still uses its hooks. */
 static struct je_arena *je_arena_get(unsigned int ind)
 {

@@ -16,6 +16,10 @@
  * own hooks (what the heap has that is not libpagealloc's). */
 int je_hook_automatic_arenas(pa_gfp_t gfp, size_t *before);
 
+/* Hold every block arena ind can still hand out from memory that is not
+ * libpagealloc's (extents it had before the hooks); the bytes held. */
+size_t je_seal_foreign(unsigned int ind);
+
 /* The counters of every arena with the hooks, added up. */
 void je_totals(struct pa_jemalloc_stats *t);
 

@@ -19,8 +19,9 @@
  *   pagealloc-jemalloc[PID]: arenas N served E contig C failed F foreign X ...
  * "served" counts heap extents that came from libpagealloc; "unserved_bytes"
  * is what the arenas held from jemalloc's own hooks when the hooks were
- * installed (0 when the whole heap is libpagealloc's), and "foreign" counts
- * hook calls on such extents (refused, so jemalloc keeps them).
+ * installed, "sealed_bytes" what of it was taken so that the program never
+ * gets it, and "foreign" counts hook calls on such extents (refused, so
+ * jemalloc keeps them).
  */
 #define _GNU_SOURCE
 #include <stdbool.h>
@@ -42,6 +43,7 @@ void shim_malloc_ready(int ok, int print_stats);
 static bool print_stats;
 static int nr_hooked;
 static size_t unserved;   /* extents the arenas had before the hooks */
+static size_t sealed;     /* of those, held so that the program never gets them */
 
 /* Start libpagealloc's per-CPU list worker now, outside any hook: it is
  * started on the first free into a per-CPU list, and pthread_create callocs,
@@ -64,6 +66,12 @@ void shim_malloc_ready(int ok, int stats)
     }
     start_workers();
     nr_hooked = je_hook_automatic_arenas(PRELOAD_GFP, &unserved);
+    /* Only arena 0 can have had extents (the main thread's, for the
+     * mallocs of libnuma's constructor and the dynamic linker): what it
+     * could still hand out from them is taken now, so every malloc the
+     * program makes lands on libpagealloc's pages. */
+    if (unserved)
+        sealed = je_seal_foreign(0);
 }
 
 __attribute__((destructor)) static void preload_dtor(void)
@@ -74,7 +82,7 @@ __attribute__((destructor)) static void preload_dtor(void)
     je_totals(&t);
     dprintf(2,
             "pagealloc-jemalloc[%d]: arenas %d served %lu contig %lu failed %lu new_addr %lu dalloc %lu "
-            "destroy %lu purge %lu foreign %lu bytes %zu unserved_bytes %zu\n",
+            "destroy %lu purge %lu foreign %lu bytes %zu unserved_bytes %zu sealed_bytes %zu\n",
             (int)getpid(), nr_hooked, t.nr_alloc, t.nr_contig, t.nr_alloc_failed, t.nr_new_addr, t.nr_dalloc,
-            t.nr_destroy, t.nr_purge, t.nr_foreign, t.bytes, unserved);
+            t.nr_destroy, t.nr_purge, t.nr_foreign, t.bytes, unserved, sealed);
 }
