@@ -195,7 +195,7 @@ run_job() {   # run_job RUN BACKEND WORKLOAD
             echo "$heap_hugepages" >/proc/sys/vm/nr_hugepages
         fi
         PAGEALLOC_NODE_SIZE=$node_size timeout "$proc_timeout" "${pre[@]}" "$exe" -a "$name" -n "$nproc" \
-            -t "$((time_ms * 5))" >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+            -t "$((time_ms * 5 > 1000 ? time_ms * 5 : 1000))" >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
         [[ -n "$saved_hp" ]] && echo "$saved_hp" >/proc/sys/vm/nr_hugepages
     else
         PAGEALLOC_NODE_SIZE=$ns timeout "$proc_timeout" "$exe" "${args[@]}" \
