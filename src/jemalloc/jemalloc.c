@@ -354,6 +354,24 @@ static size_t je_extent_bytes(unsigned int ind)
     return total;
 }
 
+int je_hook_arena(unsigned int ind, pa_gfp_t gfp, int nid)
+{
+    struct je_arena *a = je_arena_new(gfp, nid);
+    if (!a)
+        return -1;
+    char name[64];
+    extent_hooks_t *hooks = &a->hooks;
+    snprintf(name, sizeof(name), "arena.%u.extent_hooks", ind);
+    /* an automatic arena not created yet is created with the hooks */
+    if (ind >= JE_MAX_ARENAS || mallctl(name, NULL, NULL, &hooks, sizeof(hooks)) != 0) {
+        free(a);
+        return -1;
+    }
+    je_limit_growth(ind);
+    je_register(a, ind);
+    return 0;
+}
+
 int je_hook_automatic_arenas(pa_gfp_t gfp, size_t *before)
 {
     uint64_t epoch = 1;
@@ -367,21 +385,8 @@ int je_hook_automatic_arenas(pa_gfp_t gfp, size_t *before)
         return -1;
     int hooked = 0;
     for (unsigned int i = 0; i < narenas && i < JE_MAX_ARENAS; i++) {
-        struct je_arena *a = je_arena_new(gfp, -1);
-        if (!a)
-            return hooked;
-        char name[64];
-        extent_hooks_t *hooks = &a->hooks;
-        snprintf(name, sizeof(name), "arena.%u.extent_hooks", i);
         *before += je_extent_bytes(i);   /* what it got from its own hooks */
-        /* an automatic arena not created yet is created with the hooks */
-        if (mallctl(name, NULL, NULL, &hooks, sizeof(hooks)) != 0) {
-            free(a);
-            continue;
-        }
-        je_limit_growth(i);
-        je_register(a, i);
-        hooked++;
+        hooked += je_hook_arena(i, gfp, -1) == 0;
     }
     return hooked;
 }

@@ -9,6 +9,10 @@
 
 #include <stddef.h>
 
+/* Give arena ind (created now if it is an automatic one not created yet)
+ * the hooks with gfp and nid.  0, or -1 if jemalloc refuses. */
+int je_hook_arena(unsigned int ind, pa_gfp_t gfp, int nid);
+
 /* Give every automatic arena (those not created yet are created now) the
  * hooks, under the calling thread's policy at each extent (nid -1).
  * Returns the number of arenas hooked, -1 if jemalloc answers nothing;

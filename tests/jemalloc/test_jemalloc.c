@@ -16,6 +16,8 @@
 #include <pagealloc/contig.h>
 #include <pagealloc/jemalloc.h>
 
+#include "jemalloc/jemalloc_internal.h"   /* the preload's helpers (src/jemalloc/) */
+
 #define MiB (1UL << 20)
 #define BLOCK (T_PAGE << PA_MAX_ORDER)
 
@@ -342,6 +344,47 @@ START_TEST(test_failing_extent_fault_injection)
 }
 END_TEST
 
+/* What the preload does to arena 0: an arena with jemalloc's own extents
+ * gets the hooks, the rest of its own memory is sealed, and from then on
+ * every block it hands out is libpagealloc's. */
+START_TEST(test_seal_foreign_extents)
+{
+    setup("128M", NULL);
+    unsigned int a;
+    size_t sz = sizeof(a);
+    ck_assert_int_eq(mallctl("arenas.create", &a, &sz, NULL, 0), 0);   /* jemalloc's own hooks */
+    int flags = MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE;
+    void *early[64];
+    for (int i = 0; i < 64; i++) {
+        early[i] = mallocx(16UL << (i % 12), flags);
+        ck_assert_ptr_nonnull(early[i]);
+        ck_assert_ptr_null(pa_virt_to_page(early[i]));
+    }
+    for (int i = 0; i < 64; i += 2)
+        dallocx(early[i], flags);
+
+    ck_assert_int_eq(je_hook_arena(a, PA_GFP_KERNEL, -1), 0);
+    ck_assert_ptr_eq(hooks_of((int)a)->alloc, hooks_of(arena_new(PA_GFP_KERNEL, -1))->alloc);
+    size_t sealed = je_seal_foreign(a);
+    ck_assert_uint_gt(sealed, 64 * 1024);   /* most of jemalloc's first extent */
+
+    uint64_t seed = 3;
+    for (int i = 0; i < 2000; i++) {
+        size_t size = 16UL << (t_rand(&seed) % 17);
+        void *p = mallocx(size, flags);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_msg(pa_virt_to_page(p) != NULL, "block %d (%zu bytes) is not libpagealloc's", i, size);
+        if (i % 3)
+            dallocx(p, flags);
+    }
+    /* the early blocks still work, and giving them back is refused, not lost */
+    for (int i = 1; i < 64; i += 2)
+        dallocx(early[i], flags);
+    arena_ctl((int)a, "purge");
+    ck_assert_uint_eq(stats_of((int)a).nr_alloc_failed, 0);
+}
+END_TEST
+
 struct churn {
     int arena;
     unsigned seed;
@@ -442,6 +485,7 @@ int main(void)
     tc = t_tcase(s, "hooks", 60);
     tcase_add_test(tc, test_hook_alloc_contract);
     tcase_add_test(tc, test_hook_split_merge_purge);
+    tcase_add_test(tc, test_seal_foreign_extents);
     tc = t_tcase(s, "failure", 60);
     tcase_add_test(tc, test_failing_extent_small_node);
     tcase_add_test(tc, test_failing_extent_fault_injection);
