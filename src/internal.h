@@ -1268,7 +1268,7 @@ void set_page_owner(struct pa_page *page, unsigned int order, pa_gfp_t gfp);
 void reset_page_owner(struct pa_page *page, unsigned int order);
 /* split_page: 2^order order-0 allocations, each with the head's record. */
 void split_page_owner(struct pa_page *page, unsigned int order);
-/* Migration moved an allocated order-0 page: the record goes with it. */
+/* Migration moved an allocated block: the record goes with it. */
 void copy_page_owner(struct pa_page *src, struct pa_page *dst);
 
 /* ------------------------------------------------------------------ */
@@ -1318,9 +1318,10 @@ struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order);
  * Returns the number of problems, the first described in buf. */
 int cma_validate(char *buf, size_t len);
 
-/* compaction.c, for cma.c: isolate an allocated order-0 movable page through
- * its owner and migrate it into dst (an allocated order-0 page the caller
- * owns).  0 when moved (src went to the buddy, dst carries the owner's
+/* compaction.c, for cma.c: isolate an allocated movable block (a page, or
+ * the head of a block of any order, compound or not) through its owner and
+ * migrate it whole into dst (an allocated non-compound block of the same
+ * order the caller owns).  0 when moved (src went to the buddy, dst carries the owner's
  * data); -EAGAIN when the owner would not give it up; -EBUSY when its
  * migrate callback failed.  On failure dst is still the caller's. */
 int migrate_movable_page_to(struct pa_page *src, struct pa_page *dst, enum pa_migrate_mode mode);
