@@ -621,17 +621,17 @@ static inline bool enough_targets(const struct compact_control *cc)
 /*
  * Take the free blocks of [start, end) off the buddy whole
  * (__isolate_free_page, under the zone lock) onto the run's per-order
- * target lists, until enough_targets().  Once the run has as many pages
- * as it migrates, blocks smaller than the searched order are left alone.
- * Returns the pages isolated; *stopped tells whether it stopped before the
- * end of the range (enough targets, lock contention, or the zone at its
- * watermark); *passed whether it left free blocks behind.
+ * target lists, until enough_targets().  Small blocks taken while looking
+ * for a large one stay on the lists for later batches: the holes of the
+ * target pageblocks fill up.  Returns the pages isolated; *stopped tells
+ * whether it stopped before the end of the range (enough targets, lock
+ * contention, or the zone at its watermark).
  */
 static unsigned long isolate_freepages_block(struct compact_control *cc, unsigned long start, unsigned long end,
-                                             bool *stopped, bool *passed)
+                                             bool *stopped)
 {
     unsigned long isolated = 0;
-    *stopped = *passed = false;
+    *stopped = false;
     for (unsigned long pfn = start; pfn < end; pfn++) {
         struct pa_page *page = pfn_to_page(pfn);
         cc->total_free_scanned++;
@@ -641,11 +641,6 @@ static unsigned long isolate_freepages_block(struct compact_control *cc, unsigne
         unsigned int order = (unsigned int)__atomic_load_n(&page->private, __ATOMIC_RELAXED);
         if (order > MAX_ORDER || !IS_ALIGNED(pfn, 1UL << order) || pfn + (1UL << order) > end)
             continue;
-        if (cc->nr_freepages >= cc->nr_migratepages && order < cc->search_order) {
-            *passed = true;
-            pfn += (1UL << order) - 1;
-            continue;
-        }
         if (!compact_lock(cc)) {
             *stopped = true;
             break;
@@ -687,12 +682,12 @@ static void isolate_freepages(struct compact_control *cc)
     for (; block >= low && block >= zone_start; block -= (long)pageblock_nr_pages) {
         unsigned long start = (unsigned long)block;
         unsigned long end = PA_MIN(start + pageblock_nr_pages, cc->zone_end);
-        bool stopped, passed;
+        bool stopped;
 
         if (!suitable_migration_target(cc, start) || !isolation_suitable(cc, start))
             continue;
-        unsigned long isolated = isolate_freepages_block(cc, start, end, &stopped, &passed);
-        if (!isolated && !stopped && !passed)
+        unsigned long isolated = isolate_freepages_block(cc, start, end, &stopped);
+        if (!isolated && !stopped)
             update_pageblock_skip(cc, start);
         if (stopped || cc->contended) {
             cc->free_pfn = start;   /* resume in this block */
