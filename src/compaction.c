@@ -1376,6 +1376,7 @@ static void compact_node(int nid)
             .zone = z,
             .mode = PA_MIGRATE_SYNC,
             .ignore_skip_hint = true,
+            .ignore_block_suitable = true,
             .whole_zone = true,
         };
         compact_zone(&cc);
