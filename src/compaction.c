@@ -368,9 +368,11 @@ static void __reset_isolation_suitable(struct zone *z)
     reset_cached_positions(z);
 }
 
-/* Clear the hints of zones where the scanners met since the last flush
- * (reset_isolation_suitable; kcompactd calls it before it sleeps). */
-static void reset_isolation_suitable(pg_data_t *pgdat)
+/* Clear the hints of zones where a direct compaction's scanners met since
+ * the last flush (reset_isolation_suitable).  Only kswapd going to sleep
+ * calls it, as the kernel's: the hints survive failing direct compactions
+ * until reclaim has run and compaction may succeed. */
+void reset_isolation_suitable(pg_data_t *pgdat)
 {
     for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
         struct zone *z = &pgdat->node_zones[zid];
@@ -1161,8 +1163,9 @@ static enum compact_result compact_zone(struct compact_control *cc)
     if (cc->zone_end <= z->zone_start_pfn + pageblock_nr_pages)
         return COMPACT_SKIPPED;   /* one block or none online: nothing to move */
 
-    /* the scanners met recently, or failures ran the deferral out */
-    if (ZC_LOAD(zc, compact_blockskip_flush) || (cc->order >= 0 && compaction_restarting(z, cc->order)))
+    /* failures ran the deferral out, and the scanners have met since the
+     * last flush: start afresh */
+    if (cc->order >= 0 && compaction_restarting(z, cc->order) && ZC_LOAD(zc, compact_blockskip_flush))
         __reset_isolation_suitable(z);
 
     /* the zone grew (a section came online): the free scanner starts at
@@ -1243,16 +1246,12 @@ out:
     return ret;
 }
 
+/* Direct compaction migrates sync-light at every priority but the first,
+ * as the kernel's compact_zone_order: full sync (waiting on writeback) is
+ * for pa_compact_node and CMA. */
 static enum pa_migrate_mode prio_to_mode(enum compact_priority prio)
 {
-    switch (prio) {
-    case COMPACT_PRIO_ASYNC:
-        return PA_MIGRATE_ASYNC;
-    case COMPACT_PRIO_SYNC_LIGHT:
-        return PA_MIGRATE_SYNC_LIGHT;
-    default:
-        return PA_MIGRATE_SYNC;
-    }
+    return prio == COMPACT_PRIO_ASYNC ? PA_MIGRATE_ASYNC : PA_MIGRATE_SYNC_LIGHT;
 }
 
 /* One zone for an allocating thread, with capture (compact_zone_order). */
@@ -1434,8 +1433,8 @@ static bool kcompactd_node_suitable(pg_data_t *pgdat, int order, int highest_zon
     return false;
 }
 
-/* Compact the node's zones for the recorded order: async first, then
- * sync-light where that did not do (kcompactd_do_work). */
+/* Compact the node's zones for the recorded order, sync-light, as the
+ * kernel's kcompactd_do_work. */
 static void kcompactd_do_work(struct pgdat_compact *pc, int order, int highest_zoneidx)
 {
     pg_data_t *pgdat = pc->pgdat;
@@ -1451,21 +1450,17 @@ static void kcompactd_do_work(struct pgdat_compact *pc, int order, int highest_z
             continue;
         if (compaction_suitable(z, order, zid) != COMPACT_CONTINUE)
             continue;
-        for (int pass = 0; pass < 2; pass++) {
-            struct compact_control cc = {
-                .order = order,
-                .gfp_mask = PA_GFP_KERNEL,
-                .zone = z,
-                .mode = pass ? PA_MIGRATE_SYNC_LIGHT : PA_MIGRATE_ASYNC,
-                .highest_zoneidx = zid,
-                .alloc_flags = ALLOC_WMARK_MIN,
-            };
-            status = compact_zone(&cc);
-            count_vm_events(KCOMPACTD_MIGRATE_SCANNED, cc.total_migrate_scanned);
-            count_vm_events(KCOMPACTD_FREE_SCANNED, cc.total_free_scanned);
-            if (status == COMPACT_SUCCESS)
-                break;
-        }
+        struct compact_control cc = {
+            .order = order,
+            .gfp_mask = PA_GFP_KERNEL,
+            .zone = z,
+            .mode = PA_MIGRATE_SYNC_LIGHT,
+            .highest_zoneidx = zid,
+            .alloc_flags = ALLOC_WMARK_MIN,
+        };
+        status = compact_zone(&cc);
+        count_vm_events(KCOMPACTD_MIGRATE_SCANNED, cc.total_migrate_scanned);
+        count_vm_events(KCOMPACTD_FREE_SCANNED, cc.total_free_scanned);
         if (status == COMPACT_SUCCESS) {
             compaction_defer_reset(z, (unsigned int)order, false);
         } else if (status == COMPACT_PARTIAL_SKIPPED || status == COMPACT_COMPLETE) {
@@ -1527,9 +1522,6 @@ static void *kcompactd(void *arg)
         int order, highest_zoneidx;
         bool proactive = __atomic_load_n(&pa_opt.compaction_proactiveness, __ATOMIC_RELAXED) != 0;
         struct timespec deadline;
-
-        /* before sleeping: clear the hints of zones where scanners met */
-        reset_isolation_suitable(pc->pgdat);
 
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         timespec_add_ms(&deadline, timeout);

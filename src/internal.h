@@ -1133,6 +1133,9 @@ static inline bool compaction_withdrawn(enum compact_result r)
            r == COMPACT_SKIPPED;
 }
 void wakeup_kcompactd(pg_data_t *pgdat, unsigned int order, int highest_zoneidx);
+/* kswapd going to sleep: clear the skip hints of the node's zones where a
+ * direct compaction's scanners met since (compact_blockskip_flush). */
+void reset_isolation_suitable(pg_data_t *pgdat);
 
 /* buddy.c, for compaction: take a free block off its list for migration
  * targets (checks the MIN watermark as the kernel's __isolate_free_page;

@@ -786,6 +786,9 @@ static void kswapd_try_to_sleep(struct pgdat_reclaim *r, unsigned int alloc_orde
     r->state = KSWAPD_NAPPING;   /* prepare_to_wait: wakers signal from now on */
     if (prepare_kswapd_sleep(r, reclaim_order, highest_zoneidx)) {
         pthread_mutex_unlock(&r->lock);
+        /* memory was freed: compaction may succeed where it failed, so the
+         * skip hints of zones where its scanners met go */
+        reset_isolation_suitable(r->pgdat);
         wakeup_kcompactd(r->pgdat, alloc_order, highest_zoneidx);
         pthread_mutex_lock(&r->lock);
         struct timespec deadline;

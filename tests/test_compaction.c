@@ -88,6 +88,9 @@ static struct cache {
     int migrate_rc;
     /* what the callbacks saw */
     unsigned long isolate_calls, isolated, migrated, migrate_failed, putback;
+    unsigned long modes[3];     /* isolate calls by enum pa_migrate_mode */
+    pthread_t tester;           /* with tester_calls: isolate calls from this thread */
+    unsigned long tester_calls;
     unsigned long violations;   /* a callback for a page the cache does not hold as expected */
 } cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -114,8 +117,11 @@ static bool page_intact(struct pa_page *page, uint64_t id, uint64_t gen)
 
 static bool cache_isolate(struct pa_page *page, enum pa_migrate_mode mode)
 {
-    (void)mode;
     pthread_mutex_lock(&cache.lock);
+    if ((unsigned int)mode < 3)
+        cache.modes[mode]++;
+    if (pthread_equal(pthread_self(), cache.tester))
+        cache.tester_calls++;
     struct slot *s = pa_page_movable_owner(page);
     bool ok = s && s->page == page && !s->isolated && !cache.refuse_isolate;
     if (ok) {
@@ -683,6 +689,95 @@ START_TEST(test_direct_compaction_captures)
 }
 END_TEST
 
+/* Isolate calls this thread made so far. */
+static unsigned long tester_calls(void)
+{
+    pthread_mutex_lock(&cache.lock);
+    unsigned long n = cache.tester_calls;
+    pthread_mutex_unlock(&cache.lock);
+    return n;
+}
+
+/* One sync-light direct compaction for order 9 in the Movable zone that
+ * must fail (the owner refuses every page), the deferral reset first. */
+static void failing_direct_compaction(void)
+{
+    struct alloc_context ac = movable_ac();
+    struct pa_page *cap = NULL;
+    compaction_defer_reset(movable_zone(), 9, true);
+    enum compact_result r = try_to_compact_pages(PA_GFP_HIGHUSER_MOVABLE, 9, ALLOC_WMARK_MIN | ALLOC_CMA, &ac,
+                                                 COMPACT_PRIO_SYNC_LIGHT, &cap);
+    ck_assert_ptr_null(cap);
+    ck_assert_int_ne(r, COMPACT_SUCCESS);
+}
+
+/*
+ * The skip hints a failing direct compaction leaves survive the next
+ * direct compaction: only kswapd going to sleep consumes
+ * compact_blockskip_flush (reset_isolation_suitable), as in the kernel.
+ * The owner refuses to isolate, so every scanned block is marked skip and
+ * the scanners meet.  Counted: isolate calls from this thread only.
+ */
+START_TEST(test_skip_hints_survive_until_kswapd_sleeps)
+{
+    setup_env();
+    t_setenv("PAGEALLOC_COMPACTION_PROACTIVENESS", "0");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    cache_fragment();
+    pthread_mutex_lock(&cache.lock);
+    cache.tester = pthread_self();
+    cache.refuse_isolate = true;
+    pthread_mutex_unlock(&cache.lock);
+
+    failing_direct_compaction();
+    unsigned long first = tester_calls();
+    ck_assert_uint_gt(first, 0);
+    /* the hints hold: every block with movable pages is skipped */
+    failing_direct_compaction();
+    ck_assert_msg(tester_calls() == first, "the second run scanned %lu pages again: hints were flushed",
+                  tester_calls() - first);
+    /* kswapd going to sleep flushes them: the next run scans again */
+    reset_isolation_suitable(NODE_DATA(0));
+    failing_direct_compaction();
+    ck_assert_uint_gt(tester_calls(), first);
+
+    pthread_mutex_lock(&cache.lock);
+    cache.refuse_isolate = false;
+    pthread_mutex_unlock(&cache.lock);
+    cache_wait_quiescent();
+    cache_verify();
+    cache_destroy();
+}
+END_TEST
+
+/* The kernel's compact_zone_order migrates sync-light at every priority but
+ * async, the highest (SYNC_FULL, whole zone, any block) included.  (A
+ * kcompactd run meanwhile would add sync-light calls only.) */
+START_TEST(test_direct_compaction_modes)
+{
+    setup();
+    cache_fragment();
+    struct alloc_context ac = movable_ac();
+    struct pa_page *cap = NULL;
+    pthread_mutex_lock(&cache.lock);
+    memset(cache.modes, 0, sizeof(cache.modes));
+    pthread_mutex_unlock(&cache.lock);
+    enum compact_result r = try_to_compact_pages(PA_GFP_HIGHUSER_MOVABLE, 9, ALLOC_WMARK_MIN | ALLOC_CMA, &ac,
+                                                 COMPACT_PRIO_SYNC_FULL, &cap);
+    ck_assert_int_eq(r, COMPACT_SUCCESS);
+    if (cap)
+        free_captured(cap, 9);
+    pthread_mutex_lock(&cache.lock);
+    ck_assert_uint_gt(cache.modes[PA_MIGRATE_SYNC_LIGHT], 0);
+    ck_assert_uint_eq(cache.modes[PA_MIGRATE_SYNC], 0);
+    ck_assert_uint_eq(cache.modes[PA_MIGRATE_ASYNC], 0);
+    pthread_mutex_unlock(&cache.lock);
+    cache_wait_quiescent();
+    cache_verify();
+    cache_destroy();
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Deferral, suitability, fragmentation                                */
 /* ------------------------------------------------------------------ */
@@ -870,6 +965,9 @@ START_TEST(test_kcompactd_recorded_order)
     unsigned long wakes = t_vmstat("compact_daemon_wake");
     unsigned long dscan = t_vmstat("compact_daemon_migrate_scanned");
 
+    pthread_mutex_lock(&cache.lock);
+    memset(cache.modes, 0, sizeof(cache.modes));
+    pthread_mutex_unlock(&cache.lock);
     wakeup_kcompactd(NODE_DATA(0), 9, PA_ZONE_MOVABLE);
     ck_assert_msg(wait_for_pageblock(5.0), "kcompactd made no free pageblock within 5 s");
     double end = now_s() + 2.0;
@@ -882,6 +980,11 @@ START_TEST(test_kcompactd_recorded_order)
     pthread_mutex_unlock(&cache.lock);
     ck_assert_uint_gt(migrated, 0);
     cache_wait_quiescent();
+    /* kcompactd runs sync-light, as the kernel's kcompactd_do_work */
+    pthread_mutex_lock(&cache.lock);
+    ck_assert_uint_gt(cache.modes[PA_MIGRATE_SYNC_LIGHT], 0);
+    ck_assert_uint_eq(cache.modes[PA_MIGRATE_ASYNC], 0);
+    pthread_mutex_unlock(&cache.lock);
     cache_verify();
     cache_destroy();
 }
@@ -1160,6 +1263,8 @@ static Suite *compaction_suite(void)
     tcase_add_test(tc, test_migrate_error_puts_back);
     tcase_add_test(tc, test_concurrent_user);
     tcase_add_test(tc, test_direct_compaction_captures);
+    tcase_add_test(tc, test_direct_compaction_modes);
+    tcase_add_test(tc, test_skip_hints_survive_until_kswapd_sleeps);
     tc = t_tcase(s, "orders", 180);
     tcase_add_test(tc, test_compact_mixed_orders);
     tc = t_tcase(s, "policy", 60);
