@@ -537,11 +537,12 @@ enum compact_result compaction_suitable(struct zone *z, int order, int highest_z
 }
 
 /*
- * Whether some zone of the request would pass __compaction_suitable, so
- * that retrying reclaim and compaction could make progress
- * (compaction_zonelist_suitable, for should_compact_retry after a
- * COMPACT_SKIPPED).  The kernel adds reclaimable pages / order to the free
- * count; reclaim.c keeps no such count yet, so this counts free pages only.
+ * Whether some zone of the request would pass __compaction_suitable if
+ * reclaim went on, so that retrying reclaim and compaction could make
+ * progress (compaction_zonelist_suitable, for should_compact_retry after a
+ * COMPACT_SKIPPED).  As the kernel, only reclaimable pages / order count on
+ * top of the free ones: not worth thrashing everything for one high-order
+ * request that may not form anyway.
  */
 bool compaction_zonelist_suitable(const struct alloc_context *ac, int order, unsigned int alloc_flags)
 {
@@ -549,7 +550,9 @@ bool compaction_zonelist_suitable(const struct alloc_context *ac, int order, uns
     for (const struct zoneref *zr = ac->zonelist->_zonerefs; zr->zone; zr++) {
         if (zr->zone_idx > ac->highest_zoneidx || (ac->nodemask && !node_isset(zr->zone->node, ac->nodemask)))
             continue;
-        if (__compaction_suitable(zr->zone, order, ac->highest_zoneidx, zone_page_state(zr->zone, NR_FREE_PAGES)))
+        unsigned long available = zone_reclaimable_pages(zr->zone) / (unsigned long)PA_MAX(order, 1);
+        available += zone_page_state(zr->zone, NR_FREE_PAGES);
+        if (__compaction_suitable(zr->zone, order, ac->highest_zoneidx, available))
             return true;
     }
     return false;

@@ -1074,8 +1074,11 @@ unsigned long try_to_free_mem_cgroup_pages(struct pa_memcg *memcg, unsigned long
 void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest_zoneidx);
 /* An allocation succeeded after kswapd gave up: it may try again. */
 void reset_kswapd_failures(pg_data_t *pgdat);
-/* Whether retrying reclaim can help (should_reclaim_retry's zone test). */
+/* Whether some shrinker has objects to free for z's node. */
 bool zone_reclaimable_pages_exist(struct zone *z);
+/* An estimate of the pages reclaim could free in z: the shrinkers' objects
+ * for its node as pages, capped by what the zone has in use. */
+unsigned long zone_reclaimable_pages(struct zone *z);
 unsigned long shrink_slab(pa_gfp_t gfp, int nid, struct pa_memcg *memcg, int priority);
 /* For tests: kswapd asleep until woken; not started or asleep; its failures. */
 bool kswapd_sleeping(int nid);

@@ -867,6 +867,23 @@ START_TEST(test_fragmentation_index_formula)
 }
 END_TEST
 
+/* A shrinker that reports shrinker_objects objects and frees none. */
+static unsigned long shrinker_objects;
+
+static unsigned long objects_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    return shrinker_objects;
+}
+
+static unsigned long objects_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    return PA_SHRINK_STOP;
+}
+
 START_TEST(test_suitable_refuses_when_short)
 {
     setup();
@@ -897,6 +914,33 @@ START_TEST(test_suitable_refuses_when_short)
     ck_assert_ptr_null(cap);
     ck_assert_uint_eq(t_vmstat("compact_stall"), stall);
     ck_assert(!compaction_zonelist_suitable(&ac, 9, ALLOC_WMARK_MIN));
+    /* what reclaim could free counts too, divided by the order (the
+     * kernel's compaction_zonelist_suitable): the zone taken below MIN,
+     * then a shrinker holding 2 objects per page an order-2 request lacks
+     * makes retrying worth it, one per page does not */
+    struct t_blocks extra = {0};
+    while (zone_page_state(mz, NR_FREE_PAGES) > min_wmark_pages(mz) / 2) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_MEMALLOC | PA_GFP_NOWARN, 0);
+        ck_assert_ptr_nonnull(p);
+        t_blocks_push(&extra, p, 0);
+        t_drain();
+    }
+    unsigned long free2 = zone_page_state(mz, NR_FREE_PAGES);
+    unsigned long lack = min_wmark_pages(mz) + (2UL << 2) + 1 - free2;
+    ck_assert(!compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
+    struct pa_shrinker *sh = pa_shrinker_alloc(0, "objects");
+    ck_assert_ptr_nonnull(sh);
+    sh->count_objects = objects_count;
+    sh->scan_objects = objects_scan;
+    shrinker_objects = 2 * (lack + 8);
+    pa_shrinker_register(sh);
+    ck_assert_uint_eq(zone_reclaimable_pages(mz), shrinker_objects);
+    ck_assert(compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
+    shrinker_objects = lack;
+    ck_assert(!compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
+    pa_shrinker_free(sh);
+    t_blocks_free_all(&extra);
+    t_blocks_release(&extra);
     /* half of it back: now there is room for the targets */
     cache_free_every_other();
     ck_assert_int_eq(compaction_suitable(mz, 9, PA_ZONE_MOVABLE), COMPACT_CONTINUE);
