@@ -6,12 +6,14 @@
  *
  * A migrate scanner walks a zone upwards from its start, a free scanner
  * downwards from its online end, one pageblock at a time.  The migrate
- * scanner isolates up to COMPACT_CLUSTER_MAX movable pages through their
- * owners' isolate_page callbacks; the free scanner takes whole free blocks
- * off the buddy lists and splits them into order-0 targets; each isolated
- * page is then moved into a target by its owner's migrate_page callback,
- * and the source page goes back to the buddy, where it merges.  This
- * repeats until the scanners meet or a block of the wanted order is free.
+ * scanner isolates movable blocks of any order, whole, up to
+ * COMPACT_CLUSTER_MAX pages, through their owners' isolate_page callbacks;
+ * the free scanner takes whole free blocks off the buddy lists onto
+ * per-order target lists; each isolated block is then moved into a target
+ * of its own order (split from a larger one where needed) by its owner's
+ * migrate_page callback, and the source block goes back to the buddy,
+ * where it merges.  This repeats until the scanners meet or a block of the
+ * wanted order is free.
  *
  * Owner callbacks always run without any library lock held: an owner may
  * take its own locks in them, and its other threads may hold those locks
