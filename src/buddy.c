@@ -284,23 +284,20 @@ struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order)
  */
 struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned int alloc_flags)
 {
-    const bool cma = unlikely(cma_active()) && (alloc_flags & ALLOC_CMA);
     struct pa_page *page;
-    if (cma && zone_page_state(z, NR_FREE_CMA_PAGES) > zone_page_state(z, NR_FREE_PAGES) / 2) {
+    if (unlikely(cma_active()) && (alloc_flags & ALLOC_CMA) &&
+        zone_page_state(z, NR_FREE_CMA_PAGES) > zone_page_state(z, NR_FREE_PAGES) / 2) {
         page = __rmqueue_cma_fallback(z, order);
         if (page)
             return page;
     }
     page = __rmqueue_smallest(z, order, mt);
-    if (likely(page))
-        return page;
-    if (cma) {
-        page = __rmqueue_cma_fallback(z, order);
-        if (page)
-            return page;
+    if (unlikely(!page)) {
+        if (unlikely(cma_active()) && (alloc_flags & ALLOC_CMA))
+            page = __rmqueue_cma_fallback(z, order);
+        if (!page && mt < MIGRATE_PCPTYPES)
+            page = __rmqueue_fallback(z, order, mt, alloc_flags);
     }
-    if (mt < MIGRATE_PCPTYPES)
-        page = __rmqueue_fallback(z, order, mt, alloc_flags);
     return page;
 }
 
