@@ -45,6 +45,8 @@ struct mrec {
 };
 
 static unsigned long nr_migrated;
+static unsigned long area_lo, area_hi;   /* [lo, hi): the CMA area, for the counts below */
+static unsigned long from_area, into_area;
 
 static bool m_isolate(struct pa_page *page, enum pa_migrate_mode mode)
 {
@@ -60,6 +62,9 @@ static int m_migrate(struct pa_page *dst, struct pa_page *src, enum pa_migrate_m
     memcpy(pa_page_address(dst), pa_page_address(src), T_PAGE << r->order);
     r->page = dst;
     nr_migrated++;
+    unsigned long s_pfn = pa_page_to_pfn(src), d_pfn = pa_page_to_pfn(dst);
+    from_area += s_pfn >= area_lo && s_pfn < area_hi;
+    into_area += d_pfn >= area_lo && d_pfn < area_hi;
     return 0;
 }
 
@@ -84,6 +89,11 @@ static bool tag_ok(struct pa_page *page, uint64_t tag)
         if (w[i] != (tag ^ i))
             return false;
     return true;
+}
+
+static bool in_area_pfn(unsigned long pfn)
+{
+    return pfn >= area_lo && pfn < area_hi;
 }
 
 static bool in_area(const struct pa_cma_info *ci, struct pa_page *page)
@@ -265,6 +275,59 @@ START_TEST(test_run_migrates_order2_borrowers)
     ck_assert_int_eq(pa_cma_release(run, RUN_PAGES), 0);
     for (size_t i = 0; i < n; i++)
         pa_free_pages(recs[i].page, 2);
+    free(recs);
+    t_drain();
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_uint_eq(t_vmstat("nr_free_cma"), AREA_PAGES);
+}
+END_TEST
+
+/* CMA pageblocks are migration sources and targets for compaction, as the
+ * kernel's is_migrate_movable(): movable borrowers of a fragmented area
+ * are moved by pa_compact_memory, and free CMA pages take others. */
+START_TEST(test_compaction_uses_cma_blocks)
+{
+    setup("128M", "64M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    area_lo = ci.base_pfn;
+    area_hi = ci.base_pfn + ci.count;
+    size_t cap = 32768, n = 0;
+    struct mrec *recs = calloc(cap, sizeof(*recs));
+    ck_assert_ptr_nonnull(recs);
+    /* movable pages everywhere: the area and the rest of the zone */
+    while (t_vmstat("nr_free_cma") > AREA_PAGES / 8 && n < cap) {
+        struct pa_page *p = pa_alloc_pages((PA_GFP_HIGHUSER_MOVABLE & ~PA_GFP_RECLAIM) | PA_GFP_NOWARN, 0);
+        if (!p)
+            break;
+        recs[n] = (struct mrec){ .page = p, .tag = 0x2545F4914F6CDD1DULL * (n + 1) };
+        fill_tag(p, recs[n].tag);
+        pa_page_set_movable(p, &mops, &recs[n]);
+        n++;
+    }
+    size_t in_area = 0;
+    for (size_t i = 0; i < n; i++)
+        in_area += in_area_pfn(pa_page_to_pfn(recs[i].page));
+    ck_assert_uint_gt(in_area, AREA_PAGES / 2);
+    /* a random half back: both parts fragmented */
+    uint64_t seed = 0xc0ffee;
+    for (size_t i = 0; i < n; i++) {
+        if (t_rand(&seed) & 1) {
+            pa_free_pages(recs[i].page, 0);
+            recs[i].page = NULL;
+        }
+    }
+    t_drain();
+    from_area = into_area = 0;
+    ck_assert_int_eq(pa_compact_memory(), 0);
+    ck_assert_msg(from_area > 0, "no page was migrated out of a CMA pageblock (%lu migrated into one)", into_area);
+    for (size_t i = 0; i < n; i++) {
+        if (!recs[i].page)
+            continue;
+        ck_assert_msg(tag_ok(recs[i].page, recs[i].tag), "page %zu lost its contents", i);
+        ck_assert_ptr_eq(pa_page_movable_owner(recs[i].page), &recs[i]);
+        pa_free_pages(recs[i].page, 0);
+    }
     free(recs);
     t_drain();
     ck_assert_int_eq(pa_check_invariants(), 0);
@@ -628,6 +691,7 @@ int main(void)
     tcase_add_test(tc, test_run_migrates_borrowers);
     tcase_add_test(tc, test_cma_before_claiming);
     tcase_add_test(tc, test_run_migrates_order2_borrowers);
+    tcase_add_test(tc, test_compaction_uses_cma_blocks);
     tcase_add_test(tc, test_unmovable_borrowers_fail_cleanly);
     tcase_add_test(tc, test_run_with_debug_all);
     tcase_add_test(tc, test_runs_while_owner_churns);
