@@ -724,6 +724,13 @@ START_TEST(test_skip_hints_survive_until_kswapd_sleeps)
     t_setenv("PAGEALLOC_COMPACTION_PROACTIVENESS", "0");
     ck_assert_int_eq(pa_init(NULL), 0);
     cache_fragment();
+    /* kswapd, woken by the fill, flushes the hints as it goes to sleep:
+     * let it get there first (and kcompactd finish what it woke) */
+    double end = now_s() + 10.0;
+    while (!kswapd_idle(0) && now_s() < end)
+        usleep(10000);
+    ck_assert_msg(kswapd_idle(0), "kswapd still running 10 s after the fill");
+    cache_wait_quiescent();
     pthread_mutex_lock(&cache.lock);
     cache.tester = pthread_self();
     cache.refuse_isolate = true;
