@@ -338,8 +338,9 @@ static struct pa_magazine *mag_to_fill(pa_gfp_t gfp, unsigned int order, unsigne
  * Probe the zone's HIGH mark where pages leave it for this request, and
  * mark the zone ZONE_BELOW_HIGH when it is short: the pcp then shrinks its
  * lists as pages are freed (nr_pcp_high), rather than hoarding them until
- * reclaim starts.  A zone that can still grow is not short of memory.  The free path, hotter, only clears the flag.  True when
- * the zone is above HIGH, which passes any allocation mark.
+ * reclaim starts.  A zone that can still grow is not short of memory.  The
+ * free path, hotter, only clears the flag.  True when the zone is above
+ * HIGH, which passes any allocation mark.
  */
 static inline bool zone_above_high(struct zone *z, unsigned int order, int highest_zoneidx,
                                    unsigned int alloc_flags, pa_gfp_t gfp)

@@ -383,8 +383,10 @@ int mag_create(struct pa_thread *t)
     struct pa_magazine *m = pa_os_alloc(n * sizeof(*m));
     if (!m)
         return -1;
-    for (size_t i = 0; i < n; i++)
-        m[i].zone = &NODE_DATA((int)(i / MIGRATE_PCPTYPES / MAX_NR_ZONES))->node_zones[i / MIGRATE_PCPTYPES % MAX_NR_ZONES];
+    for (size_t i = 0; i < n; i++) {
+        size_t zs = i / MIGRATE_PCPTYPES;   /* nid * MAX_NR_ZONES + zid */
+        m[i].zone = &NODE_DATA((int)(zs / MAX_NR_ZONES))->node_zones[zs % MAX_NR_ZONES];
+    }
     __atomic_store_n(&t->mags, m, __ATOMIC_RELEASE);
     return 0;
 }

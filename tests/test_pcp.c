@@ -1424,7 +1424,8 @@ START_TEST(test_double_free_race)
 
     unsigned long reports = t_vmstat("pa_bad_page") - bad_before;
     unsigned long frees = (unsigned long)r.rounds * RACE_BLOCKS;
-    ck_assert_msg(reports == frees, "%s order %u: %lu bad-page reports for %lu blocks freed twice: %ld double frees got through",
+    ck_assert_msg(reports == frees,
+                  "%s order %u: %lu bad-page reports for %lu blocks freed twice: %ld double frees got through",
                   modes[m].name, r.order, reports, frees, (long)frees - (long)reports);
     ck_assert_int_eq(pa_check_invariants(), 0);
     pa_drain_all_pages();   /* must terminate: a count out of step with its list never drains */
