@@ -276,6 +276,29 @@ static struct pa_page *rmqueue_buddy(struct zone *z, unsigned int order, unsigne
     return page;
 }
 
+/*
+ * An order-0 request the thread's table does not send to its magazine (other
+ * GFP bits, reserves, a retry) still takes the thread's cached pages of this
+ * zone and type first, as the kernel's pcp serves every order-0 request:
+ * the page leaves the magazine as a flush would (moved and n drop together,
+ * so the magazine counts no pop) and rmqueue counts the allocation.
+ */
+static struct pa_page *mag_take(struct zone *z, int mt)
+{
+    struct pa_thread *t = pa_current_thread;
+    struct pa_page *page = NULL;
+    if (!t || !t->mags || !mag_enter(t))
+        return NULL;
+    struct pa_magazine *m = thread_mag(t, z, mt);
+    if (m->n) {
+        page = m->pages[m->n - 1];
+        WRITE_ONCE(m->n, m->n - 1);
+        WRITE_ONCE(m->moved, m->moved - 1);
+    }
+    mag_exit(t);
+    return page;
+}
+
 /* Orders the pcp caches come from this CPU's (or thread's) lists, refilled
  * in batches; a contended or empty pcp falls back to the buddy.  With mag,
  * the thread's magazine is filled from the same list while it is locked. */
@@ -283,7 +306,9 @@ static inline struct pa_page *rmqueue(struct zone *preferred, struct zone *z, un
                                       unsigned int alloc_flags, int mt, struct pa_magazine *mag)
 {
     struct pa_page *page = NULL;
-    if (likely(pcp_allowed_order(order))) {
+    if (!order && !mag && mt < MIGRATE_PCPTYPES)
+        page = mag_take(z, mt);
+    if (!page && likely(pcp_allowed_order(order))) {
         int cpu = pa_cpu_id();
         struct per_cpu_pages *pcp = this_pcp(z, cpu);
         if (likely(pcp && pcp_trylock(pcp, cpu))) {
@@ -317,7 +342,9 @@ static struct pa_magazine *mag_to_fill(pa_gfp_t gfp, unsigned int order, unsigne
                                        const struct alloc_context *ac, struct zone *z)
 {
     struct pa_thread *t = pa_current_thread;
-    if (order || !t)
+    /* requests with other bits (ZERO, ACCOUNT, ...) never use the table:
+     * they leave it as it is for the plain ones with the same zone bits */
+    if (order || !t || (gfp & ~MAG_GFP_OK))
         return NULL;
     if (t->mag_nid != numa_node_id()) {
         /* the thread moved to another node's CPU: its table starts over */
@@ -325,7 +352,7 @@ static struct pa_magazine *mag_to_fill(pa_gfp_t gfp, unsigned int order, unsigne
         t->mag_nid = numa_node_id();
     }
     t->mag_for_gfp[gfp & MAG_GFP_INDEX] = NULL;
-    if (!pcp_magazines_on || !t->mpol_fast || (gfp & ~MAG_GFP_OK) || pa_opt.debug || pa_fail_enabled ||
+    if (!pcp_magazines_on || !t->mpol_fast || pa_opt.debug || pa_fail_enabled ||
         (alloc_flags & (ALLOC_WMARK_MASK | ALLOC_NO_WATERMARKS | ALLOC_RESERVES)) != ALLOC_WMARK_LOW ||
         ac->migratetype >= MIGRATE_PCPTYPES || z != ac->preferred_zoneref->zone || z->node != numa_node_id())
         return NULL;
