@@ -202,6 +202,8 @@ int arena_grow_zone(struct zone *z)
     ret = 0;
 out:
     pthread_mutex_unlock(&pgdat->grow_lock);
+    if (ret == 0)
+        page_reporting_start();   /* memory to give back, and to watch */
     return ret;
 }
 

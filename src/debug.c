@@ -13,7 +13,7 @@ extern char *program_invocation_short_name;
 
 static const char *const pageflag_names[NR_PAGEFLAGS] = {
     "buddy", "head", "tail", "lru", "active", "movable", "isolated", "dirty", "guard", "referenced",
-    "dhugetlb",
+    "dhugetlb", "reported",
 };
 
 static void format_pageflags(unsigned long flags, char *buf, size_t len)
@@ -72,7 +72,8 @@ void bad_pointer(const char *func, const void *ptr, const char *reason)
 }
 
 #define FLAGS_CHECK_AT_FREE ((1UL << PG_buddy) | (1UL << PG_lru) | (1UL << PG_isolated))
-#define FLAGS_CHECK_AT_PREP ((1UL << NR_PAGEFLAGS) - 1)
+/* PG_reported may ride on a page taken from a reported block: prep_new_page reads and clears it */
+#define FLAGS_CHECK_AT_PREP (((1UL << NR_PAGEFLAGS) - 1) & ~(1UL << PG_reported))
 
 /* The page's refcount has dropped to zero; nothing may still claim it. */
 bool free_pages_check_bad(struct pa_page *page, unsigned int order)
