@@ -369,7 +369,7 @@ static unsigned long check_guard(struct zone *z, unsigned long pfn, struct walk 
 static void check_zone(struct zone *z, struct walk *w)
 {
     unsigned long start = z->zone_start_pfn, end = z->online_end_pfn;
-    unsigned long listed = 0, listed_pages = 0, limit = end - start + 1;
+    unsigned long listed = 0, listed_pages = 0, reported_pages = 0, limit = end - start + 1;
 
     for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
         unsigned long count = 0;
@@ -405,6 +405,8 @@ static void check_zone(struct zone *z, struct walk *w)
                     }
                 }
                 listed_pages += 1UL << o;
+                if (PageReported(p))
+                    reported_pages += 1UL << o;
             }
         }
         if (count != z->free_area[o].nr_free)
@@ -412,6 +414,9 @@ static void check_zone(struct zone *z, struct walk *w)
                        z->free_area[o].nr_free, count);
         listed += count;
     }
+    if (reported_pages != zone_page_state(z, NR_REPORTED_PAGES))
+        walk_error(w, "%s/%d: NR_REPORTED_PAGES %lu but %lu pages in reported blocks on the free lists", z->name,
+                   z->node, zone_page_state(z, NR_REPORTED_PAGES), reported_pages);
     if (listed_pages != zone_page_state(z, NR_FREE_PAGES))
         walk_error(w, "%s/%d: NR_FREE_PAGES %lu but %lu pages on the free lists", z->name, z->node,
                    zone_page_state(z, NR_FREE_PAGES), listed_pages);

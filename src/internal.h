@@ -1063,10 +1063,11 @@ int pressure_open(struct pollfd *fds);
 void pressure_close(void);
 /* Longest poll timeout in ms the listener needs (-1: none). */
 int pressure_poll_interval(void);
-/* After poll: true when the system is short of memory. */
-bool pressure_check(struct pollfd *fds, int nfds);
-/* React: boost and wake kswapd on every node (the worker then reports). */
-void pressure_react(void);
+/* After poll: 0, or how many pages the process should give up. */
+unsigned long pressure_check(struct pollfd *fds, int nfds);
+/* React: boost and wake kswapd on every node, and reclaim nr_pages here
+ * (the worker then reports what was freed). */
+void pressure_react(unsigned long nr_pages);
 
 /* ------------------------------------------------------------------ */
 /* buddy.c                                                             */
@@ -1133,6 +1134,8 @@ unsigned long try_to_free_mem_cgroup_pages(struct pa_memcg *memcg, unsigned long
 void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest_zoneidx);
 /* Memory pressure from outside (pressure.c): boost and wake the node's kswapd. */
 void wakeup_kswapd_pressure(pg_data_t *pgdat);
+/* ... and reclaim about nr_pages in the calling thread; returns pages freed. */
+unsigned long try_to_free_pages_pressure(unsigned long nr_pages);
 /* An allocation succeeded after kswapd gave up: it may try again. */
 void reset_kswapd_failures(pg_data_t *pgdat);
 /* Whether retrying reclaim can help (should_reclaim_retry's zone test). */

@@ -13,8 +13,8 @@
  *   - The worker waits PAGE_REPORTING_DELAY (PAGEALLOC_RELEASE, 2 s), sets
  *     ACTIVE and walks each zone's free lists of those orders.  Under the
  *     zone lock it takes up to PAGE_REPORTING_CAPACITY unreported blocks off
- *     their lists (while the zone stays above LOW plus the batch, as the
- *     kernel's page_reporting_process_zone checks), drops the lock, releases
+ *     their lists (while the zone stays above LOW: the kernel asks LOW plus
+ *     a whole batch in page_reporting_process_zone), drops the lock, releases
  *     each to the OS, takes the lock again and puts them back PageReported
  *     at the tail of their lists, so unreported memory is reused first.
  *   - Back to IDLE; if a free arrived meanwhile (REQUESTED again), another
@@ -165,7 +165,9 @@ static void page_reporting_cycle(struct zone *z, unsigned int order, int mt)
 {
     struct report_batch *rb = &inflight;
     struct list_head *list = &z->free_area[order].free_list[mt];
-    unsigned long mark = low_wmark_pages(z) + ((unsigned long)PAGE_REPORTING_CAPACITY << order);
+    /* the kernel asks for LOW plus a whole batch before it starts; a block
+     * at a time suits small zones too: the zone never drops below LOW */
+    unsigned long mark = low_wmark_pages(z) + (1UL << order);
     bool ok[PAGE_REPORTING_CAPACITY];
 
     for (;;) {
@@ -263,8 +265,9 @@ static void *page_reporting_main(void *arg)
             if (due >= 0 && __atomic_load_n(&prd.urgent_until, __ATOMIC_RELAXED) < 0)
                 due = now_ms();   /* page_reporting_request_now */
         }
-        if (nfds > 1 && pressure_check(fds + 1, nfds - 1)) {
-            pressure_react();
+        unsigned long excess = nfds > 1 ? pressure_check(fds + 1, nfds - 1) : 0;
+        if (excess) {
+            pressure_react(excess);
             if (prd.enabled) {
                 __atomic_store_n(&prd.urgent_until, now_ms() + PRESSURE_URGENT_MS, __ATOMIC_RELAXED);
                 __atomic_store_n(&prd.state, PAGE_REPORTING_REQUESTED, __ATOMIC_RELEASE);

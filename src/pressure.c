@@ -17,10 +17,11 @@
  *
  * The reaction (pressure_react): every node's kswapd is woken with its
  * watermark boost at the ceiling, so that it runs the shrinkers and the LRU
- * helper even though the node has free memory to spare; the worker then
- * reports free memory at once, and keeps reporting without the delay for
- * a few seconds, while kswapd's frees come in.  docs/reclaim.md has the
- * policy.
+ * helper even though the node has free memory to spare, and the worker
+ * reclaims the excess itself: down to 80% of the limit, or 16 MiB for a
+ * stall event.  It then reports free memory at once, and keeps reporting
+ * without the delay for a few seconds, while kswapd's frees come in.
+ * docs/reclaim.md has the policy.
  *
  * Only the worker thread calls these, so the state needs no lock.
  */
@@ -34,6 +35,9 @@
 #define PSI_TRIGGER "some 150000 2000000"
 #define LIMIT_POLL_MS 1000
 #define LIMIT_PERCENT 90
+#define LIMIT_TARGET 80
+/* A PSI event alone: give back this much (16 MiB) besides kswapd's boost. */
+#define PSI_RECLAIM_PAGES ((16UL << 20) >> PAGE_SHIFT)
 
 static struct {
     int psi_fd;                 /* the PSI trigger, or -1 */
@@ -160,10 +164,10 @@ static long mono_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-bool pressure_check(struct pollfd *fds, int nfds)
+unsigned long pressure_check(struct pollfd *fds, int nfds)
 {
     static long next_limit_check;
-    bool pressure = false;
+    unsigned long nr_pages = 0;
 
     for (int i = 0; i < nfds; i++) {
         if (fds[i].fd < 0 || !fds[i].revents)
@@ -172,22 +176,27 @@ bool pressure_check(struct pollfd *fds, int nfds)
             fds[i].fd = -1;   /* the cgroup went away: stop listening to it */
             continue;
         }
-        pressure |= (fds[i].revents & POLLPRI) != 0;
+        if (fds[i].revents & POLLPRI)
+            nr_pages = PSI_RECLAIM_PAGES;
     }
     long now = mono_ms();
     if (pressure_poll_interval() >= 0 && now >= next_limit_check) {
         next_limit_check = now + LIMIT_POLL_MS;
         unsigned long long limit = PA_MIN(read_value(ps.high_fd), read_value(ps.max_fd));
         unsigned long long current = read_value(ps.current_fd);
-        if (limit != ULLONG_MAX && current != ULLONG_MAX && current / LIMIT_PERCENT > limit / 100)
-            pressure = true;
+        /* over LIMIT_PERCENT: give back down to LIMIT_TARGET percent */
+        if (limit != ULLONG_MAX && current != ULLONG_MAX && current / LIMIT_PERCENT > limit / 100) {
+            unsigned long long target = limit / 100 * LIMIT_TARGET;
+            nr_pages = PA_MAX(nr_pages, (unsigned long)((current - target) >> PAGE_SHIFT));
+        }
     }
-    return pressure;
+    return nr_pages;
 }
 
-void pressure_react(void)
+void pressure_react(unsigned long nr_pages)
 {
     count_vm_event(PA_PRESSURE_EVENTS);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         wakeup_kswapd_pressure(NODE_DATA(nid));
+    try_to_free_pages_pressure(nr_pages);
 }

@@ -958,6 +958,32 @@ void wakeup_kswapd_pressure(pg_data_t *pgdat)
         }
 }
 
+/*
+ * Give up about nr_pages now, for memory pressure from outside (pressure.c,
+ * in the reporting worker): every node's shrinkers at rising priority
+ * until that much was freed or priority 0 was tried, then the per-CPU lists
+ * drained so that the pages reach the buddy (and the reporting).  Returns
+ * the pages freed.
+ */
+unsigned long try_to_free_pages_pressure(unsigned long nr_pages)
+{
+    struct pa_thread *t = pa_thread();
+    struct scan_control sc = { .gfp_mask = PA_GFP_KERNEL, .nr_to_reclaim = nr_pages, .reclaim_idx = MAX_NR_ZONES - 1 };
+
+    reclaim_begin(&sc, t);
+    for (sc.priority = DEF_PRIORITY; sc.priority >= 0 && sc.nr_reclaimed < nr_pages; sc.priority--)
+        for (int nid = 0; nid < pa_mm.nr_nodes && sc.nr_reclaimed < nr_pages; nid++) {
+            sc.nr_scanned = 0;
+            shrink_node(NODE_DATA(nid), &sc);
+            sc.nr_scanned_total += sc.nr_scanned;
+        }
+    reclaim_end(&sc);
+    count_reclaim_events(&sc);
+    if (sc.nr_reclaimed)
+        drain_all_pages(NULL);
+    return sc.nr_reclaimed;
+}
+
 bool kswapd_sleeping(int nid)
 {
     if (!node_valid(nid) || !pgdat_reclaim(NODE_DATA(nid)))
