@@ -202,8 +202,13 @@ int arena_grow_zone(struct zone *z)
     ret = 0;
 out:
     pthread_mutex_unlock(&pgdat->grow_lock);
-    if (ret == 0)
-        page_reporting_start();   /* memory to give back, and to watch */
+    /* memory to give back, and to watch.  Normally the pcp decay thread
+     * starts the worker (a clean thread: here we may be inside malloc
+     * called by pthread_create itself, under the shim, and creating a
+     * thread would deadlock on glibc's stack cache lock); without the
+     * magazines there is no decay thread, so it starts here. */
+    if (ret == 0 && !pcp_magazines_on)
+        page_reporting_start();
     return ret;
 }
 

@@ -1044,6 +1044,14 @@ static inline void page_reporting_notify_free(unsigned int order)
 /* Start the worker (it also listens for memory pressure) if it is wanted
  * and not running; no lock held.  Cheap when it runs. */
 void page_reporting_start(void);
+/* The worker runs, or is not wanted: what a free tests before starting it
+ * (set once; cleared in a forked child). */
+extern int page_reporting_settled;
+static inline void page_reporting_start_once(void)
+{
+    if (unlikely(!__atomic_load_n(&page_reporting_settled, __ATOMIC_RELAXED)))
+        page_reporting_start();
+}
 /* Report free memory now, without the delay (memory pressure, tests);
  * false when reporting is off. */
 bool page_reporting_request_now(void);

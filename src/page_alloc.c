@@ -949,6 +949,7 @@ void free_the_page(struct pa_page *page, unsigned int order)
     free_pages_prepare(page, order);
     count_vm_events(PGFREE, 1UL << order);
     account_reclaimed(pa_current_thread, order);
+    page_reporting_start_once();
     if (likely(pcp_allowed_order(order))) {
         int mt = get_pfnblock_migratetype(pfn);
         if (unlikely(mt >= MIGRATE_PCPTYPES)) {

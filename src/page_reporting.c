@@ -40,8 +40,14 @@
  * memory.
  *
  * Locks: the zone lock, never held across a system call; prd.lock (a mutex)
- * only to start the thread.  Fork: the child has no worker; it starts again
- * when the child next brings a section online (page_reporting_start).
+ * only to start the thread.  The thread is started by the first free that
+ * takes the general path (free_the_page: high orders; the pcp decay thread
+ * does it for order-0 frees into magazines), never from an allocation:
+ * under the shim an allocation may come from inside pthread_create, and
+ * creating a thread there deadlocks in glibc (the pcp decay thread is
+ * started from a free the same way).  Without magazines the first section
+ * online starts it too.  Fork: the child has no worker; its first free
+ * starts one.
  */
 #include "internal.h"
 
@@ -288,12 +294,18 @@ static void *page_reporting_main(void *arg)
     return NULL;
 }
 
+int page_reporting_settled;
+
 void page_reporting_start(void)
 {
     if (likely(__atomic_load_n(&prd.started, __ATOMIC_ACQUIRE)))
         return;
-    if (!prd.enabled && !pa_opt.pressure)
+    if (!pa_initialized())
         return;
+    if (!prd.enabled && !pa_opt.pressure) {
+        __atomic_store_n(&page_reporting_settled, 1, __ATOMIC_RELAXED);
+        return;
+    }
     pthread_mutex_lock(&prd.lock);
     if (__atomic_load_n(&prd.started, __ATOMIC_RELAXED))
         goto out;
@@ -317,6 +329,7 @@ void page_reporting_start(void)
     pthread_setname_np(th, "pa_reportd");
     __atomic_store_n(&prd.kick_fd, fd, __ATOMIC_RELEASE);
     __atomic_store_n(&prd.started, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&page_reporting_settled, 1, __ATOMIC_RELAXED);
     kick();   /* frees before the thread existed asked already */
 out:
     pthread_mutex_unlock(&prd.lock);
@@ -344,4 +357,5 @@ static void page_reporting_atfork_child(void)
     if (__atomic_load_n(&prd.state, __ATOMIC_RELAXED) != PAGE_REPORTING_IDLE)
         __atomic_store_n(&prd.state, PAGE_REPORTING_REQUESTED, __ATOMIC_RELAXED);
     __atomic_store_n(&prd.started, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&page_reporting_settled, 0, __ATOMIC_RELAXED);
 }
