@@ -354,6 +354,7 @@ enum vm_event_item {
     PA_PAGE_REPORTS,       /* "pa_page_reports": batches of free blocks given back to the OS */
     PA_PAGES_REPORTED,     /* "pa_pages_reported": pages in them */
     PA_PRESSURE_EVENTS,    /* "pa_pressure_events": memory pressure the library reacted to */
+    PA_SECTIONS_OFFLINED,  /* "pa_sections_offlined": free sections back to the reservation */
     NR_VM_EVENT_ITEMS
 };
 
@@ -640,6 +641,9 @@ int pa_os_mlock(void *addr, size_t size);
 /* Give a free range of a section (backed by b) back to the OS: it reads as
  * zeros afterwards.  0, or -1 with errno (EINVAL: the backing cannot). */
 int pa_os_release(void *addr, size_t size, enum pa_backing b);
+/* Put a committed range back to the reservation (readable: zeros, as
+ * offline descriptors).  0, or -1 with errno. */
+int pa_os_decommit(void *addr, size_t size, bool readable);
 /* Fault the range in now (MADV_POPULATE_WRITE); best effort. */
 void pa_os_prefault(void *addr, size_t size);
 /* membarrier(2): register the process (0 or -1), and run a barrier on every
@@ -1024,6 +1028,11 @@ int pa_arena_init(void);            /* after pa_nodes_init sized the nodes */
  * lock; its pages go to the buddy.  0, or -1 with ENOMEM when the zone is
  * fully online or the OS refused memory. */
 int arena_grow_zone(struct zone *z);
+/* Take z's topmost online section offline if every page of it is free and
+ * reported, and the zone keeps HIGH without it (memory hot-remove): back
+ * to the reservation, online again on demand.  No lock held; takes the
+ * grow lock, then the zone lock.  true when a section went offline. */
+bool arena_offline_section(struct zone *z);
 
 /* ------------------------------------------------------------------ */
 /* page_reporting.c: free page reporting (mm/page_reporting.c)        */

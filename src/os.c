@@ -361,6 +361,16 @@ int pa_os_release(void *addr, size_t size, enum pa_backing b)
     return sys_madvise(addr, size, MADV_DONTNEED);
 }
 
+/* A range of our reservation back to reserved: memory given back, the
+ * address space kept (PROT_NONE; PROT_READ zeros for descriptors).  One
+ * MAP_FIXED mmap replaces the mapping in one step, no hole between. */
+int pa_os_decommit(void *addr, size_t size, bool readable)
+{
+    void *p = sys_mmap(addr, size, readable ? PROT_READ : PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+    return p == MAP_FAILED ? -1 : 0;
+}
+
 int pa_os_mlock(void *addr, size_t size)
 {
     return mlock(addr, size);

@@ -225,12 +225,19 @@ static void page_reporting_process_zone(struct zone *z)
     spin_unlock(&z->lock);
 }
 
+/* A pass reports, then takes whole free sections at the top of each zone
+ * offline (arena.c): reported memory that stays free goes all the way back. */
 static void page_reporting_process(void)
 {
     __atomic_store_n(&prd.state, PAGE_REPORTING_ACTIVE, __ATOMIC_RELEASE);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
-        for (int zid = 0; zid < MAX_NR_ZONES; zid++)
-            page_reporting_process_zone(&NODE_DATA(nid)->node_zones[zid]);
+        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+            struct zone *z = &NODE_DATA(nid)->node_zones[zid];
+            page_reporting_process_zone(z);
+            if (populated_zone(z))
+                while (arena_offline_section(z))
+                    ;
+        }
 }
 
 /* ------------------------------------------------------------------ */

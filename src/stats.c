@@ -45,7 +45,8 @@
     "oom_kill",                                                              \
     "cma_alloc_success", "cma_alloc_fail",                                   \
     "pa_sections_onlined", "pa_alloc_fail", "pa_bad_page", "pa_fail_injected", \
-    "pa_page_reports", "pa_pages_reported", "pa_pressure_events"
+    "pa_page_reports", "pa_pages_reported", "pa_pressure_events",          \
+    "pa_sections_offlined"
 #define ZONE_STAT_NAMES                                                       \
     "nr_free_pages", "nr_mlock", "nr_free_cma", "pa_nr_guard_pages",         \
     "pa_nr_reported_pages"

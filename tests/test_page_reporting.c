@@ -259,6 +259,96 @@ START_TEST(test_reporting_races_allocation_and_compaction)
 }
 END_TEST
 
+/* Whole free sections go offline after reporting and come back on demand,
+ * round after round, with the data of the blocks written in them intact. */
+static unsigned long wait_offlined(unsigned long more_than)
+{
+    unsigned long v = 0;
+    for (int i = 0; i < 600; i++) {
+        v = t_vmstat("pa_sections_offlined");
+        if (v > more_than)
+            break;
+        if (i % 50 == 0)
+            page_reporting_request_now();
+        sleep_ms(50);
+    }
+    return v;
+}
+
+START_TEST(test_sections_offline_and_online_again)
+{
+    t_env_reset();
+    t_setenv("PAGEALLOC_NODE_SIZE", "512M");
+    t_setenv("PAGEALLOC_RELEASE", "0");
+    t_setenv("PAGEALLOC_RELEASE_ORDER", "9");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    for (int round = 0; round < 3; round++) {
+        unsigned long onlined = t_vmstat("pa_sections_onlined"), offlined = t_vmstat("pa_sections_offlined");
+        struct t_blocks l = {0};
+        for (int i = 0; i < 96; i++) {   /* 384 MiB: three sections at least */
+            struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL, PA_MAX_ORDER);
+            ck_assert_ptr_nonnull(p);
+            memset(pa_page_address(p), 1 + (round * 96 + i) % 250, T_PAGE << PA_MAX_ORDER);
+            t_blocks_push(&l, p, PA_MAX_ORDER);
+        }
+        if (round)   /* what went offline came back */
+            ck_assert_uint_gt(t_vmstat("pa_sections_onlined"), onlined);
+        for (size_t i = 0; i < l.n; i++)
+            ck_assert_int_eq(t_first_not(pa_page_address(l.v[i].page), 1 + (round * 96 + (int)i) % 250,
+                                         T_PAGE << PA_MAX_ORDER), -1);
+        ck_assert_int_eq(pa_check_invariants(), 0);
+        t_blocks_free_all(&l);
+        t_blocks_release(&l);
+        t_drain();
+        ck_assert_uint_gt(wait_offlined(offlined), offlined);
+        ck_assert_int_eq(pa_check_invariants(), 0);
+        /* the node's last section, the first to go, reads as offline */
+        ck_assert_ptr_null(pa_pfn_to_page((512UL << 20) / T_PAGE - 1));
+    }
+}
+END_TEST
+
+/* Offlining and onlining racing with allocating and freeing threads. */
+START_TEST(test_offline_races_allocation)
+{
+    t_env_reset();
+    t_setenv("PAGEALLOC_NODE_SIZE", "512M");
+    t_setenv("PAGEALLOC_RELEASE", "0");
+    t_setenv("PAGEALLOC_RELEASE_ORDER", "9");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    unsigned long offlined = t_vmstat("pa_sections_offlined");
+    for (int round = 0; round < 4; round++) {
+        struct t_blocks l = {0};
+        for (int i = 0; i < 96; i++) {
+            struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, PA_MAX_ORDER);
+            if (p)
+                t_blocks_push(&l, p, PA_MAX_ORDER);
+        }
+        t_blocks_free_all(&l);
+        t_blocks_release(&l);
+        struct race_arg args[2];
+        pthread_t th[2];
+        for (int i = 0; i < 2; i++) {
+            args[i] = (struct race_arg){ .seed = 0x2545F4914F6CDD1DULL * (uint64_t)(round * 2 + i + 1),
+                                         .iterations = 5000 };
+            ck_assert_int_eq(pthread_create(&th[i], NULL, race_thread, &args[i]), 0);
+        }
+        for (int i = 0; i < 10; i++) {
+            page_reporting_request_now();
+            sleep_ms(20);
+        }
+        for (int i = 0; i < 2; i++) {
+            pthread_join(th[i], NULL);
+            ck_assert_int_eq(args[i].errors, 0);
+        }
+        t_drain();
+        ck_assert_int_eq(pa_check_invariants(), 0);
+    }
+    ck_assert_uint_gt(wait_offlined(offlined), offlined);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
 /* PAGEALLOC_RELEASE=off: nothing is ever reported; a bad value is named. */
 START_TEST(test_release_off)
 {
@@ -494,6 +584,8 @@ int main(void)
     tcase_add_test(tc, test_merge_with_unreported_half_is_zeroed);
     tcase_add_test(tc, test_reported_mark_through_split_and_merge);
     tcase_add_test(tc, test_reporting_races_allocation_and_compaction);
+    tcase_add_test(tc, test_sections_offline_and_online_again);
+    tcase_add_test(tc, test_offline_races_allocation);
     tcase_add_test(tc, test_release_off);
     tcase_add_test(tc, test_release_bad_value);
     tc = t_tcase(s, "pressure", 300);
