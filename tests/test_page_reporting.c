@@ -416,6 +416,53 @@ static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control 
     return freed;
 }
 
+/* Internal: the reaction to memory pressure (pressure.c). */
+void pressure_react(unsigned long nr_pages);
+
+/* The reaction itself, without a cgroup: the shrinkers give up what was
+ * asked (the kswapd boost may take more), and it is reported. */
+START_TEST(test_pressure_react_shrinks_and_reports)
+{
+    setup_reporting("60000", "9");
+    struct cache c = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    size_t cap = (64UL << 20) / T_PAGE;
+    c.pages = calloc(cap, sizeof(*c.pages));
+    ck_assert_ptr_nonnull(c.pages);
+    struct pa_shrinker *s = pa_shrinker_alloc(0, "test-cache");
+    ck_assert_ptr_nonnull(s);
+    s->count_objects = cache_count;
+    s->scan_objects = cache_scan;
+    s->private_data = &c;
+    pa_shrinker_register(s);
+    for (size_t i = 0; i < cap; i++) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL, 0);
+        ck_assert_ptr_nonnull(p);
+        memset(pa_page_address(p), 0xcc, T_PAGE);
+        pthread_mutex_lock(&c.lock);
+        c.pages[c.n++] = p;
+        pthread_mutex_unlock(&c.lock);
+    }
+    unsigned long reported0 = t_vmstat("pa_pages_reported");
+    pressure_react((16UL << 20) / T_PAGE);
+    ck_assert_uint_eq(t_vmstat("pa_pressure_events"), 1);
+    pthread_mutex_lock(&c.lock);
+    size_t left = c.n;
+    pthread_mutex_unlock(&c.lock);
+    ck_assert_msg(left <= cap - (16UL << 20) / T_PAGE, "the cache still holds %zu of %zu pages", left, cap);
+    t_drain();
+    unsigned long reported = reported0;
+    for (int i = 0; i < 200 && reported == reported0; i++) {
+        if (i % 50 == 0)
+            page_reporting_request_now();
+        sleep_ms(50);
+        reported = t_vmstat("pa_pages_reported");
+    }
+    ck_assert_uint_gt(reported, reported0);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    pa_shrinker_free(s);
+}
+END_TEST
+
 static char cg_dir[PATH_MAX];
 
 static bool write_file(const char *path, const char *text)
@@ -589,6 +636,7 @@ int main(void)
     tcase_add_test(tc, test_release_off);
     tcase_add_test(tc, test_release_bad_value);
     tc = t_tcase(s, "pressure", 300);
+    tcase_add_test(tc, test_pressure_react_shrinks_and_reports);
     tcase_add_test(tc, test_cgroup_memory_high);
     return t_run_suite(s);
 }
