@@ -49,6 +49,38 @@ SPEEDUP_LIMIT = 1.9
 # Issue 6: the mmap(64 KiB) + touch + munmap cycle under the shim at most
 # 1/50 of the kernel's time.
 CYCLE_TARGET = 50
+# Peak then idle (peak_idle.c): pagealloc's RSS 3 s after the frees at most
+# this share of its peak.
+PEAK_IDLE_TARGET = 0.05
+PEAK_IDLE_POINTS = [("rss_peak_mib", "peak"), ("rss_0s_mib", "0 s"), ("rss_1s_mib", "1 s"),
+                    ("rss_3s_mib", "3 s"), ("rss_11s_mib", "11 s")]
+
+
+def peak_idle_report(rows, out_dir, allocators):
+    """Markdown for the peak-then-idle rows ({allocator: extras}), and
+    OUT_DIR/plot_rss.dat for plot_rss.gp: one line per time point, one
+    column per allocator (RSS MiB)."""
+    if not rows:
+        return None
+    allocs = [a for a in allocators if a in rows] + sorted(set(rows) - set(allocators))
+    lines = ["| allocator | " + " | ".join(f"RSS MiB {label}" for _, label in PEAK_IDLE_POINTS) +
+             " | 3 s / peak | alloc s | free s |", "|" + "---|" * (len(PEAK_IDLE_POINTS) + 4)]
+    for a in allocs:
+        e = rows[a]
+        vals = [num(e.get(k)) for k, _ in PEAK_IDLE_POINTS]
+        share = vals[3] / vals[0] if vals[0] and vals[3] is not None else None
+        cells = ["–" if v is None else f"{v:,.0f}" for v in vals]
+        verdict_txt = "–" if share is None else f"{share * 100:.1f}%"
+        if a == MAIN and share is not None:
+            verdict_txt += f" ({'met' if share <= PEAK_IDLE_TARGET else 'MISSED'} ≤{PEAK_IDLE_TARGET * 100:.0f}%)"
+        lines.append(f"| {a} | " + " | ".join(cells) + f" | {verdict_txt} | {e.get('alloc_s', '–')} | "
+                     f"{e.get('free_s', '–')} |")
+    with open(f"{out_dir}/plot_rss.dat", "w") as f:
+        f.write("point " + " ".join(allocs) + "\n")
+        for k, label in PEAK_IDLE_POINTS:
+            f.write(label.replace(" ", "") + " " + " ".join(
+                "NaN" if num(rows[a].get(k)) is None else rows[a][k] for a in allocs) + "\n")
+    return "\n".join(lines)
 
 
 def num(v):
@@ -192,6 +224,7 @@ def main(argv):
     info = {}
     runs = set()
     cycle_runs = defaultdict(lambda: defaultdict(dict))   # mmap cycle: workload -> run -> side
+    peak_rows = {}                                         # peak_idle: allocator -> extras
     with open(raw_path, newline="") as f:
         for row in csv.DictReader(f):
             alloc, wl = row["allocator"], row["workload"]
@@ -206,6 +239,9 @@ def main(argv):
             key = (alloc, wl, int(row["threads"]))
             ns = num(row["ns_per_op"])
             if ns is None:
+                continue
+            if wl == "peak_idle":
+                peak_rows[alloc] = parse_extra(row["extra"])
                 continue
             if wl.startswith("mmap_cycle_"):
                 cpu = num(parse_extra(row["extra"]).get("cpu_ns_per_op"))
@@ -403,6 +439,16 @@ def main(argv):
                    "interposed mmap/munmap. Every 4 KiB page is written once; the shim cycle first checks "
                    "the byte reads zero. CPU = the process's CPU time per cycle, every thread included. "
                    "Ratios are taken within each run, then the median over runs (min..max).")
+        out.append("")
+    peak_table = peak_idle_report(peak_rows, out_dir, ALLOCATORS)
+    if peak_table:
+        out.append("## Peak then idle: resident memory after the frees\n")
+        out.append(peak_table)
+        out.append("")
+        out.append("`bench-peak-idle-<allocator>` (one process each, first run only): allocate the total in "
+                   "1 MiB blocks, write every 4 KiB page, free everything, then sleep without calling the "
+                   "allocator; VmRSS at the peak and 0, 1, 3 and 11 s after the last free. Plot: "
+                   "results_rss.png.")
         out.append("")
     out.append("## Fragmentation\n")
     out.append(frag_table)

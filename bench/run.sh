@@ -17,6 +17,10 @@
 #                      for the malloc heap runs and put the old value back
 #                      after each; their pagealloc side then uses hugetlb
 #
+# Also runs bench-peak-idle-<allocator> once per allocator (first run): RSS
+# at the peak of 2 GiB (quick: 512 MiB) in 1 MiB blocks and 0, 1, 3, 11 s
+# after freeing it all, table and DIR/results_rss.png.
+#
 # Also runs bench-mmap-cycle under LD_PRELOAD=libpagealloc-preload.so: the
 # mmap(64 KiB) + touch + munmap cycle through the kernel and through the
 # shim, alternating in one process, reported with the issue-6 target (shim at
@@ -83,7 +87,9 @@ if [[ $quick -eq 1 ]]; then
     live=512          # random_orders live blocks (full: 4096): ~200 MiB instead of ~1.6 GiB to fault in
     frag_steps=10000
     proc_timeout=120
+    peak_mib=512      # peak_idle total (full: 2 GiB)
 else
+    peak_mib=2048
     time_ms=200
     live=4096
     frag_steps=200000
@@ -147,6 +153,14 @@ for b in "${backends[@]}"; do
     [[ "$b" == pagealloc ]] && jobs+=("$b:frag_nogroup")
 done
 
+# Peak then idle: RSS of 2 GiB allocated, touched and freed, then idling
+# (peak_idle.c).  One process per allocator, in the first run only: each
+# takes about 15 s, nearly all of it asleep.
+peak_jobs=()
+for b in "${backends[@]}"; do
+    [[ -x "$bin_dir/bench-peak-idle-$b" ]] && peak_jobs+=("$b:peak_idle")
+done
+
 # The mmap cycle (issue 6): kernel vs the LD_PRELOAD shim in one process.
 preload=$(cat "$bin_dir/preload.txt" 2>/dev/null || true)
 if [[ -x "$bin_dir/bench-mmap-cycle" && -n "$preload" && -f "$preload" ]]; then
@@ -177,7 +191,11 @@ run_job() {   # run_job RUN BACKEND WORKLOAD
     local tag="run$r-$b-$w"
     if [[ "$w" == core ]]; then args+=(-w core); else args+=(-w "$w"); ns=$frag_node_size; fi
     local status=0
-    if [[ "$w" == cycle ]]; then
+    if [[ "$w" == peak_idle ]]; then
+        exe="$bin_dir/bench-peak-idle-$b"
+        PAGEALLOC_NODE_SIZE=$node_size timeout "$proc_timeout" "$exe" -m "$peak_mib" \
+            >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+    elif [[ "$w" == cycle ]]; then
         # kernel and shim alternate inside the process: 5 rounds of time_ms each
         LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}" PAGEALLOC_NODE_SIZE=$ns \
             timeout "$proc_timeout" "$exe" -t "$time_ms" -r 5 \
@@ -228,6 +246,9 @@ for ((r = 1; r <= runs; r++)); do
         job=${jobs[$(((i + r - 1) % n))]}
         run_job "$r" "${job%%:*}" "${job#*:}"
     done
+    if [[ $r -eq 1 ]]; then
+        for job in "${peak_jobs[@]}"; do run_job "$r" "${job%%:*}" "${job#*:}"; done
+    fi
     echo "run.sh: run $r/$runs done" >&2
 done
 
@@ -254,6 +275,13 @@ if [[ $report_status -ne 0 ]]; then
 fi
 
 ncols=$(head -n 1 "$out/plot.dat" | wc -w)
+if [[ -f "$out/plot_rss.dat" ]] && command -v gnuplot >/dev/null 2>&1; then
+    if ! gnuplot -e "datafile='$out/plot_rss.dat'; outfile='$out/results_rss.png'" bench/plot_rss.gp \
+            2>"$out/log/gnuplot_rss.err"; then
+        cat "$out/log/gnuplot_rss.err" >&2
+        failures+=("gnuplot (RSS plot) failed")
+    fi
+fi
 if command -v gnuplot >/dev/null 2>&1; then
     if ! gnuplot -e "datafile='$out/plot.dat'; outfile='$out/results.png'; ncols=$ncols; subtitle='$(date -u +%Y-%m-%d) $nproc CPUs $([[ $quick -eq 1 ]] && echo quick)'" \
             bench/plot.gp 2>"$out/log/gnuplot.err"; then
@@ -273,7 +301,7 @@ if [[ -s "$out/heap.dat" ]] && command -v gnuplot >/dev/null 2>&1; then
 fi
 
 echo
-echo "run.sh: wrote $out/{raw.csv,results.csv,results.md,results.png} in ${elapsed} s"
+echo "run.sh: wrote $out/{raw.csv,results.csv,results.md,results.png,results_rss.png} in ${elapsed} s"
 if [[ ${#failures[@]} -gt 0 ]]; then
     echo "run.sh: ${#failures[@]} FAILURE(S):" >&2
     printf '  %s\n' "${failures[@]}" >&2

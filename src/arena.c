@@ -9,6 +9,8 @@
  * its node with mbind, its descriptors are initialised, and its pages are
  * freed into the zone's buddy.  All system calls happen before the zone
  * lock is taken; only the final hand-over to the buddy runs under it.
+ * A free section at the top of a zone can go offline again
+ * (arena_offline_section), as memory hot-remove does.
  */
 #include "internal.h"
 
@@ -200,6 +202,78 @@ int arena_grow_zone(struct zone *z)
     __atomic_store_n(&z->online_end_pfn, end, __ATOMIC_RELEASE);
     spin_unlock(&z->lock);
     ret = 0;
+out:
+    pthread_mutex_unlock(&pgdat->grow_lock);
+    /* memory to give back, and to watch.  Normally the pcp decay thread
+     * starts the worker (a clean thread: here we may be inside malloc
+     * called by pthread_create itself, under the shim, and creating a
+     * thread would deadlock on glibc's stack cache lock); without the
+     * magazines there is no decay thread, so it starts here. */
+    if (ret == 0 && !pcp_magazines_on)
+        page_reporting_start();
+    return ret;
+}
+
+/*
+ * Section offlining, the analogue of memory hot-remove (the kernel's
+ * offline_pages: isolate, take the free pages, drop the section): the
+ * zone's topmost online section leaves when every page of it is free in
+ * reported blocks (free at least the reporting delay, and given back
+ * already) and the zone stays above HIGH without it.  Under the zone lock
+ * its blocks come off the free lists and online_end_pfn drops below it,
+ * then it reads as offline (pfn_valid false); after the lock, its memory
+ * and descriptors go back to the reservation (the descriptors read as zeros
+ * again, as those of a section never online).  arena_grow_zone brings it
+ * back when the zone needs it.
+ *
+ * Only the topmost section, so that the online part of a zone stays one
+ * range; never the zone's first (a zone keeps a section), never ZONE_DMA
+ * (pinned) or a zone with CMA areas.  Lockless readers: nothing can point
+ * into the section but free-list scanners, which recheck PageBuddy under
+ * the zone lock; descriptors stay readable throughout.
+ */
+bool arena_offline_section(struct zone *z)
+{
+    pg_data_t *pgdat = z->zone_pgdat;
+    unsigned long section_pages = 1UL << pa_mm.section_shift;
+    bool ret = false;
+
+    if (z->zid == PA_ZONE_DMA || z->cma_pages || debug_guardpage_minorder)
+        return false;
+    pthread_mutex_lock(&pgdat->grow_lock);
+    unsigned long end = z->online_end_pfn, start = end - section_pages;
+    if (!IS_ALIGNED(end, section_pages) || end < z->zone_start_pfn + 2 * section_pages)
+        goto out;
+    struct pa_section *s = pfn_to_section(start);
+    if (!s->online || s->nr_pages != section_pages)
+        goto out;
+
+    spin_lock(&z->lock);
+    bool all_reported = zone_page_state(z, NR_FREE_PAGES) >= high_wmark_pages(z) + section_pages;
+    for (unsigned long pfn = start; pfn < end && all_reported;) {
+        struct pa_page *p = pfn_to_page(pfn);
+        all_reported = PageBuddy(p) && PageReported(p);
+        pfn += 1UL << buddy_order(p);
+    }
+    unsigned long lo, hi;
+    if (!all_reported || !take_free_range(z, start, end, &lo, &hi)) {
+        spin_unlock(&z->lock);
+        goto out;
+    }
+    __atomic_store_n(&z->online_end_pfn, start, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->online, 0, __ATOMIC_RELEASE);
+    spin_unlock(&z->lock);
+
+    size_t dbytes = ALIGN_UP(desc_bytes(section_pages), PAGE_SIZE);
+    if (pa_os_decommit(s->addr, (size_t)section_pages << PAGE_SHIFT, false) != 0 ||
+        pa_os_decommit(pfn_to_page(start), dbytes, true) != 0)
+        fprintf(stderr, "pagealloc: section at pfn %#lx is offline but kept its memory: %s\n", start,
+                strerror(errno));
+    pgdat->backing_pages[s->backing] -= section_pages;
+    pgdat->nr_sections_online--;
+    s->backing = PA_BACKING_NONE;
+    count_vm_event(PA_SECTIONS_OFFLINED);
+    ret = true;
 out:
     pthread_mutex_unlock(&pgdat->grow_lock);
     return ret;

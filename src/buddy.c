@@ -9,6 +9,15 @@
  * Invariant kept throughout (as Linux >= 6.10): a free block sits on the
  * list of its pageblock's migratetype.  Every function here is called with
  * zone->lock held.
+ *
+ * Free page reporting (page_reporting.c) marks free blocks whose memory was
+ * given back to the OS PageReported, on the block's head, and counts their
+ * pages in NR_REPORTED_PAGES while they are on a list.  Such memory reads
+ * as zeros when next touched, so the mark travels with the memory: halves
+ * split off a reported block are reported; a merged block is reported when
+ * every part was; the block taken for an allocation keeps the mark on its
+ * head until prep_new_page reads it (__GFP_ZERO need not clear it).  A page
+ * taken any other way (compaction, CMA) loses it.
  */
 #include "internal.h"
 #include "trace.h"
@@ -36,6 +45,8 @@ static inline void add_to_free_list(struct pa_page *page, struct zone *z, unsign
 {
     struct free_area *area = &z->free_area[order];
     set_buddy_order(page, order);
+    if (unlikely(PageReported(page)))
+        __mod_zone_page_state(z, NR_REPORTED_PAGES, 1L << order);
     if (tail)
         list_add_tail(&page->lru, &area->free_list[mt]);
     else
@@ -44,9 +55,13 @@ static inline void add_to_free_list(struct pa_page *page, struct zone *z, unsign
     account_freepages(z, 1L << order, mt);
 }
 
+/* A reported block keeps PG_reported: see the head of this file for who
+ * clears it. */
 static inline void del_page_from_free_list(struct pa_page *page, struct zone *z, unsigned int order,
                                            int mt)
 {
+    if (unlikely(PageReported(page)))
+        __mod_zone_page_state(z, NR_REPORTED_PAGES, -(1L << order));
     list_del(&page->lru);
     __ClearPageBuddy(page);
     WRITE_ONCE(page->private, 0);   /* the compaction scanner reads it unlocked */
@@ -72,6 +87,7 @@ static inline struct pa_page *get_page_from_free_area(struct free_area *area, in
 static void expand(struct zone *z, struct pa_page *page, unsigned int low, unsigned int high, int mt)
 {
     unsigned long size = 1UL << high;
+    bool reported = PageReported(page);   /* the halves were given back too */
     while (high > low) {
         high--;
         size >>= 1;
@@ -79,7 +95,9 @@ static void expand(struct zone *z, struct pa_page *page, unsigned int low, unsig
          * pages, not free blocks, until their buddy comes back (guard.c) */
         if (unlikely(debug_guardpage_minorder) && set_page_guard(z, &page[size], high))
             continue;
-        add_to_free_list(&page[size], z, high, mt, false);
+        if (unlikely(reported))
+            __SetPageReported(&page[size]);
+        add_to_free_list(&page[size], z, high, mt, reported);
     }
 }
 
@@ -356,12 +374,21 @@ static inline struct capture_control *task_capc(const struct zone *z)
     return capc && capc->zone == z ? capc : NULL;
 }
 
-void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, unsigned int order, int mt)
+/*
+ * Free a block and merge it with its free buddies.  reported: the block
+ * comes back from page reporting (its memory is with the OS); the merged
+ * block stays reported only if every buddy it swallowed was too, and goes
+ * to the tail so that unreported memory is reused first.  An unreported
+ * block of page_reporting_order or more tells the reporting worker.
+ */
+static void free_one_page_reporting(struct pa_page *page, unsigned long pfn, struct zone *z, unsigned int order,
+                                    int mt, bool reported)
 {
     struct capture_control *capc = task_capc(z);
     unsigned long buddy_pfn = 0;
     bool to_tail;
 
+    __ClearPageReported(page);   /* only a reporting putback sets it (pcp drains may carry it) */
     while (order < MAX_ORDER) {
         if (unlikely(capc) && compaction_capture(capc, page, order, mt))
             return;   /* taken whole: on no list, not counted free */
@@ -376,10 +403,16 @@ void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, un
             if (buddy_mt != mt && (!migratetype_is_mergeable(mt) || !migratetype_is_mergeable(buddy_mt)))
                 break;
         }
-        if (unlikely(PageGuard(buddy)))
+        if (unlikely(PageGuard(buddy))) {
             clear_page_guard(z, buddy, order);
-        else
+            reported = false;
+        } else {
             del_page_from_free_list(buddy, z, order, buddy_mt);
+            if (unlikely(PageReported(buddy)))
+                __ClearPageReported(buddy);   /* no longer a head */
+            else
+                reported = false;
+        }
         if (unlikely(buddy_mt != mt))
             change_pageblock_range(buddy, order, mt); /* the merged block has one type */
         unsigned long combined = buddy_pfn & pfn;
@@ -387,8 +420,19 @@ void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, un
         pfn = combined;
         order++;
     }
+    if (unlikely(reported)) {
+        __SetPageReported(page);
+        add_to_free_list(page, z, order, mt, true);
+        return;
+    }
     to_tail = order < MAX_ORDER && buddy_merge_likely(pfn, pfn ^ (1UL << order), page, order);
     add_to_free_list(page, z, order, mt, to_tail);
+    page_reporting_notify_free(order);
+}
+
+void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z, unsigned int order, int mt)
+{
+    free_one_page_reporting(page, pfn, z, order, mt, false);
 }
 
 void __free_pages_range(struct zone *z, unsigned long start, unsigned long end)
@@ -401,6 +445,41 @@ void __free_pages_range(struct zone *z, unsigned long start, unsigned long end)
         __free_one_page(page, start, z, order, get_pfnblock_migratetype(start));
         start += 1UL << order;
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Free page reporting (page_reporting.c)                              */
+/* ------------------------------------------------------------------ */
+
+/* Unlike __isolate_free_page, the pageblocks keep their type: the block
+ * comes back as it went (the caller checked the watermark). */
+void page_reporting_isolate(struct zone *z, struct pa_page *page, unsigned int order, int mt)
+{
+    del_page_from_free_list(page, z, order, mt);
+}
+
+/*
+ * Back to the free lists, at the tail, under each pageblock's type as it is
+ * now (alloc_contig_range may have isolated a pageblock meanwhile).  A
+ * block over pageblocks of different types goes back a pageblock at a time.
+ */
+void page_reporting_putback(struct zone *z, struct pa_page *page, unsigned int order, bool reported)
+{
+    unsigned long pfn = page_to_pfn(page);
+    int mt = get_pfnblock_migratetype(pfn);
+    if (order > pageblock_order) {
+        unsigned long nr = 1UL << order;
+        bool mixed = false;
+        for (unsigned long i = pageblock_nr_pages; i < nr; i += pageblock_nr_pages)
+            mixed |= get_pfnblock_migratetype(pfn + i) != mt;
+        if (mixed) {
+            for (unsigned long i = 0; i < nr; i += pageblock_nr_pages)
+                free_one_page_reporting(page + i, pfn + i, z, pageblock_order,
+                                        get_pfnblock_migratetype(pfn + i), reported);
+            return;
+        }
+    }
+    free_one_page_reporting(page, pfn, z, order, mt, reported);
 }
 
 /* ------------------------------------------------------------------ */
@@ -420,6 +499,7 @@ int __isolate_free_page(struct pa_page *page, unsigned int order)
             return 0;
     }
     del_page_from_free_list(page, z, order, mt);
+    __ClearPageReported(page);   /* a migration target: written at once */
     /* a block of half a pageblock or more makes its pageblocks movable */
     if (order >= pageblock_order - 1) {
         struct pa_page *end = page + (1UL << order) - 1;
@@ -466,10 +546,12 @@ bool take_free_range(struct zone *z, unsigned long start, unsigned long end, uns
         if (pfn + (1UL << o) > start) {
             if (!*hi)
                 *lo = pfn;
-            if (guard)
+            if (guard) {
                 clear_page_guard(z, p, o);
-            else
+            } else {
                 del_page_from_free_list(p, z, o, get_pfnblock_migratetype(pfn));
+                __ClearPageReported(p);
+            }
             *hi = pfn + (1UL << o);
         }
         pfn += 1UL << o;

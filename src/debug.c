@@ -13,7 +13,7 @@ extern char *program_invocation_short_name;
 
 static const char *const pageflag_names[NR_PAGEFLAGS] = {
     "buddy", "head", "tail", "lru", "active", "movable", "isolated", "dirty", "guard", "referenced",
-    "dhugetlb",
+    "dhugetlb", "reported",
 };
 
 static void format_pageflags(unsigned long flags, char *buf, size_t len)
@@ -72,7 +72,8 @@ void bad_pointer(const char *func, const void *ptr, const char *reason)
 }
 
 #define FLAGS_CHECK_AT_FREE ((1UL << PG_buddy) | (1UL << PG_lru) | (1UL << PG_isolated))
-#define FLAGS_CHECK_AT_PREP ((1UL << NR_PAGEFLAGS) - 1)
+/* PG_reported may ride on a page taken from a reported block: prep_new_page reads and clears it */
+#define FLAGS_CHECK_AT_PREP (((1UL << NR_PAGEFLAGS) - 1) & ~(1UL << PG_reported))
 
 /* The page's refcount has dropped to zero; nothing may still claim it. */
 bool free_pages_check_bad(struct pa_page *page, unsigned int order)
@@ -368,7 +369,7 @@ static unsigned long check_guard(struct zone *z, unsigned long pfn, struct walk 
 static void check_zone(struct zone *z, struct walk *w)
 {
     unsigned long start = z->zone_start_pfn, end = z->online_end_pfn;
-    unsigned long listed = 0, listed_pages = 0, limit = end - start + 1;
+    unsigned long listed = 0, listed_pages = 0, reported_pages = 0, limit = end - start + 1;
 
     for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
         unsigned long count = 0;
@@ -404,6 +405,8 @@ static void check_zone(struct zone *z, struct walk *w)
                     }
                 }
                 listed_pages += 1UL << o;
+                if (PageReported(p))
+                    reported_pages += 1UL << o;
             }
         }
         if (count != z->free_area[o].nr_free)
@@ -411,6 +414,9 @@ static void check_zone(struct zone *z, struct walk *w)
                        z->free_area[o].nr_free, count);
         listed += count;
     }
+    if (reported_pages != zone_page_state(z, NR_REPORTED_PAGES))
+        walk_error(w, "%s/%d: NR_REPORTED_PAGES %lu but %lu pages in reported blocks on the free lists", z->name,
+                   z->node, zone_page_state(z, NR_REPORTED_PAGES), reported_pages);
     if (listed_pages != zone_page_state(z, NR_FREE_PAGES))
         walk_error(w, "%s/%d: NR_FREE_PAGES %lu but %lu pages on the free lists", z->name, z->node,
                    zone_page_state(z, NR_FREE_PAGES), listed_pages);

@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/rseq.h>
 #include <sys/types.h>
 
@@ -206,6 +207,8 @@ enum pageflags {
     PG_guard,      /* debug guard page */
     PG_referenced, /* LRU helper: accessed once while inactive (mark_page_accessed) */
     PG_dhugetlb,   /* belongs to a memory cgroup's dynamic hugetlb pool (dhugetlb.c) */
+    PG_reported,   /* free block given back to the OS (page_reporting.c): reads as zeros;
+                    * on a free block's head, or on a page taken from one until prep_new_page */
     NR_PAGEFLAGS
 };
 
@@ -259,6 +262,7 @@ PAGEFLAG_FNS(Dirty, dirty)
 PAGEFLAG_FNS(Guard, guard)
 PAGEFLAG_FNS(Referenced, referenced)
 PAGEFLAG_FNS(Dhugetlb, dhugetlb)
+PAGEFLAG_FNS(Reported, reported)
 
 /* READ_ONCE: the compaction scanners read it without the zone lock, as a hint */
 static inline unsigned int buddy_order(const struct pa_page *p) { return (unsigned int)READ_ONCE(p->private); }
@@ -288,6 +292,7 @@ enum zone_stat_item {
     NR_MLOCK,              /* pages of the zone pinned with mlock (ZONE_DMA) */
     NR_FREE_CMA_PAGES,
     NR_GUARD_PAGES,        /* PAGEALLOC_DEBUG=guard: pages held as guards, not free */
+    NR_REPORTED_PAGES,     /* free pages in PageReported blocks: given back to the OS */
     NR_VM_ZONE_STAT_ITEMS
 };
 
@@ -345,6 +350,11 @@ enum vm_event_item {
     PA_ALLOC_FAIL,         /* "pa_alloc_fail": requests that returned NULL */
     PA_BAD_PAGE,           /* "pa_bad_page": refused frees and bad-page reports */
     PA_FAIL_INJECTED,      /* "pa_fail_injected": failures PAGEALLOC_FAIL made */
+    /* page_reporting.c, pressure.c */
+    PA_PAGE_REPORTS,       /* "pa_page_reports": batches of free blocks given back to the OS */
+    PA_PAGES_REPORTED,     /* "pa_pages_reported": pages in them */
+    PA_PRESSURE_EVENTS,    /* "pa_pressure_events": memory pressure the library reacted to */
+    PA_SECTIONS_OFFLINED,  /* "pa_sections_offlined": free sections back to the reservation */
     NR_VM_EVENT_ITEMS
 };
 
@@ -650,6 +660,12 @@ enum pa_backing pa_os_commit(void *addr, size_t size, enum pa_backing first, boo
 /* Bind to a real node with mbind (MPOL_BIND); 0 or -1 with errno. */
 int pa_os_bind(void *addr, size_t size, int phys_node);
 int pa_os_mlock(void *addr, size_t size);
+/* Give a free range of a section (backed by b) back to the OS: it reads as
+ * zeros afterwards.  0, or -1 with errno (EINVAL: the backing cannot). */
+int pa_os_release(void *addr, size_t size, enum pa_backing b);
+/* Put a committed range back to the reservation (readable: zeros, as
+ * offline descriptors).  0, or -1 with errno. */
+int pa_os_decommit(void *addr, size_t size, bool readable);
 /* Fault the range in now (MADV_POPULATE_WRITE); best effort. */
 void pa_os_prefault(void *addr, size_t size);
 /* membarrier(2): register the process (0 or -1), and run a barrier on every
@@ -721,10 +737,14 @@ struct pa_options {
     char cma[256];                     /* PAGEALLOC_CMA: "SIZE[@NODE],...", "" = no CMA areas */
     unsigned int dirty_ratio;          /* PAGEALLOC_DIRTY_RATIO: vm.dirty_ratio, percent */
     bool dynamic_hugetlb;              /* PAGEALLOC_DYNAMIC_HUGETLB: memcg pools allowed */
+    unsigned int release_ms;           /* PAGEALLOC_RELEASE: report delay; PA_RELEASE_OFF = off */
+    unsigned int release_order;        /* PAGEALLOC_RELEASE_ORDER: page_reporting_order */
+    bool pressure;                     /* PAGEALLOC_PRESSURE: react to the cgroup's memory pressure */
     bool secure;                       /* AT_SECURE: environment was ignored */
 };
 
 extern struct pa_options pa_opt;
+#define PA_RELEASE_OFF 0xffffffffu     /* pa_opt.release_ms: "off" */
 
 /* Defaults < environment < cfg.  Prints one message per bad value, naming
  * the variable and the default used; never fails. */
@@ -1056,6 +1076,63 @@ int pa_arena_init(void);            /* after pa_nodes_init sized the nodes */
  * lock; its pages go to the buddy.  0, or -1 with ENOMEM when the zone is
  * fully online or the OS refused memory. */
 int arena_grow_zone(struct zone *z);
+/* Take z's topmost online section offline if every page of it is free and
+ * reported, and the zone keeps HIGH without it (memory hot-remove): back
+ * to the reservation, online again on demand.  No lock held; takes the
+ * grow lock, then the zone lock.  true when a section went offline. */
+bool arena_offline_section(struct zone *z);
+
+/* ------------------------------------------------------------------ */
+/* page_reporting.c: free page reporting (mm/page_reporting.c)        */
+/* ------------------------------------------------------------------ */
+
+/* Blocks of this order and up are reported; above MAX_ORDER when off. */
+extern unsigned int page_reporting_order;
+void pa_page_reporting_init(void);   /* after the options: decides on or off */
+void __page_reporting_notify(void);
+/* An unreported free block of order was made (buddy.c, zone lock held):
+ * the hot paths pay one compare; the worker is told once per cycle. */
+static inline void page_reporting_notify_free(unsigned int order)
+{
+    if (likely(order < __atomic_load_n(&page_reporting_order, __ATOMIC_RELAXED)))
+        return;
+    __page_reporting_notify();
+}
+/* Start the worker (it also listens for memory pressure) if it is wanted
+ * and not running; no lock held.  Cheap when it runs. */
+void page_reporting_start(void);
+/* The worker runs, or is not wanted: what a free tests before starting it
+ * (set once; cleared in a forked child). */
+extern int page_reporting_settled;
+static inline void page_reporting_start_once(void)
+{
+    if (unlikely(!__atomic_load_n(&page_reporting_settled, __ATOMIC_RELAXED)))
+        page_reporting_start();
+}
+/* Report free memory now, without the delay (memory pressure, tests);
+ * false when reporting is off. */
+bool page_reporting_request_now(void);
+/* buddy.c, for page_reporting.c (zone lock held): take an unreported free
+ * block off its list, and put a block back, reported or not, at the tail. */
+void page_reporting_isolate(struct zone *z, struct pa_page *page, unsigned int order, int mt);
+void page_reporting_putback(struct zone *z, struct pa_page *page, unsigned int order, bool reported);
+
+/* ------------------------------------------------------------------ */
+/* pressure.c: the system's memory pressure (PSI, cgroup v2 limits)     */
+/* ------------------------------------------------------------------ */
+
+#define PRESSURE_MAX_FDS 2
+/* Open what can be listened to; fills fds (poll events set) and returns
+ * how many, 0 when there is nothing to listen to. */
+int pressure_open(struct pollfd *fds);
+void pressure_close(void);
+/* Longest poll timeout in ms the listener needs (-1: none). */
+int pressure_poll_interval(void);
+/* After poll: 0, or how many pages the process should give up. */
+unsigned long pressure_check(struct pollfd *fds, int nfds);
+/* React: boost and wake kswapd on every node, and reclaim nr_pages here
+ * (the worker then reports what was freed). */
+void pressure_react(unsigned long nr_pages);
 
 /* ------------------------------------------------------------------ */
 /* buddy.c                                                             */
@@ -1120,6 +1197,10 @@ unsigned long try_to_free_pages(struct zonelist *zl, unsigned int order, pa_gfp_
 unsigned long try_to_free_mem_cgroup_pages(struct pa_memcg *memcg, unsigned long nr_pages, pa_gfp_t gfp);
 /* Wake z's node's kswapd for this order unless balanced or hopeless. */
 void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest_zoneidx);
+/* Memory pressure from outside (pressure.c): boost and wake the node's kswapd. */
+void wakeup_kswapd_pressure(pg_data_t *pgdat);
+/* ... and reclaim about nr_pages in the calling thread; returns pages freed. */
+unsigned long try_to_free_pages_pressure(unsigned long nr_pages);
 /* An allocation succeeded after kswapd gave up: it may try again. */
 void reset_kswapd_failures(pg_data_t *pgdat);
 /* Whether some shrinker has objects to free for z's node. */

@@ -69,6 +69,9 @@ _Static_assert(GUARD_MAX_ORDER == MAX_ORDER / 2, "guard:N goes up to MAX_ORDER /
         .cma = "",                         /* no CMA areas */               \
         .dirty_ratio = 20,                 /* vm.dirty_ratio */             \
         .dynamic_hugetlb = false,                                           \
+        .release_ms = 2000,                /* the kernel's PAGE_REPORTING_DELAY */ \
+        .release_order = pageblock_order,  /* page_reporting_order */      \
+        .pressure = true,                                                   \
         .secure = false,                                                    \
     }
 
@@ -322,6 +325,11 @@ static const struct option_word off_words[] = {
     { NULL, 0, NULL },
 };
 
+static const struct option_word release_words[] = {
+    { "off", PA_RELEASE_OFF, NULL },
+    { NULL, 0, NULL },
+};
+
 static const struct option_word debug_words[] = {
     { "checks", PA_DEBUG_CHECKS, NULL },
     { "poison", PA_DEBUG_POISON, NULL },
@@ -540,6 +548,27 @@ static const struct option_desc options[] = {
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
+    },
+    {
+        .env = "PAGEALLOC_RELEASE", .kind = OPT_UINT,
+        OPT(release_ms, CT_UINT), CFG(release, CT_STR),
+        .min = 0, .max = 3600000, .words = release_words,
+        .hint = "use a delay in milliseconds from 0 to 3600000, or off",
+        .default_text = "2000",
+    },
+    {
+        .env = "PAGEALLOC_RELEASE_ORDER", .kind = OPT_UINT,
+        OPT(release_order, CT_UINT), CFG(release_order, CT_UINT),
+        .min = 0, .max = MAX_ORDER,
+        .hint = "use an order from 0 to " PA_STRINGIFY(PA_MAX_ORDER),
+        .default_text = "9, the pageblock order",
+    },
+    {
+        .env = "PAGEALLOC_PRESSURE", .kind = OPT_BOOL,
+        OPT(pressure, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "on",
     },
 };
 

@@ -342,6 +342,35 @@ void pa_os_prefault(void *addr, size_t size)
     sys_madvise(addr, size, MADV_POPULATE_WRITE);
 }
 
+/*
+ * Give [addr, addr+size) of a committed section back to the OS; it reads as
+ * zeros when next touched.  MADV_DONTNEED, not MADV_FREE: the memory must be
+ * zero when reused (a lazily freed page keeps its old contents until the
+ * kernel needs it), and the RSS drops at once.  THP and 4 KiB mappings take
+ * any page-aligned range (a partial THP is split); hugetlb takes whole
+ * hugepages, and private hugetlb mappings only since Linux 5.18 (EINVAL
+ * before).  0, or -1 with errno.
+ */
+int pa_os_release(void *addr, size_t size, enum pa_backing b)
+{
+    size_t align = b == PA_BACKING_HUGETLB_1G ? (1UL << 30) : b == PA_BACKING_HUGETLB_2M ? (2UL << 20) : PAGE_SIZE;
+    if (b == PA_BACKING_NONE || !IS_ALIGNED((uintptr_t)addr, align) || !IS_ALIGNED(size, align)) {
+        errno = EINVAL;
+        return -1;
+    }
+    return sys_madvise(addr, size, MADV_DONTNEED);
+}
+
+/* A range of our reservation back to reserved: memory given back, the
+ * address space kept (PROT_NONE; PROT_READ zeros for descriptors).  One
+ * MAP_FIXED mmap replaces the mapping in one step, no hole between. */
+int pa_os_decommit(void *addr, size_t size, bool readable)
+{
+    void *p = sys_mmap(addr, size, readable ? PROT_READ : PROT_NONE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED);
+    return p == MAP_FAILED ? -1 : 0;
+}
+
 int pa_os_mlock(void *addr, size_t size)
 {
     return mlock(addr, size);

@@ -73,6 +73,7 @@ static int do_init(const struct pa_config *cfg)
         pa_page_owner_init();
     pa_threads_init();
     pa_stats_init();
+    pa_page_reporting_init();   /* after pa_pcp_init: its fork handler runs after pcp's */
     return 0;
 }
 
@@ -226,6 +227,10 @@ static void prep_compound_page(struct pa_page *page, unsigned int order)
 
 static void prep_new_page(struct pa_page *page, unsigned int order, pa_gfp_t gfp)
 {
+    /* taken from a block given back to the OS: it faults in as zeros */
+    bool zeroed = unlikely(PageReported(page));
+    if (zeroed)
+        __ClearPageReported(page);
     if (unlikely(pa_opt.debug)) {
         if ((pa_opt.debug & PA_DEBUG_CHECKS) && check_new_pages_bad(page, order))
             return;   /* reported; with checks on we have aborted already */
@@ -236,7 +241,7 @@ static void prep_new_page(struct pa_page *page, unsigned int order, pa_gfp_t gfp
     }
     WRITE_ONCE(page->order, (uint8_t)order);
     set_page_count(page, 1);
-    if (gfp & PA_GFP_ZERO)
+    if ((gfp & PA_GFP_ZERO) && !zeroed)
         memset(page_address(page), 0, PAGE_SIZE << order);
     if (order && (gfp & PA_GFP_COMP))
         prep_compound_page(page, order);
@@ -1004,6 +1009,7 @@ void free_the_page(struct pa_page *page, unsigned int order)
     free_pages_prepare(page, order);
     count_vm_events(PGFREE, 1UL << order);
     account_reclaimed(pa_current_thread, order);
+    page_reporting_start_once();
     if (likely(pcp_allowed_order(order))) {
         int mt = get_pfnblock_migratetype(pfn);
         if (unlikely(mt >= MIGRATE_PCPTYPES)) {

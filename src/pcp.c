@@ -767,6 +767,7 @@ static void *decay_main(void *arg)
     for (;;) {
         sleep(1);
         pa_pcp_decay_all();
+        page_reporting_start();   /* from here: no caller's locks (glibc's included) are held */
     }
     return NULL;
 }

@@ -968,6 +968,61 @@ void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest
     }
 }
 
+/*
+ * The system is short of memory (pressure.c): raise each zone's watermark
+ * boost to its ceiling and wake kswapd, which reclaims the boost with the
+ * shrinkers and the LRU helper even though the node looks balanced; what
+ * they free is then given back to the OS by page reporting.  With
+ * PAGEALLOC_WATERMARK_BOOST_FACTOR=0 the ceiling is the default factor's.
+ */
+void wakeup_kswapd_pressure(pg_data_t *pgdat)
+{
+    unsigned int factor = pa_opt.watermark_boost_factor ? pa_opt.watermark_boost_factor : 15000;
+    for (int i = 0; i < MAX_NR_ZONES; i++) {
+        struct zone *z = &pgdat->node_zones[i];
+        if (!populated_zone(z))
+            continue;
+        unsigned long boost = PA_MAX(pageblock_nr_pages, z->_watermark[WMARK_HIGH] * factor / 10000);
+        spin_lock(&z->lock);
+        if (__atomic_load_n(&z->watermark_boost, __ATOMIC_RELAXED) < boost) {
+            __atomic_store_n(&z->watermark_boost, boost, __ATOMIC_RELAXED);
+            zone_update_wmark_fast(z);
+        }
+        spin_unlock(&z->lock);
+    }
+    for (int i = MAX_NR_ZONES - 1; i >= 0; i--)
+        if (populated_zone(&pgdat->node_zones[i])) {
+            wakeup_kswapd(&pgdat->node_zones[i], PA_GFP_KERNEL, 0, i);
+            break;
+        }
+}
+
+/*
+ * Give up about nr_pages now, for memory pressure from outside (pressure.c,
+ * in the reporting worker): every node's shrinkers at rising priority
+ * until that much was freed or priority 0 was tried, then the per-CPU lists
+ * drained so that the pages reach the buddy (and the reporting).  Returns
+ * the pages freed.
+ */
+unsigned long try_to_free_pages_pressure(unsigned long nr_pages)
+{
+    struct pa_thread *t = pa_thread();
+    struct scan_control sc = { .gfp_mask = PA_GFP_KERNEL, .nr_to_reclaim = nr_pages, .reclaim_idx = MAX_NR_ZONES - 1 };
+
+    reclaim_begin(&sc, t);
+    for (sc.priority = DEF_PRIORITY; sc.priority >= 0 && sc.nr_reclaimed < nr_pages; sc.priority--)
+        for (int nid = 0; nid < pa_mm.nr_nodes && sc.nr_reclaimed < nr_pages; nid++) {
+            sc.nr_scanned = 0;
+            shrink_node(NODE_DATA(nid), &sc);
+            sc.nr_scanned_total += sc.nr_scanned;
+        }
+    reclaim_end(&sc);
+    count_reclaim_events(&sc);
+    if (sc.nr_reclaimed)
+        drain_all_pages(NULL);
+    return sc.nr_reclaimed;
+}
+
 bool kswapd_sleeping(int nid)
 {
     if (!node_valid(nid) || !pgdat_reclaim(NODE_DATA(nid)))

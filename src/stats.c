@@ -44,8 +44,12 @@
     "compact_daemon_free_scanned", "pgmigrate_success", "pgmigrate_fail",    \
     "oom_kill",                                                              \
     "cma_alloc_success", "cma_alloc_fail",                                   \
-    "pa_sections_onlined", "pa_alloc_fail", "pa_bad_page", "pa_fail_injected"
-#define ZONE_STAT_NAMES "nr_free_pages", "nr_mlock", "nr_free_cma", "pa_nr_guard_pages"
+    "pa_sections_onlined", "pa_alloc_fail", "pa_bad_page", "pa_fail_injected", \
+    "pa_page_reports", "pa_pages_reported", "pa_pressure_events",          \
+    "pa_sections_offlined"
+#define ZONE_STAT_NAMES                                                       \
+    "nr_free_pages", "nr_mlock", "nr_free_cma", "pa_nr_guard_pages",         \
+    "pa_nr_reported_pages"
 #define NUMA_STAT_NAMES                                                       \
     "numa_hit", "numa_miss", "numa_foreign", "numa_interleave",              \
     "numa_local", "numa_other"

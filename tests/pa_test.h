@@ -47,10 +47,15 @@ static inline void t_env_reset(void)
         "PAGEALLOC_DEBUG", "PAGEALLOC_MIN_FREE_KBYTES",
         "PAGEALLOC_WATERMARK_SCALE_FACTOR", "PAGEALLOC_STATS", "PAGEALLOC_PCP",
         "PAGEALLOC_MOBILITY_GROUPING", "PAGEALLOC_PREFAULT", "PAGEALLOC_FAIL",
+        "PAGEALLOC_RELEASE_ORDER",
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     setenv("PAGEALLOC_NODE_SIZE", "64M", 1);
+    /* no reporting worker moving free blocks under tests that count them
+     * (test_page_reporting turns it on) */
+    setenv("PAGEALLOC_RELEASE", "off", 1);
+    setenv("PAGEALLOC_PRESSURE", "off", 1);
 }
 
 static inline void t_setenv(const char *name, const char *value)

@@ -86,6 +86,10 @@ struct pa_config {
     unsigned long min_free_kbytes;        /* PAGEALLOC_MIN_FREE_KBYTES */
     unsigned int watermark_scale_factor;  /* PAGEALLOC_WATERMARK_SCALE_FACTOR (1..3000) */
     const char *stats;           /* PAGEALLOC_STATS: "stderr" or a file path for the reports at exit */
+    /* PAGEALLOC_RELEASE: free page reporting, "off" or the delay in ms
+     * ("0" to "3600000") before free memory is given back to the OS */
+    const char *release;
+    unsigned int release_order;  /* PAGEALLOC_RELEASE_ORDER: smallest order reported (1..PA_MAX_ORDER) */
 };
 
 /*
