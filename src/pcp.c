@@ -426,6 +426,10 @@ unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_maga
         page = list_first_entry(list, struct pa_page, lru);
         list_del(&page->lru);
         WRITE_ONCE(page->order, 0);
+        /* as prep_new_page would: the pop hands it out with clean flags
+         * (the fast free requires them) */
+        if (unlikely(PageReported(page)))
+            __ClearPageReported(page);
         m->pages[n++] = page;
         got++;
     }
