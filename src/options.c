@@ -888,3 +888,11 @@ void pa_options_load(const struct pa_config *cfg)
     for (size_t i = 0; i < ARRAY_SIZE(options); i++)
         option_load(&options[i], cfg, secure);
 }
+
+/* The PAGEALLOC_DEBUG flags in force, for the LD_PRELOAD shim (which links
+ * the library's archive): it may protect free pages only when the library
+ * does not write them itself. */
+unsigned int pa_options_debug(void)
+{
+    return pa_opt.debug;
+}
