@@ -306,6 +306,7 @@ struct option_desc {
     const char *hint;                /* what a good value looks like */
     const char *range_text;          /* what a good cfg value looks like, if not hint */
     const char *default_text;        /* the built-in default, for messages */
+    bool list;                       /* OPT_STRING: a comma list of printable words */
 };
 
 static const struct option_word hugepages_words[] = {
@@ -408,6 +409,7 @@ static const struct option_desc options[] = {
         OPT(policy, CT_CHARS), CFG(policy, CT_STR),
         .hint = "numactl's words, e.g. interleave=all",
         .default_text = "default",
+        .list = true,
     },
     {
         /* Only copied here: mempolicy.c parses the node list once nodes exist. */
@@ -415,6 +417,7 @@ static const struct option_desc options[] = {
         OPT(cdm_nodes, CT_CHARS),
         .hint = "a node list, e.g. 2-3",
         .default_text = "none",
+        .list = true,
     },
     {
         .env = "PAGEALLOC_PANIC_ON_OOM", .kind = OPT_BOOL,
@@ -429,6 +432,7 @@ static const struct option_desc options[] = {
         OPT(fail, CT_CHARS),
         .hint = "e.g. probability=10,interval=1,times=-1,min-order=0,ignore-gfp-wait=0",
         .default_text = "off",
+        .list = true,
     },
     {
         .env = "PAGEALLOC_COMPACTION_PROACTIVENESS", .kind = OPT_UINT,
@@ -526,6 +530,7 @@ static const struct option_desc options[] = {
         OPT(cma, CT_CHARS),
         .hint = "SIZE[@NODE],..., e.g. 64M@0",
         .default_text = "none",
+        .list = true,
     },
     {
         .env = "PAGEALLOC_DIRTY_RATIO", .kind = OPT_UINT,
@@ -615,6 +620,22 @@ static int option_parse(const struct option_desc *d, const char *s,
 
     case OPT_STRING:
         v->s = w != NULL ? w->text : s;
+        if (d->list && w == NULL) {
+            /* checked here so that the file that parses the list later
+             * never echoes a byte that is not printable, and an empty item
+             * ("1,2,") is an error rather than ignored */
+            for (const char *c = s; *c != '\0'; c++) {
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) {
+                    snprintf(why, whylen, "unprintable byte at offset %zu (%s)", (size_t)(c - s), d->hint);
+                    return -1;
+                }
+            }
+            size_t n = strlen(s);
+            if (s[0] == ',' || s[n - 1] == ',' || strstr(s, ",,") != NULL) {
+                snprintf(why, whylen, "empty item in the list (%s)", d->hint);
+                return -1;
+            }
+        }
         return 0;
 
     case OPT_DEBUG_LIST:
