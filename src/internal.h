@@ -615,6 +615,8 @@ int pa_os_discover(struct pa_os_topology *t);
 /* Reserve address space: PROT_NONE, MAP_NORESERVE, aligned; below4g uses
  * MAP_32BIT.  NULL on failure (errno). */
 void *pa_os_reserve(size_t size, size_t align, bool below4g);
+/* The largest reservation up to want bytes that the address space allows. */
+size_t pa_os_max_reservation(size_t want);
 void pa_os_unreserve(void *addr, size_t size);
 /* Make a reservation readable: untouched pages read as zeros (the shared
  * zero page), at no memory cost. */

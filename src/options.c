@@ -897,6 +897,40 @@ static void option_load(const struct option_desc *d, const struct pa_config *cfg
     }
 }
 
+/* A node size the address space cannot hold (PAGEALLOC_NODE_SIZE=100T) is
+ * clamped: every node, its page descriptors (1/64 of it) and the rest of
+ * the process must fit, so a node gets at most half of what can be
+ * reserved, divided among the emulated nodes.  One message names the
+ * source of the value. */
+static void clamp_node_size(const struct pa_config *cfg)
+{
+    size_t nodes = pa_opt.numa_emulate > 0 ? (size_t)pa_opt.numa_emulate : 1, want;
+    if (pa_opt.node_size == 0)
+        return;
+    if (__builtin_mul_overflow(pa_opt.node_size + pa_opt.node_size / 64, 2 * nodes, &want))
+        want = SIZE_MAX;
+    size_t can = pa_os_max_reservation(want);
+    if (can == want)
+        return;
+    size_t node = can / 2 / nodes;
+    node -= node / 65;
+    node -= node % NODE_SIZE_ALIGN;
+    if (node < NODE_SIZE_MIN)
+        node = NODE_SIZE_MIN;
+    char was[32], now[32];
+    format_size(was, sizeof(was), pa_opt.node_size);
+    format_size(now, sizeof(now), node);
+    pa_opt.node_size = node;
+    if (pa_opt.secure)
+        return;
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "pagealloc: %s=%s: larger than the address space allows; using %s\n",
+                     cfg && cfg->node_size ? "pa_config.node_size" : "PAGEALLOC_NODE_SIZE", was, now);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 /* Not thread-safe: pa_init() calls it once under its lock; tests call it
  * directly, and each call starts again from the defaults. */
 void pa_options_load(const struct pa_config *cfg)
@@ -908,6 +942,7 @@ void pa_options_load(const struct pa_config *cfg)
     pa_opt.secure = secure;
     for (size_t i = 0; i < ARRAY_SIZE(options); i++)
         option_load(&options[i], cfg, secure);
+    clamp_node_size(cfg);
 }
 
 /* The PAGEALLOC_DEBUG flags in force, for the LD_PRELOAD shim (which links

@@ -114,6 +114,22 @@ START_TEST(test_unprintable_echoed_as_hex)
 }
 END_TEST
 
+/* A node size the address space cannot hold is clamped, with one message
+ * naming the variable, and the library works. */
+START_TEST(test_node_size_clamped)
+{
+    static const char *const sizes[] = { "100T", "18446744073709551615" };
+    t_env_reset();
+    t_setenv("PAGEALLOC_NODE_SIZE", sizes[_i]);
+    char *err = init_capturing(NULL);
+    ck_assert_int_eq(t_count_lines_with(err, "PAGEALLOC_NODE_SIZE"), 1);
+    ck_assert_msg(strstr(err, "address space") != NULL, "%s", err);
+    ck_assert_uint_lt(pa_opt.node_size, 100ULL << 40);
+    free(err);
+    assert_allocation_works();
+}
+END_TEST
+
 /* The default really is what a bad value leaves in force. */
 START_TEST(test_bad_values_leave_defaults)
 {
@@ -351,6 +367,7 @@ static Suite *options_suite(void)
     tcase_add_loop_test(tc, test_bad_value, 0, (int)(sizeof(bad_values) / sizeof(bad_values[0])));
     tcase_add_test(tc, test_bad_values_leave_defaults);
     tcase_add_loop_test(tc, test_unprintable_echoed_as_hex, 0, 4);
+    tcase_add_loop_test(tc, test_node_size_clamped, 0, 2);
     tc = t_tcase(s, "good", 60);
     tcase_add_test(tc, test_good_values_are_quiet);
     tcase_add_test(tc, test_numa_emulate_3);
