@@ -1279,6 +1279,8 @@ void copy_page_owner(struct pa_page *src, struct pa_page *dst);
 /* ------------------------------------------------------------------ */
 
 void pa_stats_init(void);   /* registers the PAGEALLOC_STATS exit report */
+/* PAGEALLOC_STATS with %p (the pid) and %% expanded; -1 if it does not fit */
+int pa_stats_path(char *buf, size_t len, const char *spec, pid_t pid);
 /* Write the five reports to /dev/shm/pagealloc.<pid> (0600) for pagealloc-stat. */
 void pa_stats_publish(void);
 extern const char *const vm_event_names[NR_VM_EVENT_ITEMS];
