@@ -334,15 +334,20 @@ START_TEST(test_numastat_layout)
 }
 END_TEST
 
-/* PAGEALLOC_STATS=<file>: the reports are written at exit. */
-static void stats_child(void *arg)
+/* In a child: PAGEALLOC_STATS=path, and the library in use. */
+static void stats_child_start(const char *path)
 {
-    const char *path = arg;
     t_env_reset();
     setenv("PAGEALLOC_STATS", path, 1);
     struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL, 2);
     t_child_check(p != NULL);
     pa_free_pages(p, 2);
+}
+
+/* PAGEALLOC_STATS=<file>: the reports are written at exit. */
+static void stats_child(void *arg)
+{
+    stats_child_start(arg);
     exit(0); /* normal exit: atexit handlers run */
 }
 
@@ -407,12 +412,7 @@ END_TEST
  * own report, created 0600. */
 static void stats_fork_child(void *arg)
 {
-    const char *path = arg;
-    t_env_reset();
-    setenv("PAGEALLOC_STATS", path, 1);
-    struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL, 0);
-    t_child_check(p != NULL);
-    pa_free_pages(p, 0);
+    stats_child_start(arg);
     pid_t kid = fork();
     t_child_check(kid >= 0);
     if (kid == 0)
