@@ -180,6 +180,79 @@ START_TEST(test_garbage_every_variable)
 }
 END_TEST
 
+/* Fork with hugetlb backing and a pool short of spare pages: one warning
+ * naming the risk and PAGEALLOC_HUGEPAGES=thp, at the first fork only.
+ * Needs root to grow the pool for the test (put back afterwards). */
+static void hugetlb_fork_child(void *arg)
+{
+    (void)arg;
+    t_env_reset();
+    setenv("PAGEALLOC_HUGEPAGES", "2M", 1);
+    setenv("PAGEALLOC_DMA_SIZE", "0", 1);
+    struct t_blocks l = {0};
+    t_fill(&l, PA_GFP_KERNEL, 0);          /* every section online */
+    for (size_t i = 0; i < l.n; i++)       /* and every hugepage faulted in */
+        *(volatile char *)pa_page_address(l.v[i].page) = 1;
+    t_child_check(strcmp(pa_node_backing(0), "hugetlb-2M") == 0);
+    for (int i = 0; i < 2; i++) {
+        pid_t kid = fork();
+        t_child_check(kid >= 0);
+        if (kid == 0)
+            _exit(0);                      /* writes nothing: no SIGBUS */
+        int st;
+        t_child_check(waitpid(kid, &st, 0) == kid && WIFEXITED(st));
+    }
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+}
+
+static long read_long(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    long v = -1;
+    if (f) {
+        if (fscanf(f, "%ld", &v) != 1)
+            v = -1;
+        fclose(f);
+    }
+    return v;
+}
+
+static int write_long(const char *path, long v)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -1;
+    int rc = fprintf(f, "%ld\n", v) < 0;
+    return fclose(f) != 0 || rc ? -1 : 0;
+}
+
+START_TEST(test_hugetlb_fork_warning)
+{
+    static const char *const nr = "/proc/sys/vm/nr_hugepages";
+    long old = read_long(nr);
+    /* 64 MiB node: 32 hugepages held; the pool gets 8 spare */
+    if (old < 0 || geteuid() != 0 || write_long(nr, old + 40) != 0) {
+        fprintf(stderr, "test_hugetlb_fork_warning: cannot grow the hugetlb pool here: skipped\n");
+        return;
+    }
+    long got = read_long("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
+    struct t_child c = { 0, NULL };
+    if (got >= 34)
+        t_run_child(hugetlb_fork_child, NULL, &c);
+    ck_assert_int_eq(write_long(nr, old), 0);
+    if (got < 34) {
+        fprintf(stderr, "test_hugetlb_fork_warning: the pool did not grow (%ld free): skipped\n", got);
+        return;
+    }
+    char st[64];
+    ck_assert_msg(t_exited_ok(&c), "child %s: %s", t_describe_status(&c, st, sizeof(st)), c.err);
+    ck_assert_msg(t_count_lines_with(c.err, "SIGBUS") == 1 && strstr(c.err, "PAGEALLOC_HUGEPAGES=thp"),
+                  "want one warning: %s", c.err);
+    free(c.err);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("probe");
@@ -188,6 +261,7 @@ int main(void)
     tcase_add_loop_test(tc, test_free_interior_page, 0, 2);
     tcase_add_loop_test(tc, test_misuse_refused, 0, 2);
     tcase_add_loop_test(tc, test_exhaustion_and_recovery, 0, 2);
+    tcase_add_test(tc, test_hugetlb_fork_warning);
     tc = t_tcase(s, "garbage", 60);
     tcase_add_loop_test(tc, test_garbage_every_variable, 0, NVARS * NGARBAGE);
     return t_run_suite(s);
