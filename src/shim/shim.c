@@ -11,13 +11,16 @@
  * pages) in [threshold, 4 MiB].  Longer mappings, and anything the allocator
  * cannot satisfy, go to the kernel.
  *
- * Environment (the shim's own variables, read here with secure_getenv):
- *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536;
- *                             suffixes k/K, m/M accepted)
- *   PAGEALLOC_SHIM_CACHE      bytes of scrubbed ranges kept for reuse
+ * Environment (the shim's own variables, read here with secure_getenv,
+ * before pa_init: they decide how the library is initialised; a bad value
+ * gets one message and the default stays; docs/environment.md):
+ *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536,
+ *                             at most 4M; suffixes k, m, g)
+ *   PAGEALLOC_SHIM_CACHE      bytes of unmapped ranges kept for reuse
  *                             (default 32M; 0 turns the cache off)
- *   PAGEALLOC_SHIM_STATS      if set (non-empty, not "0"), print the counters
- *                             to stderr at exit
+ *   PAGEALLOC_SHIM_PROTECT    yes (default): unmapped ranges fault on access,
+ *                             as the kernel's; no: they stay accessible
+ *   PAGEALLOC_SHIM_STATS      yes: print the counters to stderr at exit
  * and, if PAGEALLOC_HUGEPAGES is unset, the shim initialises the library with
  * THP backing (not hugetlb): an application's mprotect/madvise must work at
  * 4 KiB granularity, which hugetlb mappings cannot do ("what cannot be
@@ -25,19 +28,23 @@
  *
  * Served ranges are kept in a sorted array (memory from the raw mmap, never
  * malloc) under one mutex.  Each entry remembers the protection the
- * application set, so freed pages go back to the allocator read-write.
+ * application set.
  *
- * Zeroing.  Every served mapping reads as zeros.  Memory from the allocator
- * is zeroed by it (PA_GFP_ZERO).  A served mapping unmapped whole (the
- * common case) is scrubbed instead: read, and only its non-zero 256-byte
- * blocks written, outside the lock; it then waits in a per-length cache
- * (8 per length, PAGEALLOC_SHIM_CACHE bytes in all) for the next mapping of
- * that length, which takes it with no allocator call and no zeroing.  For a
- * program that touches a few bytes per page this costs a read of the range
- * instead of a write; the mmap cycle benchmark (bench/run.sh, bench-mmap-
- * cycle) measures it against the kernel.  A background scrubbing thread was
- * tried and measured slower here: the caller then reads ranges that sit in
- * the other CPU's cache (bench/RESULTS.md).
+ * The kernel's guarantees after munmap.  A range the program unmaps, whole
+ * or in part, is made PROT_NONE before munmap returns, so any later access
+ * faults, from any thread, as with the kernel.  It then waits in the range
+ * cache or goes back to the allocator, still inaccessible (unless the
+ * library writes free pages itself: PAGEALLOC_DEBUG=poison or guard).
+ * Every served mapping is made read-write and scrubbed on its way to the
+ * program (read, and only its non-zero 256-byte blocks written), so a fresh
+ * mapping reads zero whatever was written before the range was protected;
+ * memory from the allocator is taken without PA_GFP_ZERO for the same
+ * reason.  One mprotect per munmap and one per reuse is the price
+ * (bench/RESULTS.md); PAGEALLOC_SHIM_PROTECT=no skips both and keeps the
+ * scrub.  If the kernel cannot split the mapping (vm.max_map_count), the
+ * range stays accessible (counter "unprotected") and is still scrubbed.
+ * A background scrubbing thread was tried and measured slower: the caller
+ * then reads ranges that sit in the other CPU's cache (bench/RESULTS.md).
  *
  * MAP_FIXED / MREMAP_FIXED / mremap onto a served range with a mapping that is
  * not private anonymous: the kernel replaces arena memory, so those pages are
@@ -72,8 +79,12 @@
  *   madvise or mremap on served memory go straight to the kernel (the table
  *   is not consulted), and more than 32 queued munmaps in one interrupted
  *   call leave the extra ranges allocated (counter "defer_lost").
- * - MAP_FIXED by a program onto memory it already unmapped (now free arena
- *   memory or a cached range) is not detected.
+ * - MAP_FIXED or MAP_FIXED_NOREPLACE onto memory the program unmapped is
+ *   served again when a cached range holds it (a hole of a served range,
+ *   usually); once those pages are back in the allocator (cache full or
+ *   off, or released under pressure) the shim cannot choose them:
+ *   MAP_FIXED_NOREPLACE then fails with EEXIST, and MAP_FIXED replaces
+ *   arena memory (not detected).
  * - Requests longer than 4 MiB (the allocator's largest exact allocation at
  *   MAX_ORDER 10) go to the kernel.
  */
@@ -836,13 +847,15 @@ static void atfork_child(void) { pthread_mutex_init(&tab_lock, NULL); }
 __attribute__((destructor)) static void shim_dtor(void)
 {
     if (shim_print_stats) {
-        char buf[256];
+        char buf[320];
         int n = snprintf(buf, sizeof(buf),
                          "pagealloc-shim[%d]: served %lu passed %lu fallback %lu leaked_pages %lu "
-                         "cache_hits %lu deferred %lu\n",
+                         "cache_hits %lu deferred %lu cache_released %lu unprotected %lu\n",
                          (int)getpid(), atomic_load(&st_served), atomic_load(&st_passed),
                          atomic_load(&st_fallback), atomic_load(&st_leaked_pages),
-                         atomic_load(&st_cache_hits), atomic_load(&st_deferred));
+                         atomic_load(&st_cache_hits), atomic_load(&st_deferred),
+                         atomic_load(&st_cache_released) + atomic_load(&st_cache_drained),
+                         atomic_load(&st_unprotected));
         if (n > 0)
             (void)!write(2, buf, (size_t)n);
     }
