@@ -800,6 +800,11 @@ static int kernel_gaps(uintptr_t s, uintptr_t e, enum gap_op op, const struct ga
                 ret = -1;
                 saved = errno;
             }
+        } else if (op == GAP_MPROTECT || op == GAP_MADVISE) {
+            /* arena memory the shim does not serve is memory the program
+             * unmapped (or never mapped): the kernel's ENOMEM */
+            ret = -1;
+            saved = ENOMEM;
         }
         s = t;
     }
@@ -1375,6 +1380,9 @@ SHIM_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...
         }
     } else if (oldlen == 0 && tab_overlaps(s, s + 1)) {
         errno = EINVAL;   /* duplicating a private mapping */
+        r = MAP_FAILED;
+    } else if (oldlen && in_arena(s)) {
+        errno = EFAULT;   /* memory the program unmapped: the kernel must not move arena pages */
         r = MAP_FAILED;
     } else {
         uintptr_t d = (uintptr_t)new_addr;

@@ -676,6 +676,14 @@ static void test_unmap_faults(void)
         CHECK(munmap(p, lens[i]) == 0);
         check_unmapped(p, "a whole unmapped range");
         check_unmapped(p + lens[i] - 1, "the last byte of an unmapped range");
+        /* the calls the kernel refuses on unmapped memory */
+        errno = 0;
+        CHECK(mprotect(p, lens[i], PROT_READ | PROT_WRITE) == -1 && errno == ENOMEM);
+        errno = 0;
+        CHECK(madvise(p, lens[i], MADV_DONTNEED) == -1 && errno == ENOMEM);
+        errno = 0;
+        CHECK(mremap(p, lens[i], 2 * lens[i], MREMAP_MAYMOVE) == MAP_FAILED && errno == EFAULT);
+        check_unmapped(p, "an unmapped range after mprotect, madvise and mremap on it");
     }
     /* a hole made by a partial munmap, and the rest still usable */
     char *p = map_rw(1 * MB);
