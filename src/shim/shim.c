@@ -15,7 +15,7 @@
  * before pa_init: they decide how the library is initialised; a bad value
  * gets one message and the default stays; docs/environment.md):
  *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536,
- *                             at most 4M; suffixes k, m, g)
+ *                             at most 4M; the library's size syntax)
  *   PAGEALLOC_SHIM_CACHE      bytes of unmapped ranges kept for reuse
  *                             (default 32M; 0 turns the cache off)
  *   PAGEALLOC_SHIM_PROTECT    yes (default): unmapped ranges fault on access,
@@ -424,8 +424,8 @@ static void shim_bad_value(const char *name, const char *val, const char *why, c
         (void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
-/* A size from the environment: decimal digits with an optional k/K, m/M or
- * g/G suffix, at most max.  0 and *out untouched if name is unset, empty or
+/* A size from the environment: decimal digits with an optional K, M, G or
+ * T suffix (any case, then optionally B or iB), or B; at most max.  0 and *out untouched if name is unset, empty or
  * bad (a bad value is reported). */
 static int env_size(const char *name, size_t *out, size_t max, const char *dflt)
 {
@@ -437,18 +437,24 @@ static int env_size(const char *name, size_t *out, size_t max, const char *dflt)
     int overflow = 0;
     for (; *p >= '0' && *p <= '9'; p++)
         overflow |= __builtin_mul_overflow(v, 10ULL, &v) | __builtin_add_overflow(v, (unsigned)(*p - '0'), &v);
+    /* the library's size syntax (pagealloc-run checks --threshold with it):
+     * 4096, 4096B, 64k, 64K, 64KB, 64KiB, and M, G, T alike */
+    static const char units[] = "kKmMgGtT";
     unsigned shift = 0;
-    if (p != s && (*p == 'k' || *p == 'K'))
-        shift = 10, p++;
-    else if (p != s && (*p == 'm' || *p == 'M'))
-        shift = 20, p++;
-    else if (p != s && (*p == 'g' || *p == 'G'))
-        shift = 30, p++;
+    const char *u = p != s && *p ? strchr(units, *p) : NULL;
+    if (u) {
+        shift = 10 * (unsigned)((u - units) / 2 + 1);
+        p++;
+        if ((*p == 'i' || *p == 'I') && (p[1] == 'b' || p[1] == 'B'))
+            p++;   /* KiB: the B follows */
+    }
+    if (p != s && (*p == 'b' || *p == 'B'))
+        p++;
     if (p == s || *p != '\0') {
-        shim_bad_value(name, s, "bad size (use a number of bytes with k, m or g)", dflt);
+        shim_bad_value(name, s, "bad size (use a number of bytes with K, M, G or T)", dflt);
         return 0;
     }
-    if (overflow || v > (max >> shift)) {
+    if (overflow || shift >= 64 || v > (max >> shift)) {
         char why[64];
         snprintf(why, sizeof(why), "too large (at most %zu)", max);
         shim_bad_value(name, s, why, dflt);
