@@ -822,12 +822,11 @@ static size_t parse_size(const char *s)
 }
 
 /*
- * pagealloc, grouping on: the short-lived order-0 blocks are registered as
- * movable (pa_page_set_movable) with ops that really migrate them, so
- * pa_compact_memory() can move them and the run can show what compaction
- * recovers.  Only order-0 blocks are registered (the library migrates order
- * 0 only): 70% of the short-lived blocks, ~4% of their pages.  Each page
- * holds its slot index in its first 8 bytes, checked at the end.  One mutex
+ * pagealloc, grouping on: every short-lived block, of every order, is
+ * registered as movable (pa_page_set_movable) with ops that really migrate
+ * it (copy the whole block, repoint the slot), so pa_compact_memory() can
+ * move them and the run can show what compaction recovers.  Each block
+ * holds its slot index in its first and last 8 bytes, checked at the end.  One mutex
  * per run guards the short-lived table: the churn loop takes it to free or
  * store a block, the callbacks (pa_compact_memory, kcompactd, direct
  * compaction, any thread) to isolate, repoint or put back.
@@ -857,8 +856,8 @@ static bool mv_isolate(struct pa_page *page, enum pa_migrate_mode mode)
     bool ok = false;
     pthread_mutex_lock(&mv.mu);
     /* false when the block is being freed or was replaced: the slot no
-     * longer holds this order-0 page */
-    if (s < FRAG_SLOTS && mv.h[s] == page && mv.ord[s] == 0 && !mv.isolated[s])
+     * longer holds it */
+    if (s < FRAG_SLOTS && mv.h[s] == page && !mv.isolated[s])
         ok = mv.isolated[s] = true;
     pthread_mutex_unlock(&mv.mu);
     return ok;
@@ -871,7 +870,7 @@ static int mv_migrate(struct pa_page *dst, struct pa_page *src, enum pa_migrate_
     int rc = -1;
     pthread_mutex_lock(&mv.mu);
     if (s < FRAG_SLOTS && mv.h[s] == src && mv.isolated[s]) {
-        memcpy(pa_page_address(dst), pa_page_address(src), PAGE_SIZE);
+        memcpy(pa_page_address(dst), pa_page_address(src), PAGE_SIZE << mv.ord[s]);
         mv.h[s] = dst;
         mv.isolated[s] = false;
         pthread_cond_broadcast(&mv.cv);
@@ -918,22 +917,31 @@ static void *mv_take(size_t s)
     return b;
 }
 
-/* Store a new block in short-lived slot s; order 0 is stamped with the slot
- * index and registered movable. */
+/* The first and the last word of a block of order o. */
+static inline volatile uint64_t *mv_word(void *b, unsigned int o, bool last)
+{
+    char *base = pa_page_address(b);
+    return (volatile uint64_t *)(last ? base + (PAGE_SIZE << o) - sizeof(uint64_t) : base);
+}
+
+/* Store a new block in short-lived slot s, stamped with the slot index and
+ * registered movable. */
 static void mv_put(size_t s, void *b, unsigned int o)
 {
-    if (b && o == 0)
-        *(volatile uint64_t *)pa_page_address(b) = (uint64_t)s;
+    if (b) {
+        *mv_word(b, o, false) = (uint64_t)s;
+        *mv_word(b, o, true) = ~(uint64_t)s;
+    }
     pthread_mutex_lock(&mv.mu);
     mv.h[s] = b;
     mv.ord[s] = (unsigned char)o;
     pthread_mutex_unlock(&mv.mu);
-    if (b && o == 0)
+    if (b)
         pa_page_set_movable(b, &mv_ops, (void *)(uintptr_t)(s + 1));
 }
 
-/* Every live movable page still holds its slot index; returns how many were
- * checked, exits on a mismatch. */
+/* Every live movable block still holds its slot index; returns how many
+ * were checked, exits on a mismatch. */
 static unsigned long mv_verify(void)
 {
     unsigned long n = 0;
@@ -941,11 +949,12 @@ static unsigned long mv_verify(void)
     for (size_t s = 0; s < FRAG_SLOTS; s++) {
         while (mv.isolated[s])
             pthread_cond_wait(&mv.cv, &mv.mu);
-        if (!mv.h[s] || mv.ord[s] != 0)
+        if (!mv.h[s])
             continue;
-        uint64_t v = *(volatile uint64_t *)pa_page_address(mv.h[s]);
-        if (v != (uint64_t)s || pa_page_movable_owner(mv.h[s]) != (void *)(uintptr_t)(s + 1)) {
-            fprintf(stderr, "bench-%s: frag: movable page of slot %zu holds %" PRIu64
+        uint64_t v = *mv_word(mv.h[s], mv.ord[s], false);
+        if (v != (uint64_t)s || *mv_word(mv.h[s], mv.ord[s], true) != ~(uint64_t)s ||
+            pa_page_movable_owner(mv.h[s]) != (void *)(uintptr_t)(s + 1)) {
+            fprintf(stderr, "bench-%s: frag: movable block of slot %zu holds %" PRIu64
                     " (owner %p) after compaction: contents lost\n", be_name, s, v,
                     pa_page_movable_owner(mv.h[s]));
             exit(3);
@@ -986,6 +995,61 @@ static unsigned int count_hp(void)
         be_free(hp[i], HP_ORDER);
     free(hp);
     return nhp;
+}
+#endif
+
+#ifdef BENCH_PAGEALLOC
+/* Free blocks of 2 MiB or more, in 2 MiB blocks, as pa_show_buddyinfo
+ * shows them (per zone: "Node N, zone NAME" then the count per order). */
+static unsigned long count_hp_free(void)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    if (!f || pa_show_buddyinfo(f) != 0)
+        die("pa_show_buddyinfo", errno);
+    fclose(f);
+    unsigned long blocks = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *p = strstr(line, "zone");
+        if (!p)
+            continue;
+        p += 4;
+        while (*p == ' ')
+            p++;
+        while (*p && *p != ' ')
+            p++;   /* the zone's name */
+        for (unsigned int o = 0; o <= MAX_ORDER; o++) {
+            char *end;
+            unsigned long n = strtoul(p, &end, 10);
+            if (end == p)
+                break;
+            if (o >= 9)
+                blocks += n << (o - 9);
+            p = end;
+        }
+    }
+    free(text);
+    return blocks;
+}
+
+/* How many 2 MiB blocks are allocatable now: allocated without reclaim or
+ * compaction until that fails (the watermarks keep the last ones), all
+ * freed again. */
+static unsigned int count_hp_held(void)
+{
+    enum { HP_ORDER = 9, HP_MAX = 1 << 14 };
+    void **hp = malloc(HP_MAX * sizeof(void *));
+    unsigned int n = 0;
+    if (!hp)
+        die("malloc", 0);
+    while (n < HP_MAX &&
+           (hp[n] = pa_alloc_pages((PA_GFP_HIGHUSER_MOVABLE & ~PA_GFP_DIRECT_RECLAIM) | PA_GFP_NOWARN, HP_ORDER)))
+        n++;
+    for (unsigned int i = 0; i < n; i++)
+        pa_free_pages(hp[i], HP_ORDER);
+    free(hp);
+    return n;
 }
 #endif
 
@@ -1086,37 +1150,34 @@ static void wl_frag(uint64_t steps, bool grouping, const char *name)
                        fails, steps, fpo);
 
 #ifdef BENCH_PAGEALLOC
-    /* What compaction recovers, with the live set still held: 2 MiB blocks
-     * allocatable before (no reclaim/compaction) and after pa_compact_memory()
-     * (HIGHUSER_MOVABLE | NOWARN), the pages it migrated (pgmigrate_success
-     * over the call; migrated_total: over the whole run), and a check that
-     * every live movable page kept its contents. */
+    /* What compaction recovers, with the live set still held: free 2 MiB
+     * blocks (buddyinfo) before and after pa_compact_memory(), against the
+     * blocks the free memory could hold (nr_free_pages / 512, after the
+     * per-CPU lists were drained: pa_compact_memory drains them first); how
+     * many of them an allocation without reclaim or compaction gets (the
+     * watermarks keep the last ones); the pages it migrated
+     * (pgmigrate_success over the call; migrated_total: over the whole
+     * run); and a check that every live movable block kept its contents. */
     if (mv.on) {
-        unsigned long mig0 = 0, mig1 = 0;
-        /* before: what is free as 2 MiB blocks now, without reclaim or
-         * compaction (no PA_GFP_DIRECT_RECLAIM: a NORETRY try would already
-         * compact) */
-        void *hpb[1024];
-        unsigned int hp_live = 0;
-        while (hp_live < 1024 &&
-               (hpb[hp_live] = pa_alloc_pages((PA_GFP_HIGHUSER_MOVABLE & ~PA_GFP_DIRECT_RECLAIM) | PA_GFP_NOWARN,
-                                              9)) != NULL)
-            hp_live++;
-        for (unsigned int i = 0; i < hp_live; i++)
-            pa_free_pages(hpb[i], 9);
+        unsigned long mig0 = 0, mig1 = 0, nr_free = 0;
+        unsigned int alloc_live = count_hp_held();
+        unsigned long hp_live = count_hp_free();
         pa_vmstat_get("pgmigrate_success", &mig0);
         if (pa_compact_memory() != 0)
             die("pa_compact_memory", errno);
         pa_vmstat_get("pgmigrate_success", &mig1);
-        be_gfp_mode(GFP_QUIET);                             /* HIGHUSER_MOVABLE | NOWARN */
-        unsigned int hp_cpt = count_hp();
+        pa_vmstat_get("nr_free_pages", &nr_free);
+        unsigned long hp_cpt = count_hp_free();
+        unsigned int alloc_cpt = count_hp_held();
         unsigned long checked = mv_verify();
-        be_gfp_mode(GFP_PROBE);
+        unsigned long possible = nr_free >> 9;
         if (len > 0 && (size_t)len < sizeof(extra))
             len += snprintf(extra + len, sizeof(extra) - (size_t)len,
-                            ";blocks_live=%u;blocks_after_compact=%u;migrated=%lu;migrated_total=%lu"
+                            ";blocks_live=%lu;blocks_after_compact=%lu;blocks_possible=%lu;blocks_after_pct=%.1f"
+                            ";blocks_alloc_live=%u;blocks_alloc_after=%u;migrated=%lu;migrated_total=%lu"
                             ";movable_checked=%lu",
-                            hp_live, hp_cpt, mig1 - mig0, mig1, checked);
+                            hp_live, hp_cpt, possible, possible ? 100.0 * (double)hp_cpt / (double)possible : -1.0,
+                            alloc_live, alloc_cpt, mig1 - mig0, mig1, checked);
     }
 #endif
 

@@ -283,10 +283,13 @@ def main(argv):
             def g(k, f="{:.0f}"):
                 return f.format(e[k]) if k in e and e[k] >= 0 else "–"
             run = "grouping off" if wl == "frag_nogroup" else ("grouping on" if a.startswith("pagealloc") else "")
-            # live set held: after pa_compact_memory (before it; pages migrated)
+            # live set held: free 2 MiB blocks after pa_compact_memory, of
+            # what the free memory could hold (before it; pages migrated)
             cpt = "–"
             if "blocks_after_compact" in e:
-                cpt = (f"{g('blocks_after_compact')} (before: {g('blocks_live')}; "
+                share = (f" of {g('blocks_possible')} possible ({g('blocks_after_pct', '{:.1f}')}%)"
+                         if "blocks_possible" in e else "")
+                cpt = (f"{g('blocks_after_compact')}{share} (before: {g('blocks_live')}; "
                        f"{g('migrated')} pages migrated)")
             fr.append(f"| {a} | {run} | {fmt_ns(med[key])} | {g('max_order')} | {g('rss_mib', '{:.0f}')} | "
                       f"{g('live_mib', '{:.0f}')} | {g('fails')} | {g('hp_rest')} | {g('hp_rest_pct', '{:.1f}')} | "

@@ -273,10 +273,13 @@ struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order)
 }
 
 /*
- * Movable requests (ALLOC_CMA) borrow from CMA areas while they are idle:
- * first when more than half of the zone's free memory is CMA, so that CMA
- * is used before the rest of the zone runs dry, and as a last resort after
- * the fallback.  cma_configured keeps this to one predictable branch when
+ * Take a block for a request of type mt, in the kernel's order (6.15):
+ * the type's own lists, then CMA (movable requests, ALLOC_CMA), then
+ * claiming or stealing another type's block (__rmqueue_fallback), so a
+ * movable request borrows an idle CMA area before it pollutes an unmovable
+ * pageblock.  Before all of them, CMA is used first while more than half
+ * of the zone's free memory is CMA, so it is used before the rest of the
+ * zone runs dry.  cma_configured keeps this to one predictable branch when
  * no area exists.
  */
 struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned int alloc_flags)
@@ -289,10 +292,11 @@ struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned i
             return page;
     }
     page = __rmqueue_smallest(z, order, mt);
-    if (unlikely(!page) && mt < MIGRATE_PCPTYPES) {
-        page = __rmqueue_fallback(z, order, mt, alloc_flags);
-        if (!page && unlikely(cma_active()) && (alloc_flags & ALLOC_CMA))
+    if (unlikely(!page)) {
+        if (unlikely(cma_active()) && (alloc_flags & ALLOC_CMA))
             page = __rmqueue_cma_fallback(z, order);
+        if (!page && mt < MIGRATE_PCPTYPES)
+            page = __rmqueue_fallback(z, order, mt, alloc_flags);
     }
     return page;
 }

@@ -230,33 +230,50 @@ void pa_cma_init(void)
 /* alloc_contig_range                                                  */
 /* ------------------------------------------------------------------ */
 
-/* A page in use that isolation cannot move away (has_unmovable_pages). */
+/* The pages of the allocated block that starts at p, or 1 for a page that
+ * does not start one (a tail, a page of a non-compound block, a page on
+ * its way to the free lists).  Racy, as every pre-check here. */
+static unsigned long block_pages(const struct pa_page *p)
+{
+    unsigned long flags = __atomic_load_n(&p->flags, __ATOMIC_RELAXED);
+    if (page_ref_count(p) <= 0 || (flags & (1UL << PG_tail)))
+        return 1;
+    unsigned int o = READ_ONCE(p->order);
+    return o <= MAX_ORDER ? 1UL << o : 1;
+}
+
+/* A block in use that isolation cannot move away (has_unmovable_pages):
+ * not registered movable, or a dynamic-hugetlb page.  p starts the block;
+ * a movable block of any order, compound or not, migrates whole. */
 static bool page_unmovable(const struct pa_page *p)
 {
     unsigned long flags = __atomic_load_n(&p->flags, __ATOMIC_RELAXED);
     if (flags & (1UL << PG_buddy))
         return false;
-    if (page_ref_count(p) <= 0)
+    if (page_ref_count(p) <= 0 && !(flags & (1UL << PG_tail)))
         return false;   /* free in a per-CPU list or magazine: drained later */
-    return !(flags & (1UL << PG_movable)) || (flags & ((1UL << PG_head) | (1UL << PG_dhugetlb))) ||
-           READ_ONCE(p->order) != 0;   /* racy pre-check, as the flags above */
+    return !(flags & (1UL << PG_movable)) || (flags & (1UL << PG_dhugetlb));
 }
 
-/* The first unmovable page of [start, end), or end.  Racy, as the kernel's
- * pre-check: it only saves isolating ranges that cannot succeed. */
+/* The first page of [start, end) in an unmovable block, or end.  The walk
+ * starts at the pageblock start, as no block below a pageblock crosses
+ * one, so a block that begins before start is seen whole.  Racy, as the
+ * kernel's pre-check: it only saves isolating ranges that cannot succeed. */
 static unsigned long find_unmovable(unsigned long start, unsigned long end)
 {
-    for (unsigned long pfn = start; pfn < end;) {
+    for (unsigned long pfn = ALIGN_DOWN(start, pageblock_nr_pages); pfn < end;) {
         struct pa_page *p = pfn_to_page(pfn);
         unsigned long flags = __atomic_load_n(&p->flags, __ATOMIC_RELAXED);
+        unsigned long n;
         if (flags & (1UL << PG_buddy)) {
             unsigned int o = (unsigned int)__atomic_load_n(&p->private, __ATOMIC_RELAXED);
-            pfn += o <= MAX_ORDER ? 1UL << o : 1;
-            continue;
+            n = o <= MAX_ORDER ? 1UL << o : 1;
+        } else {
+            n = block_pages(p);
+            if (pfn + n > start && page_unmovable(p))
+                return PA_MAX(pfn, start);
         }
-        if (page_unmovable(p))
-            return pfn;
-        pfn++;
+        pfn += n;
     }
     return end;
 }
@@ -267,31 +284,37 @@ static void set_range_migratetype(struct zone *z, unsigned long start, unsigned 
         move_freepages_block(z, pfn_to_page(pfn), mt, NULL);
 }
 
-/* One pass over [start, end): move every movable page elsewhere.  Returns
- * the pages still in the way (0: all free), or -1 when one cannot move. */
+/* One pass over [start, end): move every movable block that overlaps it
+ * elsewhere, whole, into a block of its order.  Returns the pages still in
+ * the way (0: all free), or -1 when one cannot move. */
 static long migrate_range(unsigned long start, unsigned long end)
 {
     long busy = 0;
-    for (unsigned long pfn = start; pfn < end;) {
+    for (unsigned long pfn = ALIGN_DOWN(start, pageblock_nr_pages); pfn < end;) {
         struct pa_page *p = pfn_to_page(pfn);
         if (PageBuddy(p)) {
             unsigned int o = buddy_order(p);
             pfn += o <= MAX_ORDER ? 1UL << o : 1;
             continue;
         }
-        pfn++;
-        if (page_ref_count(p) <= 0) {
+        unsigned long n = block_pages(p);
+        unsigned int order = (unsigned int)__builtin_ctzl(n);
+        bool overlaps = pfn + n > start;
+        pfn += n;
+        if (!overlaps)
+            continue;
+        if (page_ref_count(p) <= 0 && !PageTail(p)) {
             busy++;     /* on its way to the isolated lists */
             continue;
         }
         if (page_unmovable(p))
             return -1;
         /* a target outside the isolated range (isolated blocks give nothing) */
-        struct pa_page *dst = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN, 0);
+        struct pa_page *dst = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN, order);
         if (!dst)
             return -1;
         if (migrate_movable_page_to(p, dst, PA_MIGRATE_SYNC) != 0) {
-            pa_free_pages(dst, 0);
+            pa_free_pages(dst, order);
             busy++;
         }
     }

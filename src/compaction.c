@@ -6,12 +6,14 @@
  *
  * A migrate scanner walks a zone upwards from its start, a free scanner
  * downwards from its online end, one pageblock at a time.  The migrate
- * scanner isolates up to COMPACT_CLUSTER_MAX movable pages through their
- * owners' isolate_page callbacks; the free scanner takes whole free blocks
- * off the buddy lists and splits them into order-0 targets; each isolated
- * page is then moved into a target by its owner's migrate_page callback,
- * and the source page goes back to the buddy, where it merges.  This
- * repeats until the scanners meet or a block of the wanted order is free.
+ * scanner isolates movable blocks of any order, whole, up to
+ * COMPACT_CLUSTER_MAX pages, through their owners' isolate_page callbacks;
+ * the free scanner takes whole free blocks off the buddy lists onto
+ * per-order target lists; each isolated block is then moved into a target
+ * of its own order (split from a larger one where needed) by its owner's
+ * migrate_page callback, and the source block goes back to the buddy,
+ * where it merges.  This repeats until the scanners meet or a block of the
+ * wanted order is free.
  *
  * Owner callbacks always run without any library lock held: an owner may
  * take its own locks in them, and its other threads may hold those locks
@@ -61,10 +63,11 @@ struct pgdat_compact {
 
 /* One compaction run over one zone (struct compact_control). */
 struct compact_control {
-    struct list_head freepages;      /* order-0 targets, refcount 0, off every list */
-    struct list_head migratepages;   /* isolated movable pages (PG_isolated) */
-    unsigned long nr_freepages;
+    struct list_head freepages[NR_PAGE_ORDERS];   /* target blocks by order, refcount 0, off every list */
+    struct list_head migratepages;   /* isolated movable blocks (PG_isolated on the first page) */
+    unsigned long nr_freepages;      /* pages, as the two below */
     unsigned long nr_migratepages;
+    unsigned int search_order;       /* the free scanner looks for a target block this large */
     unsigned long total_migrate_scanned;
     unsigned long total_free_scanned;
     unsigned long free_pfn;          /* the free scanner's pageblock */
@@ -367,9 +370,11 @@ static void __reset_isolation_suitable(struct zone *z)
     reset_cached_positions(z);
 }
 
-/* Clear the hints of zones where the scanners met since the last flush
- * (reset_isolation_suitable; kcompactd calls it before it sleeps). */
-static void reset_isolation_suitable(pg_data_t *pgdat)
+/* Clear the hints of zones where a direct compaction's scanners met since
+ * the last flush (reset_isolation_suitable).  Only kswapd going to sleep
+ * calls it, as the kernel's: the hints survive failing direct compactions
+ * until reclaim has run and compaction may succeed. */
+void reset_isolation_suitable(pg_data_t *pgdat)
 {
     for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
         struct zone *z = &pgdat->node_zones[zid];
@@ -534,11 +539,12 @@ enum compact_result compaction_suitable(struct zone *z, int order, int highest_z
 }
 
 /*
- * Whether some zone of the request would pass __compaction_suitable, so
- * that retrying reclaim and compaction could make progress
- * (compaction_zonelist_suitable, for should_compact_retry after a
- * COMPACT_SKIPPED).  The kernel adds reclaimable pages / order to the free
- * count; reclaim.c keeps no such count yet, so this counts free pages only.
+ * Whether some zone of the request would pass __compaction_suitable if
+ * reclaim went on, so that retrying reclaim and compaction could make
+ * progress (compaction_zonelist_suitable, for should_compact_retry after a
+ * COMPACT_SKIPPED).  As the kernel, only reclaimable pages / order count on
+ * top of the free ones: not worth thrashing everything for one high-order
+ * request that may not form anyway.
  */
 bool compaction_zonelist_suitable(const struct alloc_context *ac, int order, unsigned int alloc_flags)
 {
@@ -546,7 +552,9 @@ bool compaction_zonelist_suitable(const struct alloc_context *ac, int order, uns
     for (const struct zoneref *zr = ac->zonelist->_zonerefs; zr->zone; zr++) {
         if (zr->zone_idx > ac->highest_zoneidx || (ac->nodemask && !node_isset(zr->zone->node, ac->nodemask)))
             continue;
-        if (__compaction_suitable(zr->zone, order, ac->highest_zoneidx, zone_page_state(zr->zone, NR_FREE_PAGES)))
+        unsigned long available = zone_reclaimable_pages(zr->zone) / (unsigned long)PA_MAX(order, 1);
+        available += zone_page_state(zr->zone, NR_FREE_PAGES);
+        if (__compaction_suitable(zr->zone, order, ac->highest_zoneidx, available))
             return true;
     }
     return false;
@@ -574,28 +582,57 @@ static bool compact_lock(struct compact_control *cc)
     return true;
 }
 
-/* Whether a pageblock may give targets (suitable_migration_target): not
- * isolated, CMA or highatomic; not already a whole free block (that is what
- * we are making); movable unless any ordinary block will do. */
+/* Movable and CMA pageblocks hold movable pages (is_migrate_movable). */
+static inline bool is_migrate_movable(int mt)
+{
+    return mt == MIGRATE_MOVABLE || is_migrate_cma(mt);
+}
+
+/* Whether a pageblock may give targets (suitable_migration_target): not a
+ * free block of the wanted order already (pageblock order for a full
+ * compaction), movable or CMA unless any ordinary block will do.  Isolated
+ * and highatomic blocks never give targets: the kernel leaves that to
+ * __isolate_free_page and the block-type checks of its callers. */
 static bool suitable_migration_target(const struct compact_control *cc, unsigned long pfn)
 {
     int mt = get_pfnblock_migratetype(pfn);
-    if (is_migrate_isolate(mt) || is_migrate_cma(mt) || is_migrate_highatomic(mt))
+    if (is_migrate_isolate(mt) || is_migrate_highatomic(mt))
         return false;
     const struct pa_page *page = pfn_to_page(pfn);
-    if (PageBuddy(page) && buddy_order(page) >= pageblock_order)
-        return false;
+    if (PageBuddy(page)) {
+        unsigned int big = cc->order > 0 ? (unsigned int)cc->order : pageblock_order;
+        if ((unsigned int)__atomic_load_n(&page->private, __ATOMIC_RELAXED) >= big)
+            return false;
+    }
     if (cc->ignore_block_suitable)
         return true;
-    return mt == MIGRATE_MOVABLE;
+    return is_migrate_movable(mt);
+}
+
+/* Whether the run holds a target block of at least this order. */
+static bool have_target_order(const struct compact_control *cc, unsigned int order)
+{
+    for (unsigned int o = order; o < NR_PAGE_ORDERS; o++)
+        if (!list_empty(&cc->freepages[o]))
+            return true;
+    return false;
+}
+
+/* The free scanner has what the isolated batch needs: as many pages, and a
+ * block large enough for the block compaction_alloc is looking for. */
+static inline bool enough_targets(const struct compact_control *cc)
+{
+    return cc->nr_freepages >= cc->nr_migratepages && have_target_order(cc, cc->search_order);
 }
 
 /*
- * Take the free blocks of [start, end) off the buddy (__isolate_free_page,
- * under the zone lock) and split them into order-0 targets, until the run
- * has as many targets as pages to migrate.  Returns the pages isolated;
- * *stopped tells whether it stopped before the end of the range (enough
- * targets, lock contention, or the zone at its watermark).
+ * Take the free blocks of [start, end) off the buddy whole
+ * (__isolate_free_page, under the zone lock) onto the run's per-order
+ * target lists, until enough_targets().  Small blocks taken while looking
+ * for a large one stay on the lists for later batches: the holes of the
+ * target pageblocks fill up.  Returns the pages isolated; *stopped tells
+ * whether it stopped before the end of the range (enough targets, lock
+ * contention, or the zone at its watermark).
  */
 static unsigned long isolate_freepages_block(struct compact_control *cc, unsigned long start, unsigned long end,
                                              bool *stopped)
@@ -625,17 +662,13 @@ static unsigned long isolate_freepages_block(struct compact_control *cc, unsigne
             *stopped = true;   /* below the watermark: no more targets now */
             break;
         }
-        /* split_page: each page an order-0 target, refcount 0 */
-        for (unsigned long i = 0; i < n; i++) {
-            struct pa_page *p = page + i;
-            WRITE_ONCE(p->private, 0);
-            WRITE_ONCE(p->order, 0);
-            list_add_tail(&p->lru, &cc->freepages);
-        }
+        /* a target block: refcount 0, its order in page->order */
+        WRITE_ONCE(page->order, (uint8_t)order);
+        list_add_tail(&page->lru, &cc->freepages[order]);
         cc->nr_freepages += n;
         isolated += n;
         pfn += n - 1;
-        if (cc->nr_freepages >= cc->nr_migratepages) {
+        if (enough_targets(cc)) {
             *stopped = pfn + 1 < end;
             break;
         }
@@ -667,7 +700,7 @@ static void isolate_freepages(struct compact_control *cc)
             cc->free_pfn = start;   /* resume in this block */
             return;
         }
-        if (cc->nr_freepages >= cc->nr_migratepages) {
+        if (enough_targets(cc)) {
             block -= (long)pageblock_nr_pages;
             break;
         }
@@ -682,16 +715,19 @@ static unsigned long release_freepages(struct compact_control *cc)
 {
     struct zone *z = cc->zone;
     unsigned long high_pfn = 0;
-    if (list_empty(&cc->freepages))
+    if (!cc->nr_freepages)
         return 0;
     spin_lock(&z->lock);
-    while (!list_empty(&cc->freepages)) {
-        struct pa_page *page = list_first_entry(&cc->freepages, struct pa_page, lru);
-        unsigned long pfn = page_to_pfn(page);
-        list_del(&page->lru);
-        __putback_isolated_page(page, 0, get_pfnblock_migratetype(pfn));
-        if (pfn > high_pfn)
-            high_pfn = pfn;
+    for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+        while (!list_empty(&cc->freepages[o])) {
+            struct pa_page *page = list_first_entry(&cc->freepages[o], struct pa_page, lru);
+            unsigned long pfn = page_to_pfn(page);
+            list_del(&page->lru);
+            WRITE_ONCE(page->order, 0);
+            __putback_isolated_page(page, o, get_pfnblock_migratetype(pfn));
+            if (pfn > high_pfn)
+                high_pfn = pfn;
+        }
     }
     spin_unlock(&z->lock);
     cc->nr_freepages = 0;
@@ -699,24 +735,40 @@ static unsigned long release_freepages(struct compact_control *cc)
 }
 
 /* ------------------------------------------------------------------ */
-/* The migrate scanner: isolating movable pages                        */
+/* The migrate scanner: isolating movable blocks                       */
 /* ------------------------------------------------------------------ */
 
 /*
- * Isolate one movable page through its owner (isolate_movable_page).
- * Called without any lock.  The page was seen registered; its owner may
- * have freed it since, in which case the owner's callback says false.
+ * Whether a block of this order is left where it is (skip_isolation_on_order):
+ * for an order-order request, a block at least that large (moving it
+ * cannot make a free block of the order, and a target that large is what
+ * is missing); always, a block of a pageblock or more.
  */
-static bool isolate_movable_page(struct compact_control *cc, struct pa_page *page)
+static inline bool skip_isolation_on_order(unsigned int order, int target_order)
+{
+    if (target_order >= 0 && order >= (unsigned int)target_order)
+        return true;
+    return order >= pageblock_order;
+}
+
+/*
+ * Isolate one movable block (a page of order 0, or the head of a block of
+ * any order, compound or not) through its owner (isolate_movable_page).
+ * Called without any lock.  The block was seen registered with this order;
+ * its owner may have freed it since, in which case the owner's callback
+ * says false.
+ */
+static bool isolate_movable_page(struct pa_page *page, unsigned int order, enum pa_migrate_mode mode)
 {
     const struct pa_movable_ops *ops = page_movable_ops(page);
     if (!ops)
         return false;
-    if (!ops->isolate_page(page, cc->mode))
+    if (!ops->isolate_page(page, mode))
         return false;
-    /* the owner holds the page still now; was it still registered? */
+    /* the owner holds the block still now; was it still registered, and
+     * is it still the block we saw? */
     if (!PageMovable(page) || page_movable_ops(page) != ops || page_ref_count(page) <= 0 ||
-        PageBuddy(page) || PageTail(page) || page->order != 0) {
+        PageBuddy(page) || PageTail(page) || READ_ONCE(page->order) != order) {
         ops->putback_page(page);
         return false;
     }
@@ -732,10 +784,11 @@ static bool isolate_movable_page(struct compact_control *cc, struct pa_page *pag
 }
 
 /*
- * Scan [low_pfn, end_pfn) of one pageblock for order-0 movable pages and
- * isolate them, up to COMPACT_CLUSTER_MAX (isolate_migratepages_block).
- * Free blocks and higher-order or compound pages are stepped over whole.
- * A block scanned to its end without anything isolated is marked skip.
+ * Scan [low_pfn, end_pfn) of one pageblock for movable blocks and isolate
+ * them whole, up to COMPACT_CLUSTER_MAX pages (isolate_migratepages_block).
+ * Free blocks, and allocated blocks that are not movable or are too large
+ * to move (skip_isolation_on_order), are stepped over as a unit.  A block
+ * scanned to its end without anything isolated is marked skip.
  */
 static void isolate_migratepages_block(struct compact_control *cc, unsigned long low_pfn, unsigned long end_pfn)
 {
@@ -755,22 +808,24 @@ static void isolate_migratepages_block(struct compact_control *cc, unsigned long
             continue;
         }
         int ref = page_ref_count(page);
+        if (ref <= 0 || (flags & (1UL << PG_tail)))
+            continue;   /* free on a pcp list, a tail, or a page of a non-compound block */
+        /* an allocated block: its order is kept on its first page (racy:
+         * the isolation confirms it) */
         unsigned int order = __atomic_load_n(&page->order, __ATOMIC_RELAXED);
-        if (ref > 0 && order > 0 && order <= MAX_ORDER) {
-            /* a higher-order block (compound or not): not migrated */
-            low_pfn += PA_MIN((1UL << order) - 1, end_pfn - low_pfn - 1);
+        if (order > MAX_ORDER)
+            continue;
+        unsigned long step = PA_MIN((1UL << order) - 1, end_pfn - low_pfn - 1);
+        if (!(flags & (1UL << PG_movable)) ||
+            (flags & ((1UL << PG_isolated) | (1UL << PG_lru) | (1UL << PG_dhugetlb))) ||
+            skip_isolation_on_order(order, cc->order) || !isolate_movable_page(page, order, cc->mode)) {
+            low_pfn += step;
             continue;
         }
-        if (!(flags & (1UL << PG_movable)) || (flags & ((1UL << PG_isolated) | (1UL << PG_lru) |
-                                                        (1UL << PG_tail) | (1UL << PG_head) |
-                                                        (1UL << PG_dhugetlb))) ||
-            ref <= 0)
-            continue;
-        if (!isolate_movable_page(cc, page))
-            continue;
         list_add_tail(&page->lru, &cc->migratepages);
-        cc->nr_migratepages++;
-        nr_isolated++;
+        cc->nr_migratepages += 1UL << order;
+        nr_isolated += 1UL << order;
+        low_pfn += step;
         if (cc->nr_migratepages >= COMPACT_CLUSTER_MAX) {
             low_pfn++;
             break;
@@ -787,16 +842,15 @@ static void isolate_migratepages_block(struct compact_control *cc, unsigned long
 }
 
 /* Whether a pageblock may give pages to migrate (suitable_migration_source):
- * async direct compaction only moves pages within blocks of its own kind. */
+ * async direct compaction only moves pages within blocks of its own kind
+ * (movable including CMA, for a movable request). */
 static bool suitable_migration_source(const struct compact_control *cc, unsigned long pfn)
 {
     int mt = get_pfnblock_migratetype(pfn);
-    if (is_migrate_cma(mt))
-        return false;   /* CMA areas are emptied by pa_cma_alloc itself (cma.c) */
     if (cc->mode != PA_MIGRATE_ASYNC || !cc->direct_compaction)
         return true;
     if (cc->migratetype == MIGRATE_MOVABLE)
-        return mt == MIGRATE_MOVABLE;
+        return is_migrate_movable(mt);
     return mt == cc->migratetype;
 }
 
@@ -850,50 +904,86 @@ static void putback_movable_pages(struct compact_control *cc)
     cc->nr_migratepages = 0;
 }
 
-/* A target page (compaction_alloc): from the run's list, isolating more
- * free blocks when it is empty.  NULL when the zone has none left. */
-static struct pa_page *compaction_alloc(struct compact_control *cc)
+/*
+ * A target block of this order (compaction_alloc): the smallest block of
+ * at least the order on the run's lists, split down with the halves going
+ * back on the lists; the free scanner is asked for more once when none is
+ * there.  NULL when the zone has none left.
+ */
+static struct pa_page *compaction_alloc(struct compact_control *cc, unsigned int order)
 {
-    if (list_empty(&cc->freepages)) {
+    unsigned int o = order;
+    for (bool scanned = false;; scanned = true) {
+        for (o = order; o < NR_PAGE_ORDERS && list_empty(&cc->freepages[o]); o++)
+            ;
+        if (o < NR_PAGE_ORDERS || scanned)
+            break;
+        cc->search_order = order;
         isolate_freepages(cc);
-        if (list_empty(&cc->freepages))
-            return NULL;
+        cc->search_order = 0;
     }
-    struct pa_page *dst = list_first_entry(&cc->freepages, struct pa_page, lru);
+    if (o >= NR_PAGE_ORDERS)
+        return NULL;
+    struct pa_page *dst = list_first_entry(&cc->freepages[o], struct pa_page, lru);
     list_del(&dst->lru);
-    cc->nr_freepages--;
+    while (o > order) {
+        o--;
+        struct pa_page *half = dst + (1UL << o);
+        WRITE_ONCE(half->order, (uint8_t)o);
+        list_add(&half->lru, &cc->freepages[o]);
+    }
+    WRITE_ONCE(dst->order, (uint8_t)order);
+    cc->nr_freepages -= 1UL << order;
     return dst;
 }
 
-/* An unused (or failed) target goes back on the run's list (compaction_free). */
-static void compaction_free(struct compact_control *cc, struct pa_page *dst)
+/* An unused (or failed) target goes back on the run's lists (compaction_free). */
+static void compaction_free(struct compact_control *cc, struct pa_page *dst, unsigned int order)
 {
-    list_add(&dst->lru, &cc->freepages);
-    cc->nr_freepages++;
+    list_add(&dst->lru, &cc->freepages[order]);
+    cc->nr_freepages += 1UL << order;
+}
+
+/* dst, a block of refcount 0, becomes a compound block of the order as
+ * src is (prep_compound_page), or has its tails cleared again. */
+static void set_compound_tails(struct pa_page *dst, unsigned int order, bool compound)
+{
+    for (unsigned long i = 1; i < (1UL << order); i++) {
+        struct pa_page *p = dst + i;
+        WRITE_ONCE(p->private, compound ? (unsigned long)dst : 0UL);
+        __atomic_store_n(&p->flags, compound ? 1UL << PG_tail : 0UL, __ATOMIC_RELAXED);
+    }
 }
 
 /*
- * Move one isolated page into a target through its owner.  dst is made an
- * allocated page carrying src's registration and references *before* the
- * callback: the owner repoints its references inside it, and its other
+ * Move one isolated block into a target block of the same order through
+ * its owner (move_to_new_folio).  dst is made an allocated block carrying
+ * src's order, compound structure, registration and references *before*
+ * the callback: the owner repoints its references inside it, and its other
  * threads may use (or free) dst as soon as it returns.  On success src is
  * cleared and freed straight to the buddy (so a merged block can be
- * captured); on failure dst is cleared again and the owner gets src back.
+ * captured); on failure dst is cleared again and goes back on the run's
+ * target lists (cc NULL: left to the caller), and the owner gets src back.
  */
-static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst, struct pa_page *src)
+static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst, struct pa_page *src,
+                                enum pa_migrate_mode mode)
 {
     const struct pa_movable_ops *ops = (const struct pa_movable_ops *)src->private;
+    const unsigned int order = READ_ONCE(src->order);
+    const bool compound = PageHead(src);
     int refs = page_ref_count(src);
 
     WRITE_ONCE(dst->private, 0);
-    WRITE_ONCE(dst->order, 0);
+    WRITE_ONCE(dst->order, (uint8_t)order);
     dst->memcg_data = src->memcg_data;
     __atomic_store_n(&dst->owner, __atomic_load_n(&src->owner, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     __atomic_store_n(&dst->mapping, (const void *)ops, __ATOMIC_RELAXED);
-    __atomic_store_n(&dst->flags, 1UL << PG_movable, __ATOMIC_RELAXED);
+    if (compound)
+        set_compound_tails(dst, order, true);
+    __atomic_store_n(&dst->flags, (1UL << PG_movable) | (compound ? 1UL << PG_head : 0UL), __ATOMIC_RELAXED);
     atomic_store_explicit(&dst->_refcount, refs, memory_order_release);
 
-    int rc = ops->migrate_page(dst, src, cc->mode);
+    int rc = ops->migrate_page(dst, src, mode);
     if (rc == 0) {
         migrate_dirty_state(dst, src);
         /* the registration and the references now live on dst */
@@ -901,64 +991,67 @@ static int migrate_movable_page(struct compact_control *cc, struct pa_page *dst,
         __atomic_store_n(&src->owner, NULL, __ATOMIC_RELAXED);
         src->memcg_data = 0;
         WRITE_ONCE(src->private, 0);
-        __atomic_store_n(&src->flags, 0UL, __ATOMIC_RELAXED);
+        /* PG_head stays: freeing clears the tails */
+        __atomic_store_n(&src->flags, compound ? 1UL << PG_head : 0UL, __ATOMIC_RELAXED);
         set_page_count(src, 0);
         if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
             copy_page_owner(src, dst);
-        free_pages_to_buddy(src, 0);
-        count_vm_event(PGMIGRATE_SUCCESS);
+        free_pages_to_buddy(src, order);
+        count_vm_events(PGMIGRATE_SUCCESS, 1UL << order);
         return 0;
     }
     set_page_count(dst, 0);
+    if (compound)
+        set_compound_tails(dst, order, false);
     __atomic_store_n(&dst->flags, 0UL, __ATOMIC_RELAXED);
     __atomic_store_n(&dst->mapping, NULL, __ATOMIC_RELAXED);
     __atomic_store_n(&dst->owner, NULL, __ATOMIC_RELAXED);
     dst->memcg_data = 0;
     if (unlikely(pa_opt.debug & PA_DEBUG_POISON))
-        kernel_poison_pages(dst, 0);   /* the owner may have written into it */
-    compaction_free(cc, dst);
+        kernel_poison_pages(dst, order);   /* the owner may have written into it */
+    if (cc)
+        compaction_free(cc, dst, order);
     putback_movable_page(src);
-    count_vm_event(PGMIGRATE_FAIL);
+    count_vm_events(PGMIGRATE_FAIL, 1UL << order);
     return rc ? rc : -1;
 }
 
 /*
- * One page, for alloc_contig_range (cma.c): isolate src through its owner
- * and move it into dst, a page the caller allocated.  dst is handed to
- * migrate_movable_page as a free target (refcount 0) and, on failure,
- * taken back from the run's list and given its reference again.
+ * One block, for alloc_contig_range (cma.c): isolate src (a page, or the
+ * head of a block of any order) through its owner and move it into dst, a
+ * non-compound block of the same order the caller allocated.  dst is
+ * handed to the migration as a free target (refcount 0) and, on failure,
+ * given its reference back.
  */
 int migrate_movable_page_to(struct pa_page *src, struct pa_page *dst, enum pa_migrate_mode mode)
 {
-    struct compact_control cc = { .mode = mode, .order = -1 };
-    INIT_LIST_HEAD(&cc.freepages);
-    INIT_LIST_HEAD(&cc.migratepages);
-    if (!isolate_movable_page(&cc, src))
+    unsigned int order = READ_ONCE(src->order);
+    if (order != READ_ONCE(dst->order) || PageHead(dst) || !isolate_movable_page(src, order, mode))
         return -EAGAIN;
     set_page_count(dst, 0);
-    dst->order = 0;
-    if (migrate_movable_page(&cc, dst, src) == 0)
+    if (migrate_movable_page(NULL, dst, src, mode) == 0)
         return 0;
-    list_del(&dst->lru);     /* compaction_free put it on cc.freepages */
+    WRITE_ONCE(dst->order, (uint8_t)order);
     set_page_count(dst, 1);
     return -EBUSY;
 }
 
-/* Migrate every isolated page (migrate_pages).  Returns 0, or -ENOMEM when
+/* Migrate every isolated block (migrate_pages).  Returns 0, or -ENOMEM when
  * targets ran out (the rest were put back). */
 static int migrate_pages(struct compact_control *cc)
 {
     int err = 0;
     while (!list_empty(&cc->migratepages)) {
         struct pa_page *src = list_first_entry(&cc->migratepages, struct pa_page, lru);
-        struct pa_page *dst = compaction_alloc(cc);
+        unsigned int order = READ_ONCE(src->order);
+        struct pa_page *dst = compaction_alloc(cc, order);
         if (!dst) {
             err = -ENOMEM;
             break;
         }
         list_del(&src->lru);
-        cc->nr_migratepages--;
-        if (migrate_movable_page(cc, dst, src) != 0 && !err)
+        cc->nr_migratepages -= 1UL << order;
+        if (migrate_movable_page(cc, dst, src, cc->mode) != 0 && !err)
             err = -EAGAIN;
     }
     if (!list_empty(&cc->migratepages))
@@ -1053,8 +1146,10 @@ static enum compact_result compact_zone(struct compact_control *cc)
 
     cc->total_migrate_scanned = cc->total_free_scanned = 0;
     cc->nr_migratepages = cc->nr_freepages = 0;
+    cc->search_order = 0;
     cc->contended = false;
-    INIT_LIST_HEAD(&cc->freepages);
+    for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+        INIT_LIST_HEAD(&cc->freepages[o]);
     INIT_LIST_HEAD(&cc->migratepages);
     cc->migratetype = gfp_migratetype(cc->gfp_mask);
     if (!zc)
@@ -1073,8 +1168,9 @@ static enum compact_result compact_zone(struct compact_control *cc)
     if (cc->zone_end <= z->zone_start_pfn + pageblock_nr_pages)
         return COMPACT_SKIPPED;   /* one block or none online: nothing to move */
 
-    /* the scanners met recently, or failures ran the deferral out */
-    if (ZC_LOAD(zc, compact_blockskip_flush) || (cc->order >= 0 && compaction_restarting(z, cc->order)))
+    /* failures ran the deferral out, and the scanners have met since the
+     * last flush: start afresh */
+    if (cc->order >= 0 && compaction_restarting(z, cc->order) && ZC_LOAD(zc, compact_blockskip_flush))
         __reset_isolation_suitable(z);
 
     /* the zone grew (a section came online): the free scanner starts at
@@ -1155,16 +1251,12 @@ out:
     return ret;
 }
 
+/* Direct compaction migrates sync-light at every priority but the first,
+ * as the kernel's compact_zone_order: full sync (waiting on writeback) is
+ * for pa_compact_node and CMA. */
 static enum pa_migrate_mode prio_to_mode(enum compact_priority prio)
 {
-    switch (prio) {
-    case COMPACT_PRIO_ASYNC:
-        return PA_MIGRATE_ASYNC;
-    case COMPACT_PRIO_SYNC_LIGHT:
-        return PA_MIGRATE_SYNC_LIGHT;
-    default:
-        return PA_MIGRATE_SYNC;
-    }
+    return prio == COMPACT_PRIO_ASYNC ? PA_MIGRATE_ASYNC : PA_MIGRATE_SYNC_LIGHT;
 }
 
 /* One zone for an allocating thread, with capture (compact_zone_order). */
@@ -1288,6 +1380,7 @@ static void compact_node(int nid)
             .zone = z,
             .mode = PA_MIGRATE_SYNC,
             .ignore_skip_hint = true,
+            .ignore_block_suitable = true,
             .whole_zone = true,
         };
         compact_zone(&cc);
@@ -1345,8 +1438,8 @@ static bool kcompactd_node_suitable(pg_data_t *pgdat, int order, int highest_zon
     return false;
 }
 
-/* Compact the node's zones for the recorded order: async first, then
- * sync-light where that did not do (kcompactd_do_work). */
+/* Compact the node's zones for the recorded order, sync-light, as the
+ * kernel's kcompactd_do_work. */
 static void kcompactd_do_work(struct pgdat_compact *pc, int order, int highest_zoneidx)
 {
     pg_data_t *pgdat = pc->pgdat;
@@ -1362,21 +1455,17 @@ static void kcompactd_do_work(struct pgdat_compact *pc, int order, int highest_z
             continue;
         if (compaction_suitable(z, order, zid) != COMPACT_CONTINUE)
             continue;
-        for (int pass = 0; pass < 2; pass++) {
-            struct compact_control cc = {
-                .order = order,
-                .gfp_mask = PA_GFP_KERNEL,
-                .zone = z,
-                .mode = pass ? PA_MIGRATE_SYNC_LIGHT : PA_MIGRATE_ASYNC,
-                .highest_zoneidx = zid,
-                .alloc_flags = ALLOC_WMARK_MIN,
-            };
-            status = compact_zone(&cc);
-            count_vm_events(KCOMPACTD_MIGRATE_SCANNED, cc.total_migrate_scanned);
-            count_vm_events(KCOMPACTD_FREE_SCANNED, cc.total_free_scanned);
-            if (status == COMPACT_SUCCESS)
-                break;
-        }
+        struct compact_control cc = {
+            .order = order,
+            .gfp_mask = PA_GFP_KERNEL,
+            .zone = z,
+            .mode = PA_MIGRATE_SYNC_LIGHT,
+            .highest_zoneidx = zid,
+            .alloc_flags = ALLOC_WMARK_MIN,
+        };
+        status = compact_zone(&cc);
+        count_vm_events(KCOMPACTD_MIGRATE_SCANNED, cc.total_migrate_scanned);
+        count_vm_events(KCOMPACTD_FREE_SCANNED, cc.total_free_scanned);
         if (status == COMPACT_SUCCESS) {
             compaction_defer_reset(z, (unsigned int)order, false);
         } else if (status == COMPACT_PARTIAL_SKIPPED || status == COMPACT_COMPLETE) {
@@ -1438,9 +1527,6 @@ static void *kcompactd(void *arg)
         int order, highest_zoneidx;
         bool proactive = __atomic_load_n(&pa_opt.compaction_proactiveness, __ATOMIC_RELAXED) != 0;
         struct timespec deadline;
-
-        /* before sleeping: clear the hints of zones where scanners met */
-        reset_isolation_suitable(pc->pgdat);
 
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         timespec_add_ms(&deadline, timeout);

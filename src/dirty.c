@@ -68,8 +68,9 @@ void migrate_dirty_state(struct pa_page *dst, struct pa_page *src)
         return;
     SetPageDirty(dst);
     if (dst->nid != src->nid) {
-        mod_node_dirty(src->nid, -1);
-        mod_node_dirty(dst->nid, 1);
+        long nr = 1L << src->order;   /* a block of any order migrates whole */
+        mod_node_dirty(src->nid, -nr);
+        mod_node_dirty(dst->nid, nr);
     }
 }
 

@@ -1077,8 +1077,11 @@ unsigned long try_to_free_mem_cgroup_pages(struct pa_memcg *memcg, unsigned long
 void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest_zoneidx);
 /* An allocation succeeded after kswapd gave up: it may try again. */
 void reset_kswapd_failures(pg_data_t *pgdat);
-/* Whether retrying reclaim can help (should_reclaim_retry's zone test). */
+/* Whether some shrinker has objects to free for z's node. */
 bool zone_reclaimable_pages_exist(struct zone *z);
+/* An estimate of the pages reclaim could free in z: the shrinkers' objects
+ * for its node as pages, capped by what the zone has in use. */
+unsigned long zone_reclaimable_pages(struct zone *z);
 unsigned long shrink_slab(pa_gfp_t gfp, int nid, struct pa_memcg *memcg, int priority);
 /* For tests: kswapd asleep until woken; not started or asleep; its failures. */
 bool kswapd_sleeping(int nid);
@@ -1136,6 +1139,9 @@ static inline bool compaction_withdrawn(enum compact_result r)
            r == COMPACT_SKIPPED;
 }
 void wakeup_kcompactd(pg_data_t *pgdat, unsigned int order, int highest_zoneidx);
+/* kswapd going to sleep: clear the skip hints of the node's zones where a
+ * direct compaction's scanners met since (compact_blockskip_flush). */
+void reset_isolation_suitable(pg_data_t *pgdat);
 
 /* buddy.c, for compaction: take a free block off its list for migration
  * targets (checks the MIN watermark as the kernel's __isolate_free_page;
@@ -1271,7 +1277,7 @@ void set_page_owner(struct pa_page *page, unsigned int order, pa_gfp_t gfp);
 void reset_page_owner(struct pa_page *page, unsigned int order);
 /* split_page: 2^order order-0 allocations, each with the head's record. */
 void split_page_owner(struct pa_page *page, unsigned int order);
-/* Migration moved an allocated order-0 page: the record goes with it. */
+/* Migration moved an allocated block: the record goes with it. */
 void copy_page_owner(struct pa_page *src, struct pa_page *dst);
 
 /* ------------------------------------------------------------------ */
@@ -1323,9 +1329,10 @@ struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order);
  * Returns the number of problems, the first described in buf. */
 int cma_validate(char *buf, size_t len);
 
-/* compaction.c, for cma.c: isolate an allocated order-0 movable page through
- * its owner and migrate it into dst (an allocated order-0 page the caller
- * owns).  0 when moved (src went to the buddy, dst carries the owner's
+/* compaction.c, for cma.c: isolate an allocated movable block (a page, or
+ * the head of a block of any order, compound or not) through its owner and
+ * migrate it whole into dst (an allocated non-compound block of the same
+ * order the caller owns).  0 when moved (src went to the buddy, dst carries the owner's
  * data); -EAGAIN when the owner would not give it up; -EBUSY when its
  * migrate callback failed.  On failure dst is still the caller's. */
 int migrate_movable_page_to(struct pa_page *src, struct pa_page *dst, enum pa_migrate_mode mode);

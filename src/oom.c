@@ -568,14 +568,24 @@ static void oom_kill_process(struct oom_control *oc, enum oom_constraint constra
 
 /*
  * Not mirrored from the kernel: the OOM notifier chain, the "current task
- * is exiting" shortcut, oom_kill_allocating_task, and the rule that a
- * request without __GFP_FS does not kill (here PA_GFP_FS carries no
- * recursion risk, and the rule would make such requests loop).
+ * is exiting" shortcut, oom_kill_allocating_task.
+ *
+ * As the kernel, a request without PA_GFP_FS (PA_GFP_NOFS, NOIO, or any
+ * request inside pa_memalloc_nofs_save / noio_save) kills nothing outside
+ * a memory cgroup's OOM: it may be holding what the victim needs to exit,
+ * and the OOM killer does not make up for reclaim it was not allowed to
+ * do.  It reports progress, so the allocation retries (reclaim, compaction
+ * and other threads' frees or kills can still help), pausing a tick as
+ * the kernel's reclaim throttling would.
  */
 bool out_of_memory(struct oom_control *oc)
 {
     if (oom_lock_owner)
         return false;   /* a client callback allocating: no recursion into the killer */
+    if (!(oc->gfp_mask & PA_GFP_FS) && !oc->memcg) {
+        usleep(1000);
+        return true;
+    }
     if (pthread_mutex_trylock(&oom_lock) != 0) {
         /* another kill is in progress: wait for it, then let the caller
          * retry its allocation (__alloc_pages_may_oom's trylock) */

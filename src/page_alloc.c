@@ -419,14 +419,20 @@ check:
 }
 
 /*
- * Use ALLOC_NOFRAGMENT for Normal when a lower zone (DMA32) exists on the
- * node: fragmenting fallbacks are then tried in the lower zone first.
+ * ALLOC_NOFRAGMENT for a request that starts in Normal, the kernel's rule:
+ * the lower zones are tried before a fragmenting fallback in Normal.  With
+ * several nodes, only where the node's DMA32 is populated (going remote is
+ * worse than fragmenting; get_page_from_freelist drops the flag then); on
+ * a single node always, as the kernel assumes Normal comes with DMA32 (here
+ * the DMA zone, or the retry without the flag, takes its place).
  */
 static inline unsigned int alloc_flags_nofragment(const struct zone *z)
 {
     if (!z || z->zid != PA_ZONE_NORMAL)
         return 0;
-    return populated_zone(&z->zone_pgdat->node_zones[PA_ZONE_DMA32]) ? ALLOC_NOFRAGMENT : 0;
+    if (pa_mm.nr_nodes > 1 && !populated_zone(&z->zone_pgdat->node_zones[PA_ZONE_DMA32]))
+        return 0;
+    return ALLOC_NOFRAGMENT;
 }
 
 static struct zoneref *first_zones_zonelist(struct zonelist *zl, int highest_zoneidx,
@@ -573,56 +579,56 @@ static struct pa_page *__alloc_pages_direct_compact(pa_gfp_t gfp, unsigned int o
 /*
  * Keep reclaiming while it can lead somewhere: at most MAX_RECLAIM_RETRIES
  * rounds without progress (costly orders never count as progress), and only
- * while some allowed zone would pass MIN for this order if everything
- * reclaimable there were freed.  Before giving up, the highatomic reserve
- * goes back.
+ * while some allowed zone would pass MIN for this order if its reclaimable
+ * pages (zone_reclaimable_pages, an estimate) were freed on top of its free
+ * ones.  Whenever it gives up, the highatomic reserve goes back first: a
+ * released block is worth another round.
  */
 static bool should_reclaim_retry(pa_gfp_t gfp, unsigned int order, struct alloc_context *ac,
                                  unsigned int alloc_flags, bool did_some_progress, int *no_progress_loops)
 {
+    bool ret = false;
     (void)gfp;
     if (did_some_progress && order <= PAGE_ALLOC_COSTLY_ORDER)
         *no_progress_loops = 0;
     else
         (*no_progress_loops)++;
-    if (*no_progress_loops > MAX_RECLAIM_RETRIES) {
-        bool released = false;
-        for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++)
-            if (zr->zone_idx <= ac->highest_zoneidx &&
-                unreserve_highatomic_pageblock(zr->zone, ac->migratetype, true))
-                released = true;
-        return released;
-    }
+    if (*no_progress_loops > MAX_RECLAIM_RETRIES)
+        goto out;
     for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++) {
         struct zone *z = zr->zone;
         if (zr->zone_idx > ac->highest_zoneidx || (ac->nodemask && !node_isset(z->node, ac->nodemask)))
             continue;
-        long available = (long)zone_page_state(z, NR_FREE_PAGES);
-        /* what shrinkers and LRUs hold on the node is not counted per zone:
-         * when any of them has something, assume the whole zone could be
-         * freed, as "all reclaimable pages considered" */
-        if (zone_reclaimable_pages_exist(z))
-            available = (long)z->managed_pages;
-        if (__zone_watermark_ok(z, order, min_wmark_pages(z), ac->highest_zoneidx, alloc_flags, available))
-            return true;
+        /* would the allocation succeed if everything reclaimable went? */
+        unsigned long available = zone_reclaimable_pages(z) + zone_page_state(z, NR_FREE_PAGES);
+        if (__zone_watermark_ok(z, order, min_wmark_pages(z), ac->highest_zoneidx, alloc_flags, (long)available)) {
+            ret = true;
+            break;
+        }
     }
-    return false;
+out:
+    if (!ret) {
+        /* before OOM, the highatomic reserve */
+        for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++)
+            if (zr->zone_idx <= ac->highest_zoneidx &&
+                (!ac->nodemask || node_isset(zr->zone->node, ac->nodemask)) &&
+                unreserve_highatomic_pageblock(zr->zone, ac->migratetype, true))
+                return true;
+    }
+    return ret;
 }
 
 /* Compaction made no difference yet: retry a few times, raising priority. */
-static bool should_compact_retry(struct alloc_context *ac, unsigned int order, enum compact_result result,
-                                 enum compact_priority *prio, int *compaction_retries)
+static bool should_compact_retry(struct alloc_context *ac, unsigned int order, unsigned int alloc_flags,
+                                 enum compact_result result, enum compact_priority *prio, int *compaction_retries)
 {
     int max_retries = 16;   /* MAX_COMPACT_RETRIES */
     if (!order)
         return false;
-    if (result == COMPACT_SKIPPED) {
-        /* too few free pages to compact with: reclaim may help */
-        for (struct zoneref *zr = ac->preferred_zoneref; zr->zone; zr++)
-            if (zr->zone_idx <= ac->highest_zoneidx && zone_reclaimable_pages_exist(zr->zone))
-                return true;
-        return false;
-    }
+    /* too few free pages to compact with: retry if reclaim can give some
+     * zone enough of them */
+    if (result == COMPACT_SKIPPED)
+        return compaction_zonelist_suitable(ac, (int)order, alloc_flags);
     if (result == COMPACT_SUCCESS) {
         /* blocks formed but the allocation lost a race: a few more tries */
         if (order > PAGE_ALLOC_COSTLY_ORDER)
@@ -735,10 +741,11 @@ retry:
     if (alloc_flags & ALLOC_KSWAPD)
         wake_all_kswapds(order, gfp, ac);
 
-    /* MEMALLOC and reclaim's own requests: below every watermark */
+    /* MEMALLOC and reclaim's own requests: below every watermark; kswapd
+     * is still woken for them (it must not sleep while they drain it) */
     reserve_flags = __gfp_pfmemalloc_flags(gfp);
     if (reserve_flags)
-        alloc_flags = reserve_flags | (alloc_flags & ALLOC_CMA);
+        alloc_flags = reserve_flags | (alloc_flags & (ALLOC_CMA | ALLOC_KSWAPD));
     /* policies and cpusets may be ignored for these high-priority requests */
     if (!(alloc_flags & ALLOC_CPUSET) || reserve_flags) {
         ac->nodemask = NULL;
@@ -771,7 +778,7 @@ retry:
         goto retry;
     /* compaction depends on free order-0 pages: no point without reclaim progress */
     if (did_some_progress > 0 &&
-        should_compact_retry(ac, order, compact_result, &compact_priority, &compaction_retries))
+        should_compact_retry(ac, order, alloc_flags, compact_result, &compact_priority, &compaction_retries))
         goto retry;
 
     /* reclaim has failed us: kill something */

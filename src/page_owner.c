@@ -256,7 +256,9 @@ void copy_page_owner(struct pa_page *src, struct pa_page *dst)
 {
     if (unlikely(!owners))
         return;
-    copy_record(&owners[page_to_pfn(dst)], &owners[page_to_pfn(src)], 0);
+    const struct page_owner *from = &owners[page_to_pfn(src)];
+    /* a migrated block keeps the order it was allocated with */
+    copy_record(&owners[page_to_pfn(dst)], from, __atomic_load_n(&from->order, __ATOMIC_RELAXED));
 }
 
 /* ------------------------------------------------------------------ */

@@ -284,7 +284,8 @@ unsigned long shrink_slab(pa_gfp_t gfp, int nid, struct pa_memcg *memcg, int pri
 
 struct reclaimable_arg {
     int nid;
-    bool found;
+    bool all;                 /* count every shrinker, or stop at the first with objects */
+    unsigned long objects;
 };
 
 static bool count_one(struct shrinker_impl *si, void *arg)
@@ -295,15 +296,33 @@ static bool count_one(struct shrinker_impl *si, void *arg)
         .nid = (si->pub.flags & PA_SHRINKER_NUMA_AWARE) ? a->nid : 0,
     };
     unsigned long n = si->pub.count_objects(&si->pub, &sc);
-    a->found = n != 0 && n != PA_SHRINK_EMPTY;
-    return !a->found;
+    if (n != PA_SHRINK_EMPTY)
+        a->objects = PA_MIN(a->objects + PA_MIN(n, (unsigned long)FREEABLE_MAX), (unsigned long)FREEABLE_MAX);
+    return a->all || !a->objects;
 }
 
 bool zone_reclaimable_pages_exist(struct zone *z)
 {
-    struct reclaimable_arg a = {.nid = z ? z->node : 0, .found = false};
+    struct reclaimable_arg a = {.nid = z ? z->node : 0};
     for_each_shrinker(NULL, count_one, &a);
-    return a.found;
+    return a.objects != 0;
+}
+
+/*
+ * An estimate of the pages reclaim could free in z (zone_reclaimable_pages,
+ * for should_reclaim_retry and compaction_zonelist_suitable).  The kernel
+ * counts a zone's LRU pages; here everything reclaimable sits behind the
+ * shrinkers (pa_lru ones included), which count objects per node: each
+ * object is taken as a page, and the node's count is capped by what the
+ * zone has in use.
+ */
+unsigned long zone_reclaimable_pages(struct zone *z)
+{
+    struct reclaimable_arg a = {.nid = z->node, .all = true};
+    for_each_shrinker(NULL, count_one, &a);
+    unsigned long free = zone_page_state(z, NR_FREE_PAGES);
+    unsigned long used = z->managed_pages > free ? z->managed_pages - free : 0;
+    return PA_MIN(a.objects, used);
 }
 
 /* ------------------------------------------------------------------ */
@@ -791,6 +810,9 @@ static void kswapd_try_to_sleep(struct pgdat_reclaim *r, unsigned int alloc_orde
     r->state = KSWAPD_NAPPING;   /* prepare_to_wait: wakers signal from now on */
     if (prepare_kswapd_sleep(r, reclaim_order, highest_zoneidx)) {
         pthread_mutex_unlock(&r->lock);
+        /* memory was freed: compaction may succeed where it failed, so the
+         * skip hints of zones where its scanners met go */
+        reset_isolation_suitable(r->pgdat);
         wakeup_kcompactd(r->pgdat, alloc_order, highest_zoneidx);
         pthread_mutex_lock(&r->lock);
         struct timespec deadline;

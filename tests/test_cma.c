@@ -41,9 +41,12 @@ static void setup(const char *node_size, const char *cma)
 struct mrec {
     struct pa_page *page;
     uint64_t tag;
+    unsigned int order;     /* of the block (0 unless set) */
 };
 
 static unsigned long nr_migrated;
+static unsigned long area_lo, area_hi;   /* [lo, hi): the CMA area, for the counts below */
+static unsigned long from_area, into_area;
 
 static bool m_isolate(struct pa_page *page, enum pa_migrate_mode mode)
 {
@@ -56,9 +59,12 @@ static int m_migrate(struct pa_page *dst, struct pa_page *src, enum pa_migrate_m
 {
     (void)mode;
     struct mrec *r = pa_page_movable_owner(src);
-    memcpy(pa_page_address(dst), pa_page_address(src), T_PAGE);
+    memcpy(pa_page_address(dst), pa_page_address(src), T_PAGE << r->order);
     r->page = dst;
     nr_migrated++;
+    unsigned long s_pfn = pa_page_to_pfn(src), d_pfn = pa_page_to_pfn(dst);
+    from_area += s_pfn >= area_lo && s_pfn < area_hi;
+    into_area += d_pfn >= area_lo && d_pfn < area_hi;
     return 0;
 }
 
@@ -83,6 +89,11 @@ static bool tag_ok(struct pa_page *page, uint64_t tag)
         if (w[i] != (tag ^ i))
             return false;
     return true;
+}
+
+static bool in_area_pfn(unsigned long pfn)
+{
+    return pfn >= area_lo && pfn < area_hi;
 }
 
 static bool in_area(const struct pa_cma_info *ci, struct pa_page *page)
@@ -217,6 +228,148 @@ START_TEST(test_run_migrates_borrowers)
     t_drain();
     ck_assert_uint_eq(t_vmstat("nr_free_cma"), AREA_PAGES);
     ck_assert_uint_eq(pagetype_blocks("Isolate"), 0);
+}
+END_TEST
+
+/* Borrowers of order 2, compound or not, move whole: the run is handed
+ * out and every block keeps its contents, its order and its compound
+ * structure. */
+START_TEST(test_run_migrates_order2_borrowers)
+{
+    setup("128M", "64M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    size_t cap = 8192, n = 0;
+    struct mrec *recs = calloc(cap, sizeof(*recs));
+    ck_assert_ptr_nonnull(recs);
+    while (t_vmstat("nr_free_cma") > AREA_PAGES / 4) {
+        ck_assert_msg(n < cap, "%zu order-2 blocks and CMA is still %lu pages free", n, t_vmstat("nr_free_cma"));
+        pa_gfp_t gfp = PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN | (n & 1 ? PA_GFP_COMP : 0);
+        struct pa_page *p = pa_alloc_pages(gfp, 2);
+        ck_assert_ptr_nonnull(p);
+        recs[n] = (struct mrec){ .page = p, .tag = 0x9e3779b97f4a7c15ULL * (n + 1), .order = 2 };
+        for (unsigned long i = 0; i < 4; i++)
+            fill_tag(pa_pfn_to_page(pa_page_to_pfn(p) + i), recs[n].tag + i);
+        pa_page_set_movable(p, &mops, &recs[n]);
+        n++;
+    }
+    unsigned long mig0 = nr_migrated;
+    struct pa_page *run = pa_cma_alloc(RUN_PAGES, 0);
+    ck_assert_msg(run != NULL, "pa_cma_alloc(32 MiB) failed: %s", strerror(errno));
+    unsigned long start = pa_page_to_pfn(run);
+    ck_assert_uint_gt(nr_migrated - mig0, 0);
+    for (size_t i = 0; i < n; i++) {
+        unsigned long pfn = pa_page_to_pfn(recs[i].page);
+        ck_assert_msg(pfn + 4 <= start || pfn >= start + RUN_PAGES, "block %zu still inside the run", i);
+        ck_assert_uint_eq(pfn % 4, 0);
+        ck_assert_uint_eq(pa_compound_order(recs[i].page), i & 1 ? 2 : 0);
+        for (unsigned long j = 0; j < 4; j++) {
+            struct pa_page *pj = pa_pfn_to_page(pfn + j);
+            ck_assert_msg(tag_ok(pj, recs[i].tag + j), "block %zu page %lu lost its contents", i, j);
+            if (i & 1)
+                ck_assert_ptr_eq(pa_compound_head(pj), recs[i].page);
+        }
+        ck_assert_ptr_eq(pa_page_movable_owner(recs[i].page), &recs[i]);
+    }
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_int_eq(pa_cma_release(run, RUN_PAGES), 0);
+    for (size_t i = 0; i < n; i++)
+        pa_free_pages(recs[i].page, 2);
+    free(recs);
+    t_drain();
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_uint_eq(t_vmstat("nr_free_cma"), AREA_PAGES);
+}
+END_TEST
+
+/* CMA pageblocks are migration sources and targets for compaction, as the
+ * kernel's is_migrate_movable(): movable borrowers of a fragmented area
+ * are moved by pa_compact_memory, and free CMA pages take others. */
+START_TEST(test_compaction_uses_cma_blocks)
+{
+    setup("128M", "64M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    area_lo = ci.base_pfn;
+    area_hi = ci.base_pfn + ci.count;
+    size_t cap = 32768, n = 0;
+    struct mrec *recs = calloc(cap, sizeof(*recs));
+    ck_assert_ptr_nonnull(recs);
+    /* movable pages everywhere: the area and the rest of the zone */
+    while (t_vmstat("nr_free_cma") > AREA_PAGES / 8 && n < cap) {
+        struct pa_page *p = pa_alloc_pages((PA_GFP_HIGHUSER_MOVABLE & ~PA_GFP_RECLAIM) | PA_GFP_NOWARN, 0);
+        if (!p)
+            break;
+        recs[n] = (struct mrec){ .page = p, .tag = 0x2545F4914F6CDD1DULL * (n + 1) };
+        fill_tag(p, recs[n].tag);
+        pa_page_set_movable(p, &mops, &recs[n]);
+        n++;
+    }
+    size_t in_area = 0;
+    for (size_t i = 0; i < n; i++)
+        in_area += in_area_pfn(pa_page_to_pfn(recs[i].page));
+    ck_assert_uint_gt(in_area, AREA_PAGES / 2);
+    /* a random half back: both parts fragmented */
+    uint64_t seed = 0xc0ffee;
+    for (size_t i = 0; i < n; i++) {
+        if (t_rand(&seed) & 1) {
+            pa_free_pages(recs[i].page, 0);
+            recs[i].page = NULL;
+        }
+    }
+    t_drain();
+    from_area = into_area = 0;
+    ck_assert_int_eq(pa_compact_memory(), 0);
+    ck_assert_msg(from_area > 0, "no page was migrated out of a CMA pageblock (%lu migrated into one)", into_area);
+    for (size_t i = 0; i < n; i++) {
+        if (!recs[i].page)
+            continue;
+        ck_assert_msg(tag_ok(recs[i].page, recs[i].tag), "page %zu lost its contents", i);
+        ck_assert_ptr_eq(pa_page_movable_owner(recs[i].page), &recs[i]);
+        pa_free_pages(recs[i].page, 0);
+    }
+    free(recs);
+    t_drain();
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    ck_assert_uint_eq(t_vmstat("nr_free_cma"), AREA_PAGES);
+}
+END_TEST
+
+/* The kernel's order in __rmqueue (6.15): a movable request whose own
+ * lists are empty borrows the idle CMA area before it claims an unmovable
+ * pageblock.  The zone outside the area is made of free unmovable blocks;
+ * CMA is less than half of the free memory, so only the order decides. */
+START_TEST(test_cma_before_claiming)
+{
+    setup("128M", "16M");
+    struct pa_cma_info ci;
+    ck_assert_int_eq(pa_cma_area_info(0, &ci), 0);
+    struct t_blocks l = {0};
+    t_fill(&l, PA_GFP_KERNEL & ~PA_GFP_RECLAIM, 0);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    t_drain();
+    unsigned long unmovable = pagetype_blocks("Unmovable");
+    ck_assert_uint_gt(unmovable, 2 * ci.count / 512);
+    ck_assert_uint_lt(t_vmstat("nr_free_cma") * 2, t_nr_free());
+
+    /* movable requests use up what movable blocks are left, then CMA (a
+     * quarter is left: a pcp refill that drains CMA claims for the rest of
+     * its batch, as the kernel's would) */
+    struct t_blocks m = {0};
+    while (t_vmstat("nr_free_cma") > ci.count / 4) {
+        ck_assert_msg(m.n < 3 * ci.count, "%zu movable pages and CMA is still %lu pages free", m.n,
+                      t_vmstat("nr_free_cma"));
+        struct pa_page *p = pa_alloc_pages((PA_GFP_HIGHUSER_MOVABLE & ~PA_GFP_RECLAIM) | PA_GFP_NOWARN, 0);
+        ck_assert_ptr_nonnull(p);
+        t_blocks_push(&m, p, 0);
+    }
+    ck_assert_msg(pagetype_blocks("Unmovable") == unmovable,
+                  "%lu unmovable pageblocks claimed for movable pages while CMA was free",
+                  unmovable - pagetype_blocks("Unmovable"));
+    t_blocks_free_all(&m);
+    t_blocks_release(&m);
+    ck_assert_int_eq(pa_check_invariants(), 0);
 }
 END_TEST
 
@@ -536,6 +689,9 @@ int main(void)
     tcase_add_test(tc, test_bad_arguments_and_release);
     tc = t_tcase(s, "alloc", 120);
     tcase_add_test(tc, test_run_migrates_borrowers);
+    tcase_add_test(tc, test_cma_before_claiming);
+    tcase_add_test(tc, test_run_migrates_order2_borrowers);
+    tcase_add_test(tc, test_compaction_uses_cma_blocks);
     tcase_add_test(tc, test_unmovable_borrowers_fail_cleanly);
     tcase_add_test(tc, test_run_with_debug_all);
     tcase_add_test(tc, test_runs_while_owner_churns);

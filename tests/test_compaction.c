@@ -88,6 +88,9 @@ static struct cache {
     int migrate_rc;
     /* what the callbacks saw */
     unsigned long isolate_calls, isolated, migrated, migrate_failed, putback;
+    unsigned long modes[3];     /* isolate calls by enum pa_migrate_mode */
+    pthread_t tester;           /* with tester_calls: isolate calls from this thread */
+    unsigned long tester_calls;
     unsigned long violations;   /* a callback for a page the cache does not hold as expected */
 } cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -114,8 +117,11 @@ static bool page_intact(struct pa_page *page, uint64_t id, uint64_t gen)
 
 static bool cache_isolate(struct pa_page *page, enum pa_migrate_mode mode)
 {
-    (void)mode;
     pthread_mutex_lock(&cache.lock);
+    if ((unsigned int)mode < 3)
+        cache.modes[mode]++;
+    if (pthread_equal(pthread_self(), cache.tester))
+        cache.tester_calls++;
     struct slot *s = pa_page_movable_owner(page);
     bool ok = s && s->page == page && !s->isolated && !cache.refuse_isolate;
     if (ok) {
@@ -683,6 +689,102 @@ START_TEST(test_direct_compaction_captures)
 }
 END_TEST
 
+/* Isolate calls this thread made so far. */
+static unsigned long tester_calls(void)
+{
+    pthread_mutex_lock(&cache.lock);
+    unsigned long n = cache.tester_calls;
+    pthread_mutex_unlock(&cache.lock);
+    return n;
+}
+
+/* One sync-light direct compaction for order 9 in the Movable zone that
+ * must fail (the owner refuses every page), the deferral reset first. */
+static void failing_direct_compaction(void)
+{
+    struct alloc_context ac = movable_ac();
+    struct pa_page *cap = NULL;
+    compaction_defer_reset(movable_zone(), 9, true);
+    enum compact_result r = try_to_compact_pages(PA_GFP_HIGHUSER_MOVABLE, 9, ALLOC_WMARK_MIN | ALLOC_CMA, &ac,
+                                                 COMPACT_PRIO_SYNC_LIGHT, &cap);
+    ck_assert_ptr_null(cap);
+    ck_assert_int_ne(r, COMPACT_SUCCESS);
+}
+
+/*
+ * The skip hints a failing direct compaction leaves survive the next
+ * direct compaction: only kswapd going to sleep consumes
+ * compact_blockskip_flush (reset_isolation_suitable), as in the kernel.
+ * The owner refuses to isolate, so every scanned block is marked skip and
+ * the scanners meet.  Counted: isolate calls from this thread only.
+ */
+START_TEST(test_skip_hints_survive_until_kswapd_sleeps)
+{
+    setup_env();
+    t_setenv("PAGEALLOC_COMPACTION_PROACTIVENESS", "0");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    cache_fragment();
+    /* kswapd, woken by the fill, flushes the hints as it goes to sleep:
+     * let it get there first (and kcompactd finish what it woke) */
+    double end = now_s() + 10.0;
+    while (!kswapd_idle(0) && now_s() < end)
+        usleep(10000);
+    ck_assert_msg(kswapd_idle(0), "kswapd still running 10 s after the fill");
+    cache_wait_quiescent();
+    pthread_mutex_lock(&cache.lock);
+    cache.tester = pthread_self();
+    cache.refuse_isolate = true;
+    pthread_mutex_unlock(&cache.lock);
+
+    failing_direct_compaction();
+    unsigned long first = tester_calls();
+    ck_assert_uint_gt(first, 0);
+    /* the hints hold: every block with movable pages is skipped */
+    failing_direct_compaction();
+    ck_assert_msg(tester_calls() == first, "the second run scanned %lu pages again: hints were flushed",
+                  tester_calls() - first);
+    /* kswapd going to sleep flushes them: the next run scans again */
+    reset_isolation_suitable(NODE_DATA(0));
+    failing_direct_compaction();
+    ck_assert_uint_gt(tester_calls(), first);
+
+    pthread_mutex_lock(&cache.lock);
+    cache.refuse_isolate = false;
+    pthread_mutex_unlock(&cache.lock);
+    cache_wait_quiescent();
+    cache_verify();
+    cache_destroy();
+}
+END_TEST
+
+/* The kernel's compact_zone_order migrates sync-light at every priority but
+ * async, the highest (SYNC_FULL, whole zone, any block) included.  (A
+ * kcompactd run meanwhile would add sync-light calls only.) */
+START_TEST(test_direct_compaction_modes)
+{
+    setup();
+    cache_fragment();
+    struct alloc_context ac = movable_ac();
+    struct pa_page *cap = NULL;
+    pthread_mutex_lock(&cache.lock);
+    memset(cache.modes, 0, sizeof(cache.modes));
+    pthread_mutex_unlock(&cache.lock);
+    enum compact_result r = try_to_compact_pages(PA_GFP_HIGHUSER_MOVABLE, 9, ALLOC_WMARK_MIN | ALLOC_CMA, &ac,
+                                                 COMPACT_PRIO_SYNC_FULL, &cap);
+    ck_assert_int_eq(r, COMPACT_SUCCESS);
+    if (cap)
+        free_captured(cap, 9);
+    pthread_mutex_lock(&cache.lock);
+    ck_assert_uint_gt(cache.modes[PA_MIGRATE_SYNC_LIGHT], 0);
+    ck_assert_uint_eq(cache.modes[PA_MIGRATE_SYNC], 0);
+    ck_assert_uint_eq(cache.modes[PA_MIGRATE_ASYNC], 0);
+    pthread_mutex_unlock(&cache.lock);
+    cache_wait_quiescent();
+    cache_verify();
+    cache_destroy();
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Deferral, suitability, fragmentation                                */
 /* ------------------------------------------------------------------ */
@@ -772,6 +874,23 @@ START_TEST(test_fragmentation_index_formula)
 }
 END_TEST
 
+/* A shrinker that reports shrinker_objects objects and frees none. */
+static unsigned long shrinker_objects;
+
+static unsigned long objects_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    return shrinker_objects;
+}
+
+static unsigned long objects_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    return PA_SHRINK_STOP;
+}
+
 START_TEST(test_suitable_refuses_when_short)
 {
     setup();
@@ -802,6 +921,33 @@ START_TEST(test_suitable_refuses_when_short)
     ck_assert_ptr_null(cap);
     ck_assert_uint_eq(t_vmstat("compact_stall"), stall);
     ck_assert(!compaction_zonelist_suitable(&ac, 9, ALLOC_WMARK_MIN));
+    /* what reclaim could free counts too, divided by the order (the
+     * kernel's compaction_zonelist_suitable): the zone taken below MIN,
+     * then a shrinker holding 2 objects per page an order-2 request lacks
+     * makes retrying worth it, one per page does not */
+    struct t_blocks extra = {0};
+    while (zone_page_state(mz, NR_FREE_PAGES) > min_wmark_pages(mz) / 2) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_MEMALLOC | PA_GFP_NOWARN, 0);
+        ck_assert_ptr_nonnull(p);
+        t_blocks_push(&extra, p, 0);
+        t_drain();
+    }
+    unsigned long free2 = zone_page_state(mz, NR_FREE_PAGES);
+    unsigned long lack = min_wmark_pages(mz) + (2UL << 2) + 1 - free2;
+    ck_assert(!compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
+    struct pa_shrinker *sh = pa_shrinker_alloc(0, "objects");
+    ck_assert_ptr_nonnull(sh);
+    sh->count_objects = objects_count;
+    sh->scan_objects = objects_scan;
+    shrinker_objects = 2 * (lack + 8);
+    pa_shrinker_register(sh);
+    ck_assert_uint_eq(zone_reclaimable_pages(mz), shrinker_objects);
+    ck_assert(compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
+    shrinker_objects = lack;
+    ck_assert(!compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
+    pa_shrinker_free(sh);
+    t_blocks_free_all(&extra);
+    t_blocks_release(&extra);
     /* half of it back: now there is room for the targets */
     cache_free_every_other();
     ck_assert_int_eq(compaction_suitable(mz, 9, PA_ZONE_MOVABLE), COMPACT_CONTINUE);
@@ -870,6 +1016,9 @@ START_TEST(test_kcompactd_recorded_order)
     unsigned long wakes = t_vmstat("compact_daemon_wake");
     unsigned long dscan = t_vmstat("compact_daemon_migrate_scanned");
 
+    pthread_mutex_lock(&cache.lock);
+    memset(cache.modes, 0, sizeof(cache.modes));
+    pthread_mutex_unlock(&cache.lock);
     wakeup_kcompactd(NODE_DATA(0), 9, PA_ZONE_MOVABLE);
     ck_assert_msg(wait_for_pageblock(5.0), "kcompactd made no free pageblock within 5 s");
     double end = now_s() + 2.0;
@@ -882,6 +1031,11 @@ START_TEST(test_kcompactd_recorded_order)
     pthread_mutex_unlock(&cache.lock);
     ck_assert_uint_gt(migrated, 0);
     cache_wait_quiescent();
+    /* kcompactd runs sync-light, as the kernel's kcompactd_do_work */
+    pthread_mutex_lock(&cache.lock);
+    ck_assert_uint_gt(cache.modes[PA_MIGRATE_SYNC_LIGHT], 0);
+    ck_assert_uint_eq(cache.modes[PA_MIGRATE_ASYNC], 0);
+    pthread_mutex_unlock(&cache.lock);
     cache_verify();
     cache_destroy();
 }
@@ -956,6 +1110,199 @@ START_TEST(test_kcompactd_fork)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* Blocks of any order: a store of order-0 and order-2 blocks          */
+/* ------------------------------------------------------------------ */
+
+/* An owner of blocks of mixed orders, compound or not, each registered
+ * movable; migrate copies the whole block and repoints the entry. */
+struct mentry {
+    struct pa_page *page;   /* NULL: freed */
+    unsigned int order;
+    uint64_t id;
+    bool compound;          /* allocated with PA_GFP_COMP */
+    bool isolated;
+};
+
+static struct mstore {
+    pthread_mutex_t lock;
+    struct mentry *e;
+    size_t n;
+    unsigned long migrated[NR_PAGE_ORDERS];   /* blocks moved, by order */
+    unsigned long violations;                 /* dst not of src's order, or not set up as src */
+} mstore = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void mstore_fill_block(const struct mentry *m)
+{
+    uint64_t *w = pa_page_address(m->page);
+    for (size_t i = 0; i < (T_PAGE << m->order) / 8; i++)
+        w[i] = pattern_word(m->id, m->order, i);
+}
+
+static bool mstore_block_intact(const struct mentry *m)
+{
+    const uint64_t *w = pa_page_address(m->page);
+    for (size_t i = 0; i < (T_PAGE << m->order) / 8; i++)
+        if (w[i] != pattern_word(m->id, m->order, i))
+            return false;
+    return true;
+}
+
+static bool mstore_isolate(struct pa_page *page, enum pa_migrate_mode mode)
+{
+    (void)mode;
+    pthread_mutex_lock(&mstore.lock);
+    struct mentry *m = pa_page_movable_owner(page);
+    bool ok = m && m->page == page && !m->isolated;
+    if (ok)
+        m->isolated = true;
+    pthread_mutex_unlock(&mstore.lock);
+    return ok;
+}
+
+static int mstore_migrate(struct pa_page *dst, struct pa_page *src, enum pa_migrate_mode mode)
+{
+    (void)mode;
+    pthread_mutex_lock(&mstore.lock);
+    struct mentry *m = pa_page_movable_owner(src);
+    if (!m || m->page != src || !m->isolated || pa_page_movable_owner(dst) != m ||
+        pa_compound_order(dst) != pa_compound_order(src) || (pa_page_to_pfn(dst) & ((1UL << m->order) - 1)))
+        mstore.violations++;
+    /* a compound block arrives compound: its tails lead to dst */
+    if (m && m->compound && pa_compound_head(pa_pfn_to_page(pa_page_to_pfn(dst) + (1UL << m->order) - 1)) != dst)
+        mstore.violations++;
+    memcpy(pa_page_address(dst), pa_page_address(src), T_PAGE << (m ? m->order : 0));
+    if (m) {
+        m->page = dst;
+        m->isolated = false;
+        mstore.migrated[m->order]++;
+    }
+    pthread_mutex_unlock(&mstore.lock);
+    return 0;
+}
+
+static void mstore_putback(struct pa_page *page)
+{
+    pthread_mutex_lock(&mstore.lock);
+    struct mentry *m = pa_page_movable_owner(page);
+    if (m)
+        m->isolated = false;
+    pthread_mutex_unlock(&mstore.lock);
+}
+
+static const struct pa_movable_ops mstore_ops = {
+    .isolate_page = mstore_isolate,
+    .migrate_page = mstore_migrate,
+    .putback_page = mstore_putback,
+};
+
+/* Free pages of the node, and the pageblocks they could make at most
+ * (per zone: blocks never span zones), and the free pageblocks there are. */
+static void node_pageblocks(unsigned long *possible, unsigned long *have)
+{
+    *possible = *have = 0;
+    for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
+        struct zone *z = &NODE_DATA(0)->node_zones[zid];
+        if (!populated_zone(z))
+            continue;
+        *possible += zone_page_state(z, NR_FREE_PAGES) >> pageblock_order;
+        *have += free_pageblocks(z);
+    }
+}
+
+/*
+ * The experiment of a new user: a 256 MiB node filled with movable blocks
+ * of order 0 and 2 (half of the order-2 ones compound), each registered,
+ * a random half freed, then pa_compact_memory() with the rest held: at
+ * least 90% of the pageblocks the free memory could make are free blocks
+ * afterwards, every block kept its contents, and the invariants hold.
+ * Order-2 blocks in every pageblock made this 1 of 62 when only order-0
+ * pages were migrated.
+ */
+START_TEST(test_compact_mixed_orders)
+{
+    t_env_reset();
+    unsetenv("PAGEALLOC_PCP_MAGAZINE");
+    t_setenv("PAGEALLOC_COMPACTION_PROACTIVENESS", "0");
+    t_setenv("PAGEALLOC_NODE_SIZE", "256M");
+    ck_assert_int_eq(pa_init(NULL), 0);
+
+    const pa_gfp_t gfp = (PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN) & ~PA_GFP_RECLAIM;
+    size_t cap = (256UL << 20) / T_PAGE;
+    uint64_t seed = 0x5eed13;
+    mstore.e = calloc(cap, sizeof(*mstore.e));
+    ck_assert_ptr_nonnull(mstore.e);
+    mstore.n = 0;
+    unsigned long blocks_of[3] = {0};
+    for (;;) {
+        uint64_t r = t_rand(&seed);
+        unsigned int order = r & 1 ? 2 : 0;
+        pa_gfp_t g = order && (r & 2) ? gfp | PA_GFP_COMP : gfp;
+        struct pa_page *p = pa_alloc_pages(g, order);
+        if (!p && order)
+            p = pa_alloc_pages(gfp, order = 0);
+        if (!p || mstore.n == cap)
+            break;
+        struct mentry *m = &mstore.e[mstore.n];
+        m->page = p;
+        m->order = order;
+        m->compound = order && (g & PA_GFP_COMP);
+        m->id = ++mstore.n;
+        blocks_of[order]++;
+        mstore_fill_block(m);
+        pa_page_set_movable(p, &mstore_ops, m);
+    }
+    ck_assert_uint_gt(blocks_of[2], 1000);
+    ck_assert_uint_gt(blocks_of[0], 1000);
+
+    /* free a random half */
+    for (size_t i = 0; i < mstore.n; i++) {
+        size_t j = i + t_rand(&seed) % (mstore.n - i);
+        struct mentry tmp = mstore.e[i];
+        mstore.e[i] = mstore.e[j];
+        mstore.e[j] = tmp;
+        if (mstore.e[i].page)
+            pa_page_set_movable(mstore.e[i].page, &mstore_ops, &mstore.e[i]);
+        if (mstore.e[j].page)
+            pa_page_set_movable(mstore.e[j].page, &mstore_ops, &mstore.e[j]);
+    }
+    for (size_t i = 0; i < mstore.n / 2; i++) {
+        pa_free_pages(mstore.e[i].page, mstore.e[i].order);
+        mstore.e[i].page = NULL;
+    }
+    t_drain();
+
+    unsigned long possible, before, after;
+    node_pageblocks(&possible, &before);
+    ck_assert_uint_ge(possible, 50);
+    ck_assert_uint_lt(before * 10, possible);   /* fragmented: few free pageblocks */
+    ck_assert_int_eq(pa_compact_memory(), 0);
+    node_pageblocks(&possible, &after);
+    fprintf(stderr, "mixed orders: %lu/%lu free pageblocks before, %lu/%lu after; migrated %lu order-0, %lu order-2\n",
+            before, possible, after, possible, mstore.migrated[0], mstore.migrated[2]);
+    ck_assert_msg(after * 10 >= possible * 9, "only %lu of %lu possible pageblocks free after compaction", after,
+                  possible);
+    ck_assert_uint_gt(mstore.migrated[2], 0);
+    ck_assert_uint_eq(mstore.violations, 0);
+    for (size_t i = mstore.n / 2; i < mstore.n; i++) {
+        struct mentry *m = &mstore.e[i];
+        ck_assert(!m->isolated);
+        ck_assert_ptr_eq(pa_page_movable_owner(m->page), m);
+        ck_assert_uint_eq(pa_compound_order(m->page), m->compound ? m->order : 0);
+        if (m->compound)
+            ck_assert_ptr_eq(pa_compound_head(pa_pfn_to_page(pa_page_to_pfn(m->page) + 3)), m->page);
+        ck_assert_msg(mstore_block_intact(m), "block %zu (order %u, pfn %lu): contents corrupted", i, m->order,
+                      pa_page_to_pfn(m->page));
+    }
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    for (size_t i = mstore.n / 2; i < mstore.n; i++)
+        pa_free_pages(mstore.e[i].page, mstore.e[i].order);
+    free(mstore.e);
+    t_drain();
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
 static Suite *compaction_suite(void)
 {
     Suite *s = suite_create("compaction");
@@ -967,6 +1314,10 @@ static Suite *compaction_suite(void)
     tcase_add_test(tc, test_migrate_error_puts_back);
     tcase_add_test(tc, test_concurrent_user);
     tcase_add_test(tc, test_direct_compaction_captures);
+    tcase_add_test(tc, test_direct_compaction_modes);
+    tcase_add_test(tc, test_skip_hints_survive_until_kswapd_sleeps);
+    tc = t_tcase(s, "orders", 180);
+    tcase_add_test(tc, test_compact_mixed_orders);
     tc = t_tcase(s, "policy", 60);
     tcase_add_test(tc, test_deferral_arithmetic);
     tcase_add_test(tc, test_fragmentation_index_formula);

@@ -362,6 +362,249 @@ START_TEST(test_fault_injection_loses_nothing)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ */
+/* The retry rules, as the kernel's                                    */
+/* ------------------------------------------------------------------ */
+
+static struct zone *normal0(void)
+{
+    return &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
+}
+
+/* A shrinker that reports one object and never frees it. */
+static unsigned long one_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    return 1;
+}
+
+static unsigned long one_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)s;
+    (void)sc;
+    return PA_SHRINK_STOP;
+}
+
+/*
+ * should_reclaim_retry estimates what reclaim could free (the shrinkers'
+ * objects as pages) on top of the free pages against MIN: one object
+ * cannot lift a full zone to MIN, so a request gives up after one round of
+ * reclaim instead of MAX_RECLAIM_RETRIES (16) more (one direct reclaim,
+ * one allocstall, per round).
+ */
+START_TEST(test_reclaim_retry_estimates_reclaimable)
+{
+    small_node();
+    struct pa_shrinker *s = pa_shrinker_alloc(0, "one-object");
+    ck_assert_ptr_nonnull(s);
+    s->count_objects = one_count;
+    s->scan_objects = one_scan;
+    s->seeks = PA_DEFAULT_SEEKS;
+    pa_shrinker_register(s);
+    struct t_blocks l = {0};
+    t_fill(&l, PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0);   /* every page */
+    ck_assert_uint_eq(zone_reclaimable_pages(normal0()), 1);
+    unsigned long stalls = t_vmstat("allocstall_normal");
+    ck_assert_ptr_null(pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_RETRY_MAYFAIL | PA_GFP_NOWARN, 0));
+    unsigned long rounds = t_vmstat("allocstall_normal") - stalls;
+    ck_assert_msg(rounds <= 2, "%lu rounds of direct reclaim for one object that cannot go", rounds);
+    pa_shrinker_free(s);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/* Free pages in the pageblock of page (racy walk of the buddy flags: the
+ * test's own thread is the only one allocating). */
+static unsigned long pageblock_free(struct pa_page *page)
+{
+    unsigned long start = pa_page_to_pfn(page) & ~(pageblock_nr_pages - 1), n = 0;
+    for (unsigned long pfn = start; pfn < start + pageblock_nr_pages;) {
+        struct pa_page *p = pa_pfn_to_page(pfn);
+        unsigned long step = PageBuddy(p) ? 1UL << buddy_order(p) : 1;
+        if (PageBuddy(p))
+            n += step;
+        pfn += step;
+    }
+    return n;
+}
+
+/*
+ * When should_reclaim_retry gives up, the highatomic reserve goes back
+ * first (not only after 16 rounds): a RETRY_MAYFAIL request that reclaim
+ * cannot help is served from the released block instead of failing.
+ */
+START_TEST(test_give_up_releases_highatomic)
+{
+    small_node();
+    struct zone *z = normal0();
+    struct t_blocks l = {0};
+    t_fill(&l, PA_GFP_KERNEL | PA_GFP_NORETRY | PA_GFP_NOWARN, 0);   /* below LOW */
+    struct pa_page *a2 = pa_alloc_pages(PA_GFP_ATOMIC, 2);
+    ck_assert_ptr_nonnull(a2);
+    ck_assert_uint_eq(z->nr_reserved_highatomic, pageblock_nr_pages);
+    /* give back just enough that the zone is one page above MIN counting
+     * the reserve, and at or below it without: only the reserve, once
+     * released, lets an order-0 request pass MIN */
+    ck_assert_int_eq(get_pageblock_migratetype(a2), MIGRATE_HIGHATOMIC);
+    unsigned long h = pageblock_free(a2), min = min_wmark_pages(z);
+    ck_assert_uint_ge(h, 2);
+    pa_drain_all_pages();
+    while (zone_page_state(z, NR_FREE_PAGES) < min + 1) {
+        ck_assert_uint_gt(l.n, 0);
+        pa_free_pages(l.v[--l.n].page, 0);
+        pa_drain_all_pages();
+    }
+    ck_assert_uint_le(zone_page_state(z, NR_FREE_PAGES) - h, min);
+    struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_RETRY_MAYFAIL | PA_GFP_NOWARN, 0);
+    ck_assert_msg(p != NULL, "RETRY_MAYFAIL failed with %lu pages still reserved highatomic",
+                  z->nr_reserved_highatomic);
+    ck_assert_uint_eq(z->nr_reserved_highatomic, 0);
+    pa_free_pages(p, 0);
+    pa_free_pages(a2, 2);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/*
+ * Requests with reserve flags (MEMALLOC) keep ALLOC_KSWAPD (Linux 6.1): a
+ * boosted watermark left by an earlier fallback wakes kswapd when such a
+ * request takes a page, and the flag is consumed.  The zone is below MIN,
+ * so only the reserve attempt of the slow path can succeed.
+ */
+START_TEST(test_reserve_request_keeps_kswapd)
+{
+    small_node();
+    struct zone *z = normal0();
+    struct t_blocks l = {0};
+    t_fill(&l, PA_GFP_KERNEL | PA_GFP_NORETRY | PA_GFP_NOWARN, 0);
+    pa_drain_all_pages();
+    __atomic_store_n(&z->boosted_watermark, 1, __ATOMIC_RELAXED);
+    struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_MEMALLOC | PA_GFP_NOWARN, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_msg(__atomic_load_n(&z->boosted_watermark, __ATOMIC_RELAXED) == 0,
+                  "the reserve request dropped ALLOC_KSWAPD: the boost never woke kswapd");
+    pa_free_pages(p, 0);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+static struct t_blocks give_back;
+
+static void *free_batch_later(void *arg)
+{
+    (void)arg;
+    usleep(300000);
+    t_blocks_free_all(&give_back);
+    return NULL;
+}
+
+/*
+ * A request without PA_GFP_FS kills nothing (outside memcg OOM), as the
+ * kernel's out_of_memory: it reports progress and retries, and succeeds
+ * once another thread frees memory.  The same inside pa_memalloc_nofs_save
+ * for a PA_GFP_KERNEL request.
+ */
+START_TEST(test_nofs_never_kills)
+{
+    small_node();
+    static struct client cl;
+    client_init(&cl, "victim", 2000);
+    struct t_blocks rest = {0};
+    t_fill(&rest, PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0);   /* every page; cannot reclaim, so no OOM */
+    for (int round = 0; round < 2; round++) {
+        /* 1024 pages back after 300 ms: above MIN again */
+        give_back = (struct t_blocks){0};
+        for (int i = 0; i < 1024 && rest.n; i++)
+            t_blocks_push(&give_back, rest.v[--rest.n].page, 0);
+        pthread_t th;
+        pthread_create(&th, NULL, free_batch_later, NULL);
+        struct pa_page *p;
+        if (round == 0) {
+            p = pa_alloc_pages(PA_GFP_NOFS | PA_GFP_NOWARN, 0);
+        } else {
+            unsigned int tok = pa_memalloc_nofs_save();
+            p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
+            pa_memalloc_nofs_restore(tok);
+        }
+        pthread_join(th, NULL);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_msg(cl.killed == 0, "a request without PA_GFP_FS killed an OOM client (round %d)", round);
+        /* use the memory up again for the next round (what the other
+         * thread freed may sit on its CPU's list) */
+        t_blocks_push(&rest, p, 0);
+        pa_drain_all_pages();
+        t_fill(&rest, PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0);
+        t_blocks_release(&give_back);
+    }
+    /* a request with PA_GFP_FS still kills */
+    struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(cl.killed, 1);
+    pa_free_pages(p, 0);
+    pa_oom_unregister(&cl.c);
+    t_blocks_free_all(&rest);
+    t_blocks_release(&rest);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
+/*
+ * ALLOC_NOFRAGMENT, the kernel's rule for a single node: a request that
+ * starts in Normal takes a lower zone's free block before it steals a
+ * page from another type's pageblock in Normal (here DMA, with DMA32
+ * empty, the default).  Normal is made of unmovable pageblocks with
+ * order-0 holes.  THISNODE keeps the request on the general path (the
+ * per-thread fast path of the library does not take the flag).
+ */
+START_TEST(test_nofragment_prefers_lower_zone)
+{
+    t_env_reset();
+    t_setenv("PAGEALLOC_NODE_SIZE", "64M");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    struct zone *dma = &NODE_DATA(0)->node_zones[PA_ZONE_DMA];
+    ck_assert(populated_zone(dma));
+    ck_assert(!populated_zone(&NODE_DATA(0)->node_zones[PA_ZONE_DMA32]));
+    struct t_blocks l = {0};
+    for (;;) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NORETRY | PA_GFP_NOWARN, 0);
+        if (!p)
+            break;
+        if (pa_page_zonenum(p) != PA_ZONE_NORMAL) {
+            pa_free_pages(p, 0);
+            break;
+        }
+        t_blocks_push(&l, p, 0);
+    }
+    ck_assert_uint_gt(l.n, 4096);
+    /* every other page back: holes in unmovable pageblocks only */
+    size_t k = 0;
+    for (size_t i = 0; i < l.n; i++) {
+        if (i & 1)
+            pa_free_pages(l.v[i].page, 0);
+        else
+            l.v[k++] = l.v[i];
+    }
+    l.n = k;
+    pa_drain_all_pages();
+    struct pa_page *p = pa_alloc_pages(PA_GFP_HIGHUSER_MOVABLE | PA_GFP_THISNODE | PA_GFP_NOWARN, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_msg(pa_page_zonenum(p) == PA_ZONE_DMA,
+                  "a movable page came from zone %d: an unmovable pageblock of Normal was fragmented",
+                  (int)pa_page_zonenum(p));
+    pa_free_pages(p, 0);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
 static Suite *slowpath_suite(void)
 {
     Suite *s = suite_create("slowpath");
@@ -375,6 +618,11 @@ static Suite *slowpath_suite(void)
     tcase_add_test(tc, test_retry_mayfail_never_kills);
     tcase_add_test(tc, test_direct_reclaim_races_kswapd);
     tcase_add_test(tc, test_fault_injection_loses_nothing);
+    tcase_add_test(tc, test_reclaim_retry_estimates_reclaimable);
+    tcase_add_test(tc, test_give_up_releases_highatomic);
+    tcase_add_test(tc, test_reserve_request_keeps_kswapd);
+    tcase_add_test(tc, test_nofs_never_kills);
+    tcase_add_test(tc, test_nofragment_prefers_lower_zone);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -10,20 +10,25 @@
  * priority as the kernel's do_shrink_slab does; work a shrinker could not do
  * is deferred to the next pass.  NUMA-aware shrinkers are asked per node.
  *
- * Movable pages and the migration protocol (compaction):
- *   1. The owner registers a page with pa_page_set_movable(page, ops, owner).
+ * Movable blocks and the migration protocol (compaction, CMA):
+ *   A block of any order, compound (PA_GFP_COMP) or not, is registered and
+ *   migrated whole, through its first page ("page" below).
+ *   1. The owner registers a block with pa_page_set_movable(page, ops, owner).
  *   2. Compaction calls ops->isolate_page(page, mode).  Returning true means
- *      the owner will neither free nor touch the page until the library calls
- *      migrate_page or putback_page for it; false means "not now".
- *   3. The library calls ops->migrate_page(dst, src, mode): the owner copies
- *      the contents to dst (pa_page_address) and repoints its references,
- *      then returns 0.  Any other value leaves src in place.  On success the
- *      registration (ops, owner) and the owner's reference move to dst; the
- *      library frees src.
+ *      the owner will neither free nor touch the block until the library
+ *      calls migrate_page or putback_page for it; false means "not now".
+ *   3. The library calls ops->migrate_page(dst, src, mode): dst is a block of
+ *      the same order (compound if src is), the owner copies the contents
+ *      (PAGE_SIZE << order bytes, from pa_page_address) and repoints its
+ *      references, then returns 0.  Any other value leaves src in place.
+ *      On success the registration (ops, owner) and the owner's reference
+ *      move to dst; the library frees src.
  *   4. On failure, or when compaction stops early, ops->putback_page(src)
- *      hands the page back to the owner, unchanged.
- *   Freeing a page clears its registration.  migrate_page must not allocate
+ *      hands the block back to the owner, unchanged.
+ *   Freeing a block clears its registration.  migrate_page must not allocate
  *   with PA_GFP_DIRECT_RECLAIM.  Callbacks run without library locks held.
+ *   Direct compaction and kcompactd pass PA_MIGRATE_ASYNC or _SYNC_LIGHT;
+ *   pa_compact_node/memory and pa_cma_alloc pass PA_MIGRATE_SYNC.
  *
  * OOM clients: subsystems that can give everything back.  When an
  * allocation cannot be satisfied after reclaim and compaction, the library
