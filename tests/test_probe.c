@@ -196,7 +196,10 @@ static void hugetlb_fork_child(void *arg)
     t_fill(&l, PA_GFP_KERNEL, 0);          /* every section online */
     for (size_t i = 0; i < l.n; i++)       /* and every hugepage faulted in */
         *(volatile char *)pa_page_address(l.v[i].page) = 1;
-    t_child_check(strcmp(pa_node_backing(0), "hugetlb-2M") == 0);
+    if (strcmp(pa_node_backing(0), "hugetlb-2M") != 0) {
+        fprintf(stderr, "backing %s, not hugetlb-2M\n", pa_node_backing(0));
+        _exit(77);                         /* e.g. under TSan: skipped */
+    }
     for (int i = 0; i < 2; i++) {
         pid_t kid = fork();
         t_child_check(kid >= 0);
@@ -246,6 +249,11 @@ START_TEST(test_hugetlb_fork_warning)
     ck_assert_int_eq(write_long(nr, old), 0);
     if (got < 34) {
         fprintf(stderr, "test_hugetlb_fork_warning: the pool did not grow (%ld free): skipped\n", got);
+        return;
+    }
+    if (WIFEXITED(c.status) && WEXITSTATUS(c.status) == 77) {
+        fprintf(stderr, "test_hugetlb_fork_warning: no hugetlb backing here: skipped\n");
+        free(c.err);
         return;
     }
     char st[64];
