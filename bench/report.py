@@ -121,11 +121,56 @@ def cycle_report(per_run):
     return "\n".join(lines)
 
 
+# Issue 15: the malloc workload (bench-malloc-heap), jemalloc on libpagealloc
+# at most 1.1x plain jemalloc per malloc/free, with more of the heap on
+# 2 MiB pages.
+HEAP_WORKLOAD = "malloc_mixed"
+HEAP_PLAIN, HEAP_PA = "jemalloc", "jemalloc-pagealloc"
+HEAP_LIMIT = 1.1
+
+
+def heap_report(samples, extras, out_dir):
+    """Markdown for the malloc workload, and heap.dat for plot_heap.gp.
+    samples: {(alloc, threads): [ns]}, extras: {(alloc, threads): {k: [v]}}."""
+    if not samples:
+        return ""
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    ex = {k: {e: statistics.median(v) for e, v in d.items()} for k, d in extras.items()}
+    lines = ["| allocator | threads | wall ns/op | CPU ns/op | RSS MiB (peak) | on 2 MiB pages | "
+             "÷ plain jemalloc (wall, CPU) | target ≤1.1× | more on 2 MiB pages |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    dat = ["allocator wall_ns cpu_ns rss_mib huge_pct"]
+    order = [HEAP_PLAIN, HEAP_PA] + sorted({a for a, _ in med} - {HEAP_PLAIN, HEAP_PA})
+    for a in order:
+        for (b, t) in sorted(k for k in med if k[0] == a):
+            e = ex.get((b, t), {})
+            base, base_e = med.get((HEAP_PLAIN, t)), ex.get((HEAP_PLAIN, t), {})
+            r = med[(b, t)] / base if base and b != HEAP_PLAIN else None
+            rc = (e["cpu_ns"] / base_e["cpu_ns"]) if b != HEAP_PLAIN and base_e.get("cpu_ns") and "cpu_ns" in e else None
+            ratio = f"{fmt_ratio(r)}, {fmt_ratio(rc)}" if r is not None else ""
+            target = verdict(r, HEAP_LIMIT) if r is not None else ""
+            more = ""
+            if b != HEAP_PLAIN and "huge_pct" in e and "huge_pct" in base_e:
+                more = ("met" if e["huge_pct"] > base_e["huge_pct"] else "NOT met") + \
+                       f" ({e['huge_pct']:.1f}% vs {base_e['huge_pct']:.1f}%)"
+            lines.append(f"| {b} | {t} | {fmt_ns(med[(b, t)])} | {fmt_ns(e.get('cpu_ns'))} | "
+                         f"{e.get('rss_mib', float('nan')):.0f} ({e.get('hwm_mib', float('nan')):.0f}) | "
+                         f"{e.get('huge_mib', float('nan')):.0f} MiB ({e.get('huge_pct', float('nan')):.1f}%) | "
+                         f"{ratio} | {target} | {more} |")
+            dat.append(f"{b} {med[(b, t)]:.3f} {e.get('cpu_ns', float('nan')):.3f} "
+                       f"{e.get('rss_mib', float('nan')):.1f} {e.get('huge_pct', float('nan')):.1f}")
+    with open(f"{out_dir}/heap.dat", "w") as f:
+        f.write("\n".join(dat) + "\n")
+    return "\n".join(lines)
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__, file=sys.stderr)
         return 2
     raw_path, out_dir = argv[1], argv[2]
+    heap_samples = defaultdict(list)                       # malloc workload: (alloc, threads) -> [ns]
+    heap_extras = defaultdict(lambda: defaultdict(list))
     meta = {}
     i = 3
     while i < len(argv):
@@ -161,6 +206,12 @@ def main(argv):
                 cpu = num(parse_extra(row["extra"]).get("cpu_ns_per_op"))
                 cycle_runs[wl][row["run"]][alloc] = (ns, cpu)
                 continue
+            if wl == HEAP_WORKLOAD:
+                heap_samples[(alloc, key[2])].append(ns)
+                for k, v in parse_extra(row["extra"]).items():
+                    if num(v) is not None:
+                        heap_extras[(alloc, key[2])][k].append(float(v))
+                continue
             samples[key].append(ns)
             for k, v in parse_extra(row["extra"]).items():
                 if num(v) is not None:
@@ -169,6 +220,7 @@ def main(argv):
 
     # The mmap cycle rows (kernel vs shim, issue 6) get their own table.
     cycle_table = cycle_report(cycle_runs)
+    heap_table = heap_report(heap_samples, heap_extras, out_dir)
     if not samples:
         print("report.py: no numbers in " + raw_path, file=sys.stderr)
         return 1
@@ -350,6 +402,18 @@ def main(argv):
                "back to the kernel (munmap, MADV_DONTNEED) and took again, or fresh memory; each costs "
                "about 2-4 µs on this machine.")
     out.append("")
+    if heap_table:
+        out.append("## malloc heap: jemalloc with its extents on libpagealloc (issue 15)\n")
+        out.append(heap_table)
+        out.append("")
+        out.append("`bench-malloc-heap`: threads each keep 4096 live blocks and replace a random one per "
+                   "operation (free + malloc, first byte, last byte and one byte per page written); sizes "
+                   "16 B-4 KiB 90%, to 64 KiB 9%, to 1 MiB 1%. The same binary runs plain (jemalloc) and "
+                   "under `LD_PRELOAD=libpagealloc-jemalloc-preload.so` (jemalloc-pagealloc: every extent "
+                   "from libpagealloc, as `pagealloc-run --malloc=jemalloc`). RSS and the 2 MiB share come "
+                   "from /proc/self/smaps at the end (AnonHugePages + hugetlb over Rss + hugetlb). "
+                   "Plot: results-heap.png.")
+        out.append("")
     if info_lines:
         out.append("## Allocators\n")
         out.extend(info_lines)

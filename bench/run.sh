@@ -5,7 +5,7 @@
 # interleaved; median per (allocator, workload); markdown table, CSV, plot.
 #
 #   bench/run.sh [--quick] [--runs N] [--out DIR] [--touch pages|first|none]
-#                [--node-size SIZE] [--frag-node-size SIZE]
+#                [--node-size SIZE] [--frag-node-size SIZE] [--heap-hugepages N]
 #
 #   --quick            shorter runs (whole thing well under a minute on 2 cores)
 #   --runs N           runs per allocator and workload (default 5, at least 1)
@@ -13,11 +13,19 @@
 #   --touch MODE       how blocks are touched (default pages: one byte per 4 KiB page)
 #   --node-size SIZE   PAGEALLOC_NODE_SIZE for the timed workloads (default 4G)
 #   --frag-node-size SIZE   ... for the fragmentation runs (default 384M)
+#   --heap-hugepages N reserve N 2 MiB hugepages (vm.nr_hugepages, as root)
+#                      for the malloc heap runs and put the old value back
+#                      after each; their pagealloc side then uses hugetlb
 #
 # Also runs bench-mmap-cycle under LD_PRELOAD=libpagealloc-preload.so: the
 # mmap(64 KiB) + touch + munmap cycle through the kernel and through the
 # shim, alternating in one process, reported with the issue-6 target (shim at
 # most 1/50 of the kernel's time), wall and CPU time.
+#
+# And bench-malloc-heap (issue 15), a multi-threaded malloc workload with
+# mixed sizes, twice: plain jemalloc, and jemalloc with every extent from
+# libpagealloc (LD_PRELOAD=libpagealloc-jemalloc-preload.so): ns per
+# malloc+free, resident memory, share on 2 MiB pages (results-heap.png).
 #
 # Builds first (cmake --build BUILD_DIR --target bench; configures BUILD_DIR,
 # default build/, if it has no cache).  Writes DIR/raw.csv (every run),
@@ -38,6 +46,7 @@ out=
 touch_mode=pages
 node_size=4G
 frag_node_size=384M
+heap_hugepages=
 cmdline="bench/run.sh${*:+ $*}"
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -52,6 +61,8 @@ while [[ $# -gt 0 ]]; do
         --node-size=*) node_size=${1#*=} ;;
         --frag-node-size) frag_node_size=${2:?}; shift ;;
         --frag-node-size=*) frag_node_size=${1#*=} ;;
+        --heap-hugepages) heap_hugepages=${2:?--heap-hugepages needs a number}; shift ;;
+        --heap-hugepages=*) heap_hugepages=${1#*=} ;;
         -h|--help) awk 'NR > 2 && /^#/ { sub(/^# ?/, ""); print; next } NR > 2 { exit }' "$0"; exit 0 ;;
         *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
     esac
@@ -61,6 +72,10 @@ done
 if [[ -z "$out" ]]; then out="$root/bench/out"; elif [[ "$out" != /* ]]; then out="$caller/$out"; fi
 [[ "$runs" =~ ^[0-9]+$ && "$runs" -ge 1 ]] || { echo "run.sh: --runs must be a positive integer" >&2; exit 2; }
 case "$touch_mode" in pages|first|none) ;; *) echo "run.sh: --touch must be pages, first or none" >&2; exit 2 ;; esac
+if [[ -n "$heap_hugepages" ]]; then
+    [[ "$heap_hugepages" =~ ^[0-9]+$ ]] || { echo "run.sh: --heap-hugepages must be a number" >&2; exit 2; }
+    [[ -w /proc/sys/vm/nr_hugepages ]] || { echo "run.sh: --heap-hugepages needs root (vm.nr_hugepages)" >&2; exit 2; }
+fi
 
 nproc=$(nproc 2>/dev/null || echo 2)
 if [[ $quick -eq 1 ]]; then
@@ -141,6 +156,15 @@ else
     echo "run.sh: mmap cycle not available, skipped: bench-mmap-cycle or the shim not built" >&2
 fi
 
+# The malloc heap workload (issue 15): plain jemalloc vs jemalloc on libpagealloc.
+heap_preload=$(cat "$bin_dir/jemalloc-preload.txt" 2>/dev/null || true)
+if [[ -x "$bin_dir/bench-malloc-heap" && -n "$heap_preload" && -f "$heap_preload" ]]; then
+    jobs+=("malloc-heap:plain" "malloc-heap:pagealloc")
+else
+    missing+=("malloc-heap (bench-malloc-heap or libpagealloc-jemalloc-preload.so not built)")
+    echo "run.sh: malloc heap workload not available, skipped: jemalloc or libpagealloc-jemalloc not built" >&2
+fi
+
 failures=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run.sh: ${#backends[@]} allocators (${backends[*]}), $runs runs of ${#jobs[@]} jobs," \
@@ -158,6 +182,21 @@ run_job() {   # run_job RUN BACKEND WORKLOAD
         LD_PRELOAD="$preload${LD_PRELOAD:+:$LD_PRELOAD}" PAGEALLOC_NODE_SIZE=$ns \
             timeout "$proc_timeout" "$exe" -t "$time_ms" -r 5 \
             >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+    elif [[ "$b" == malloc-heap ]]; then
+        local name=jemalloc pre=()
+        if [[ "$w" == pagealloc ]]; then
+            name=jemalloc-pagealloc
+            pre=(env LD_PRELOAD="$heap_preload${LD_PRELOAD:+:$LD_PRELOAD}")
+            [[ -n "$heap_hugepages" ]] && pre+=(PAGEALLOC_HUGEPAGES=2M)
+        fi
+        local saved_hp=
+        if [[ -n "$heap_hugepages" ]]; then
+            saved_hp=$(cat /proc/sys/vm/nr_hugepages)
+            echo "$heap_hugepages" >/proc/sys/vm/nr_hugepages
+        fi
+        PAGEALLOC_NODE_SIZE=$node_size timeout "$proc_timeout" "${pre[@]}" "$exe" -a "$name" -n "$nproc" \
+            -t "$((time_ms * 5 > 1000 ? time_ms * 5 : 1000))" >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
+        [[ -n "$saved_hp" ]] && echo "$saved_hp" >/proc/sys/vm/nr_hugepages
     else
         PAGEALLOC_NODE_SIZE=$ns timeout "$proc_timeout" "$exe" "${args[@]}" \
             >"$out/log/$tag.csv" 2>"$out/log/$tag.err" || status=$?
@@ -223,6 +262,14 @@ if command -v gnuplot >/dev/null 2>&1; then
     fi
 else
     echo "run.sh: gnuplot not installed (Debian: gnuplot-nox); no plot" >&2
+fi
+
+if [[ -s "$out/heap.dat" ]] && command -v gnuplot >/dev/null 2>&1; then
+    if ! gnuplot -e "datafile='$out/heap.dat'; outfile='$out/results-heap.png'; subtitle='$(date -u +%Y-%m-%d) $nproc CPUs $([[ $quick -eq 1 ]] && echo quick)'" \
+            bench/plot_heap.gp 2>"$out/log/gnuplot-heap.err"; then
+        cat "$out/log/gnuplot-heap.err" >&2
+        failures+=("gnuplot (heap) failed")
+    fi
 fi
 
 echo

@@ -89,6 +89,17 @@ run("configure consumer (find_package)"
 run("build consumer (find_package)" "${CMAKE_COMMAND}" --build "${cbuild}")
 run("run consumer_shared (find_package)" "${cbuild}/consumer_shared")
 run("run consumer_static (find_package)" "${cbuild}/consumer_static")
+set(with_jemalloc FALSE)
+if(EXISTS "${libdir}/libpagealloc-jemalloc.so")
+    set(with_jemalloc TRUE)
+    foreach(f "${incdir}/pagealloc/jemalloc.h" "${libdir}/libpagealloc-jemalloc.a"
+              "${libdir}/pkgconfig/pagealloc-jemalloc.pc" "${libdir}/libpagealloc-jemalloc-preload.so")
+        if(NOT EXISTS "${f}")
+            message(FATAL_ERROR "[install_consumer] missing from the install: ${f}")
+        endif()
+    endforeach()
+    run("run consumer_jemalloc (find_package pagealloc::jemalloc)" "${cbuild}/consumer_jemalloc")
+endif()
 
 # 5. pkg-config.
 if(NOT PKG_CONFIG)
@@ -119,5 +130,19 @@ run("build consumer (pkg-config)"
     "${C_COMPILER}" -std=c11 -o "${WORK_DIR}/consumer_pkgconfig"
     "${SOURCE_DIR}/cmake/consumer/consumer.c" ${pc_flags})
 run("run consumer (pkg-config)" "${WORK_DIR}/consumer_pkgconfig")
+
+if(with_jemalloc)
+    execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs pagealloc-jemalloc
+                    OUTPUT_VARIABLE pcj_flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
+    if(NOT rc EQUAL 0)
+        message(FATAL_ERROR "[install_consumer] pkg-config --cflags --libs pagealloc-jemalloc failed (exit ${rc})")
+    endif()
+    message(STATUS "[install_consumer] pkg-config --cflags --libs pagealloc-jemalloc: ${pcj_flags}")
+    separate_arguments(pcj_flags UNIX_COMMAND "${pcj_flags}")
+    run("build jemalloc consumer (pkg-config)"
+        "${C_COMPILER}" -std=c11 -o "${WORK_DIR}/consumer_jemalloc_pkgconfig"
+        "${SOURCE_DIR}/cmake/consumer/jemalloc_consumer.c" ${pcj_flags})
+    run("run jemalloc consumer (pkg-config)" "${WORK_DIR}/consumer_jemalloc_pkgconfig")
+endif()
 
 message(STATUS "[install_consumer] all consumers built and ran against ${prefix}")

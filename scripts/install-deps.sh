@@ -11,9 +11,9 @@ packages=(
     build-essential cmake pkg-config   # toolchain
     libnuma-dev numactl                # libnuma (the only link dependency), numactl for tests
     check                              # unit-test framework
-    libjemalloc-dev libtcmalloc-minimal4 libgoogle-perftools-dev libmimalloc-dev   # benchmark peers (libgoogle-perftools-dev: gperftools/tcmalloc.h, libtcmalloc_minimal.so)
+    libjemalloc-dev libtcmalloc-minimal4 libgoogle-perftools-dev libmimalloc-dev   # libpagealloc-jemalloc's jemalloc, and benchmark peers (libgoogle-perftools-dev: gperftools/tcmalloc.h, libtcmalloc_minimal.so)
     gnuplot-nox                        # benchmark plots
-    sqlite3                            # a real program the shim tests run
+    sqlite3 python3 nodejs             # real programs the shim and --malloc=jemalloc tests run
     systemtap-sdt-dev                  # <sys/sdt.h>: the USDT tracepoints (src/trace.h)
     bpftrace                           # the USDT test counts allocations by order with it
     clang libclang-rt-14-dev           # scripts/fuzz.sh: libFuzzer (its runtime package is only Recommended by clang)

@@ -364,17 +364,7 @@ static int alloc_contig_range(struct cma_area *a, unsigned long start, unsigned 
     spin_unlock(&z->lock);
     if (!taken)
         return -1;
-    for (unsigned long pfn = start; pfn < end; pfn++) {
-        struct pa_page *p = pfn_to_page(pfn);
-        __atomic_store_n(&p->flags, 0UL, __ATOMIC_RELAXED);   /* buddy scans read neighbours' flags */
-        p->order = 0;
-        p->private = 0;
-        p->mapping = NULL;
-        p->owner = NULL;
-        set_page_count(p, 1);
-        if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
-            set_page_owner(p, 0, PA_GFP_KERNEL);
-    }
+    prep_taken_range(start, end, PA_GFP_KERNEL);
     return 0;
 }
 

@@ -1368,4 +1368,14 @@ void dhugetlb_pool_destroy(struct dhugetlb_pool *pool);   /* every block free */
 bool dhugetlb_pool_busy(const struct dhugetlb_pool *pool);
 int dhugetlb_validate(char *buf, size_t len);
 
+/* ------------------------------------------------------------------ */
+/* contig.c: runs of any length (alloc_contig_pages)                   */
+/* ------------------------------------------------------------------ */
+
+/* Each page of an allocated block its own order-0 allocation (split_page). */
+void split_page(struct pa_page *page, unsigned int order);
+/* Pages [start, end) just taken off the free lists become order-0
+ * allocations with one reference each. */
+void prep_taken_range(unsigned long start, unsigned long end, pa_gfp_t gfp);
+
 #endif /* PAGEALLOC_INTERNAL_H */

@@ -1311,15 +1311,8 @@ PA_API void *pa_alloc_pages_exact(size_t size, pa_gfp_t gfp)
     struct pa_page *page = pa_alloc_pages(gfp & ~PA_GFP_COMP, order);
     if (!page)
         return NULL;
-    /* split_page: every page becomes its own order-0 allocation */
     unsigned long nr = 1UL << order, used = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
-        split_page_owner(page, order);
-    for (unsigned long i = 0; i < nr; i++) {
-        WRITE_ONCE(page[i].order, 0);
-        page[i].memcg_data = page->memcg_data;   /* split_page_memcg: each page carries its share */
-        set_page_count(&page[i], 1);
-    }
+    split_page(page, order);
     if (used < nr)
         free_pages_range(page_zone(page), page_to_pfn(page) + used, page_to_pfn(page) + nr);
     return page_address(page);

@@ -31,9 +31,14 @@
 
 #define PROG "pagealloc-run"
 #define SHIM_NAME "libpagealloc-preload.so"
+#define JE_SHIM_NAME "libpagealloc-jemalloc-preload.so"
 
 #ifndef PAGEALLOC_RUN_LIBDIR_REL
 #define PAGEALLOC_RUN_LIBDIR_REL "../lib"   /* from the binary's directory */
+#endif
+
+#ifndef PAGEALLOC_RUN_JEMALLOC_SO
+#define PAGEALLOC_RUN_JEMALLOC_SO "libjemalloc.so.2"   /* the dynamic linker's search */
 #endif
 
 #define EXIT_USAGE 2
@@ -59,6 +64,13 @@ static void usage(FILE *f)
 "  NODES is a list like 0-2,5, or all, or !LIST (all but LIST); nodes are\n"
 "  the library's (logical ones under PAGEALLOC_NUMA_EMULATE).\n"
 "\n"
+"Heap:\n"
+"      --malloc=jemalloc|default   jemalloc: preload the system's jemalloc and\n"
+"                                  " JE_SHIM_NAME " instead of the\n"
+"                                  shim, so that every extent of the program's\n"
+"                                  malloc heap comes from libpagealloc under the\n"
+"                                  policy above (PAGEALLOC_MALLOC)\n"
+"\n"
 "Library settings:\n"
 "      --hugepages=auto|1G|2M|thp|none   backing (PAGEALLOC_HUGEPAGES)\n"
 "      --size=BYTES                arena limit per node, at least 8M\n"
@@ -76,11 +88,13 @@ static void usage(FILE *f)
 "  -h, --help                      show this help\n"
 "\n"
 "The shim is looked up in $PAGEALLOC_PRELOAD (a path), then next to the\n"
-"binary in %s/, then in the build tree's src/shim/.\n"
+"binary in %s/, then in the build tree's src/shim/; with --malloc=jemalloc\n"
+"in $PAGEALLOC_JEMALLOC_PRELOAD, then there, then in src/jemalloc/, and\n"
+"jemalloc itself in $PAGEALLOC_JEMALLOC_SO, else %s.\n"
 "\n"
 "Exit status: the program's; 2 for a bad option, 1 if the shim is not found,\n"
 "126 if PROGRAM cannot be run, 127 if it is not found.\n",
-        PAGEALLOC_RUN_LIBDIR_REL);
+        PAGEALLOC_RUN_LIBDIR_REL, PAGEALLOC_RUN_JEMALLOC_SO);
 }
 
 static void __attribute__((noreturn, format(printf, 1, 2))) usage_error(const char *fmt, ...)
@@ -324,17 +338,19 @@ static bool is_file(const char *path)
     return access(path, R_OK) == 0;
 }
 
-/* An absolute path to the shim (malloc'd), or NULL after a message. */
-static char *find_shim(void)
+/* An absolute path to the preload library name (malloc'd): from the
+ * variable env_name, next to the binary, or in the build tree's build_dir;
+ * NULL after a message. */
+static char *find_shim(const char *name, const char *env_name, const char *build_dir)
 {
-    const char *env = getenv("PAGEALLOC_PRELOAD");
+    const char *env = getenv(env_name);
     char buf[PATH_MAX + 64], exe[PATH_MAX];
     char *dir;
 
     if (env && *env) {
         char *abs = realpath(env, NULL);
         if (!abs || !is_file(abs)) {
-            fprintf(stderr, PROG ": PAGEALLOC_PRELOAD=%s: %s\n", env, strerror(errno ? errno : ENOENT));
+            fprintf(stderr, PROG ": %s=%s: %s\n", env_name, env, strerror(errno ? errno : ENOENT));
             free(abs);
             return NULL;
         }
@@ -350,21 +366,19 @@ static char *find_shim(void)
     dir = dirname(exe);
 
     const char *const rel[] = {
-        PAGEALLOC_RUN_LIBDIR_REL "/" SHIM_NAME,   /* installed: bin/../lib */
-        "../src/shim/" SHIM_NAME,                 /* build tree: tools/../src/shim */
+        PAGEALLOC_RUN_LIBDIR_REL,   /* installed: bin/../lib */
+        build_dir,                  /* build tree: tools/../src/shim */
     };
     for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-        snprintf(buf, sizeof(buf), "%s/%s", dir, rel[i]);
+        snprintf(buf, sizeof(buf), "%s/%s/%s", dir, rel[i], name);
         if (is_file(buf)) {
             char *abs = realpath(buf, NULL);
             if (abs)
                 return abs;
         }
     }
-    fprintf(stderr,
-            PROG ": cannot find " SHIM_NAME " (looked in %s/%s and %s/../src/shim); "
-            "set PAGEALLOC_PRELOAD to its path\n",
-            dir, PAGEALLOC_RUN_LIBDIR_REL, dir);
+    fprintf(stderr, PROG ": cannot find %s (looked in %s/%s and %s/%s); set %s to its path\n", name, dir,
+            PAGEALLOC_RUN_LIBDIR_REL, dir, build_dir, env_name);
     return NULL;
 }
 
@@ -403,6 +417,7 @@ enum {
     OPT_SIZE,
     OPT_THRESHOLD,
     OPT_STATS,
+    OPT_MALLOC,
 };
 
 static const struct option long_opts[] = {
@@ -417,6 +432,7 @@ static const struct option long_opts[] = {
     { "size", required_argument, NULL, OPT_SIZE },
     { "threshold", required_argument, NULL, OPT_THRESHOLD },
     { "stats", no_argument, NULL, OPT_STATS },
+    { "malloc", required_argument, NULL, OPT_MALLOC },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -435,6 +451,7 @@ int main(int argc, char **argv)
     char *policy = NULL;             /* PAGEALLOC_POLICY value */
     const char *hugepages = NULL, *size = NULL, *threshold = NULL;
     bool stats = false, show_hw = false;
+    const char *heap = getenv("PAGEALLOC_MALLOC"), *heap_from = "PAGEALLOC_MALLOC";
     char optbuf[64];
     int c;
 
@@ -500,6 +517,10 @@ int main(int argc, char **argv)
         case OPT_STATS:
             stats = true;
             break;
+        case OPT_MALLOC:
+            heap = optarg;
+            heap_from = "--malloc";
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -511,6 +532,12 @@ int main(int argc, char **argv)
             usage_error("%s: unknown option (or a value it does not take)", argv[optind - 1]);
         }
     }
+
+    if (heap && *heap) {
+        if (strcmp(heap, "jemalloc") != 0 && strcmp(heap, "default") != 0)
+            usage_error("%s=%s: unknown heap (use jemalloc or default)", heap_from, heap);
+    }
+    bool jemalloc = heap && strcmp(heap, "jemalloc") == 0;
 
     if (show_hw) {
         if (optind < argc)
@@ -539,9 +566,23 @@ int main(int argc, char **argv)
         setenv("PAGEALLOC_SHIM_STATS", "1", 1);
     }
 
-    char *shim = find_shim();
+    char *shim = jemalloc ? find_shim(JE_SHIM_NAME, "PAGEALLOC_JEMALLOC_PRELOAD", "../src/jemalloc")
+                          : find_shim(SHIM_NAME, "PAGEALLOC_PRELOAD", "../src/shim");
     if (!shim)
         return 1;
+    if (jemalloc) {
+        /* jemalloc first: it must be the program's malloc when the shim's
+         * constructor hooks its arenas */
+        const char *je = getenv("PAGEALLOC_JEMALLOC_SO");
+        if (!je || !*je)
+            je = PAGEALLOC_RUN_JEMALLOC_SO;
+        if (strchr(je, '/') && !is_file(je)) {
+            fprintf(stderr, PROG ": cannot read jemalloc at %s (install libjemalloc2, or set "
+                            "PAGEALLOC_JEMALLOC_SO to its path)\n", je);
+            return 1;
+        }
+        add_preload(je);
+    }
     add_preload(shim);
     free(shim);
 

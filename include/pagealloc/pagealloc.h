@@ -20,6 +20,7 @@
 
 #include <pagealloc/cma.h>
 #include <pagealloc/config.h>
+#include <pagealloc/contig.h>
 #include <pagealloc/context.h>
 #include <pagealloc/debug.h>
 #include <pagealloc/dirty.h>

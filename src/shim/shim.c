@@ -989,6 +989,11 @@ __attribute__((constructor)) static void shim_ctor(void)
     shim_lib_ready();
     pthread_mutex_unlock(&tab_lock);
     shim_depth--;
+    /* defined only in libpagealloc-jemalloc-preload.so (src/jemalloc/preload.c):
+     * puts jemalloc's arenas on the library once it is ready */
+    extern void shim_malloc_ready(int ok, int print_stats) __attribute__((weak));
+    if (shim_malloc_ready)
+        shim_malloc_ready(!atomic_load(&shim_disabled), shim_print_stats);
 }
 
 static inline size_t round_page(size_t len)

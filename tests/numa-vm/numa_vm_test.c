@@ -38,6 +38,10 @@
 #include <unistd.h>
 
 #include <pagealloc/pagealloc.h>
+#ifdef NUMA_VM_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#include <pagealloc/jemalloc.h>
+#endif
 
 #define MAX_NODES    PA_MAX_NUMNODES
 #define MAX_SAMPLES  16            /* move_pages samples per large block */
@@ -635,6 +639,59 @@ static void check_policies(void)
 }
 
 /* One backing, in a child process. */
+#ifdef NUMA_VM_JEMALLOC
+/*
+ * jemalloc arenas on libpagealloc (libpagealloc-jemalloc): a node's arena,
+ * and an arena that follows the thread's policy under a bind to that node,
+ * put their blocks -- a small object's slab page, 64 KiB, and 6 MiB (a run
+ * beyond a buddy block) -- on that node, as move_pages sees it.  The policy
+ * arena is a new one per node: the policy applies when an extent is
+ * allocated, and an arena reuses the extents it already holds.
+ */
+static void check_jemalloc_placement(void)
+{
+    static const size_t sizes[] = { 200, 64UL << 10, 6UL << 20 };
+    for (int n = 0; n < nr_real; n++) {
+        int node_arena = pa_jemalloc_arena_create(PA_GFP_KERNEL | PA_GFP_THISNODE, n);
+        if (!check(node_arena >= 0, strerror(errno), "jemalloc: an arena on node %d", n))
+            continue;
+        pa_nodemask_t m;
+        nodemask_one(&m, n);
+        pa_set_mempolicy(PA_MPOL_BIND, &m);
+        int policy_arena = pa_jemalloc_arena_create(PA_GFP_KERNEL, -1);
+        if (!check(policy_arena >= 0, strerror(errno), "jemalloc: an arena under the thread's policy"))
+            policy_arena = node_arena;
+        for (int k = 0; k < 2; k++) {
+            int arena = k ? policy_arena : node_arena;
+            const char *what = k ? "policy arena, bind" : "node arena";
+            for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+                char *p = mallocx(sizes[i], MALLOCX_ARENA(arena) | MALLOCX_TCACHE_NONE);
+                if (!check(p != NULL, strerror(errno), "jemalloc %s: %zu bytes on node %d", what, sizes[i], n))
+                    continue;
+                memset(p, 1, sizes[i]);
+                char why[256] = "pa_jemalloc_node_of disagrees";
+                char *page = (char *)((uintptr_t)p & ~(uintptr_t)(PA_PAGE_SIZE - 1));
+                bool ok = pa_jemalloc_node_of(p) == n;
+                if (ok && sizes[i] < (4UL << 20))
+                    ok = kernel_node_of_block(page, sizes[i] < PA_PAGE_SIZE ? 0 : 4, phys_of[n], NULL, why,
+                                              sizeof(why));
+                else if (ok)   /* the first 4 MiB and the last 2 MiB */
+                    ok = kernel_node_of_block(page, 10, phys_of[n], NULL, why, sizeof(why)) &&
+                         kernel_node_of_block(page + (4UL << 20), 9, phys_of[n], NULL, why, sizeof(why));
+                check(ok, why, "jemalloc %s: %zu bytes on node %d (move_pages agrees)", what, sizes[i], n);
+                dallocx(p, MALLOCX_TCACHE_NONE);
+            }
+        }
+        pa_set_mempolicy(PA_MPOL_DEFAULT, NULL);
+    }
+}
+#else
+static void check_jemalloc_placement(void)
+{
+    skip("built without libpagealloc-jemalloc", "jemalloc arenas on each node");
+}
+#endif
+
 static int run_backing(const char *backing)
 {
     cur_backing = backing;
@@ -657,6 +714,7 @@ static int run_backing(const char *backing)
     check_thisnode_and_backing(backing);
     check_policies();
     free_held();
+    check_jemalloc_placement();
     return 0;
 }
 
