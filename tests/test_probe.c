@@ -152,6 +152,7 @@ static const char *const all_vars[] = {
     "PAGEALLOC_WATERMARK_SCALE_FACTOR", "PAGEALLOC_STATS_INTERVAL", "PAGEALLOC_PREFAULT",
     "PAGEALLOC_PCP", "PAGEALLOC_PCP_MAGAZINE", "PAGEALLOC_MOBILITY_GROUPING",
     "PAGEALLOC_CMA", "PAGEALLOC_DIRTY_RATIO", "PAGEALLOC_DYNAMIC_HUGETLB",
+    "PAGEALLOC_RELEASE", "PAGEALLOC_RELEASE_ORDER", "PAGEALLOC_PRESSURE",
 };
 #define NVARS ((int)(sizeof(all_vars) / sizeof(all_vars[0])))
 /* four kinds (a sign, overflow, unprintable bytes, a trailing comma): each
