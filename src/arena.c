@@ -53,12 +53,46 @@ static enum pa_backing first_backing(void)
 
 static size_t desc_bytes(unsigned long pages) { return pages * sizeof(struct pa_page); }
 
+/*
+ * Fork with hugetlb backing.  Hugetlb arenas are private mappings: after a
+ * fork, the first write by either process to a shared hugepage copies it
+ * into a page from the hugetlb pool, and with none spare the writer gets
+ * SIGBUS (the kernel's rule for MAP_PRIVATE hugetlb).  At fork, when the
+ * pool has fewer free hugepages than the arenas hold, say so once and how
+ * to avoid it.
+ */
+static void arena_atfork_prepare(void)
+{
+    static atomic_bool warned;
+    static const struct {
+        enum pa_backing b;
+        unsigned long kb;
+    } sizes[] = { { PA_BACKING_HUGETLB_2M, 2048 }, { PA_BACKING_HUGETLB_1G, 1048576 } };
+    if (atomic_load_explicit(&warned, memory_order_relaxed))
+        return;
+    for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+        unsigned long held = 0;
+        for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
+            held += __atomic_load_n(&NODE_DATA(nid)->backing_pages[sizes[i].b], __ATOMIC_RELAXED);
+        held /= sizes[i].kb / 4;
+        unsigned long spare = held ? pa_os_free_hugepages(-1, sizes[i].kb) : 0;
+        if (held && spare < held && !atomic_exchange(&warned, true))
+            fprintf(stderr, "pagealloc: fork with %lu hugetlb pages of %lu kB in the arenas and %lu free in "
+                            "the pool: a process that writes to memory it shares with the other will die "
+                            "with SIGBUS once the pool runs out; PAGEALLOC_HUGEPAGES=thp avoids it\n",
+                    held, sizes[i].kb, spare);
+    }
+}
+
 int pa_arena_init(void)
 {
     unsigned long section_pages = 1UL << pa_mm.section_shift;
     size_t section_bytes = (size_t)section_pages << PAGE_SHIFT;
 
     pa_mm.first_backing = first_backing();
+    static atomic_bool atfork_registered;
+    if (!atomic_exchange(&atfork_registered, true))
+        pthread_atfork(arena_atfork_prepare, NULL, NULL);
     pa_mm.main_base = pa_os_reserve((size_t)pa_mm.main_pages << PAGE_SHIFT, section_bytes, false);
     if (!pa_mm.main_base) {
         fprintf(stderr, "pagealloc: cannot reserve %lu MiB of address space: %s\n",

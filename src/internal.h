@@ -625,6 +625,8 @@ int pa_os_discover(struct pa_os_topology *t);
 /* Reserve address space: PROT_NONE, MAP_NORESERVE, aligned; below4g uses
  * MAP_32BIT.  NULL on failure (errno). */
 void *pa_os_reserve(size_t size, size_t align, bool below4g);
+/* The largest reservation up to want bytes that the address space allows. */
+size_t pa_os_max_reservation(size_t want);
 void pa_os_unreserve(void *addr, size_t size);
 /* Make a reservation readable: untouched pages read as zeros (the shared
  * zero page), at no memory cost. */
@@ -727,6 +729,7 @@ extern struct pa_options pa_opt;
 /* Defaults < environment < cfg.  Prints one message per bad value, naming
  * the variable and the default used; never fails. */
 void pa_options_load(const struct pa_config *cfg);
+unsigned int pa_options_debug(void);   /* for the shim */
 /* "64M", "1G", "4096", "25%": bytes, or a percentage when percent != NULL.
  * 0, or -1 with EINVAL on bad syntax (ERANGE on overflow). */
 int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
@@ -1363,6 +1366,8 @@ void copy_page_owner(struct pa_page *src, struct pa_page *dst);
 /* ------------------------------------------------------------------ */
 
 void pa_stats_init(void);   /* registers the PAGEALLOC_STATS exit report */
+/* PAGEALLOC_STATS with %p (the pid) and %% expanded; -1 if it does not fit */
+int pa_stats_path(char *buf, size_t len, const char *spec, pid_t pid);
 /* Write the five reports to /dev/shm/pagealloc.<pid> (0600) for pagealloc-stat. */
 void pa_stats_publish(void);
 extern const char *const vm_event_names[NR_VM_EVENT_ITEMS];

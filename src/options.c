@@ -309,6 +309,7 @@ struct option_desc {
     const char *hint;                /* what a good value looks like */
     const char *range_text;          /* what a good cfg value looks like, if not hint */
     const char *default_text;        /* the built-in default, for messages */
+    bool list;                       /* OPT_STRING: a comma list of printable words */
 };
 
 static const struct option_word hugepages_words[] = {
@@ -416,6 +417,7 @@ static const struct option_desc options[] = {
         OPT(policy, CT_CHARS), CFG(policy, CT_STR),
         .hint = "numactl's words, e.g. interleave=all",
         .default_text = "default",
+        .list = true,
     },
     {
         /* Only copied here: mempolicy.c parses the node list once nodes exist. */
@@ -423,6 +425,7 @@ static const struct option_desc options[] = {
         OPT(cdm_nodes, CT_CHARS),
         .hint = "a node list, e.g. 2-3",
         .default_text = "none",
+        .list = true,
     },
     {
         .env = "PAGEALLOC_PANIC_ON_OOM", .kind = OPT_BOOL,
@@ -437,6 +440,7 @@ static const struct option_desc options[] = {
         OPT(fail, CT_CHARS),
         .hint = "e.g. probability=10,interval=1,times=-1,min-order=0,ignore-gfp-wait=0",
         .default_text = "off",
+        .list = true,
     },
     {
         .env = "PAGEALLOC_COMPACTION_PROACTIVENESS", .kind = OPT_UINT,
@@ -534,6 +538,7 @@ static const struct option_desc options[] = {
         OPT(cma, CT_CHARS),
         .hint = "SIZE[@NODE],..., e.g. 64M@0",
         .default_text = "none",
+        .list = true,
     },
     {
         .env = "PAGEALLOC_DIRTY_RATIO", .kind = OPT_UINT,
@@ -644,6 +649,22 @@ static int option_parse(const struct option_desc *d, const char *s,
 
     case OPT_STRING:
         v->s = w != NULL ? w->text : s;
+        if (d->list && w == NULL) {
+            /* checked here so that the file that parses the list later
+             * never echoes a byte that is not printable, and an empty item
+             * ("1,2,") is an error rather than ignored */
+            for (const char *c = s; *c != '\0'; c++) {
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f) {
+                    snprintf(why, whylen, "unprintable byte at offset %zu (%s)", (size_t)(c - s), d->hint);
+                    return -1;
+                }
+            }
+            size_t n = strlen(s);
+            if (s[0] == ',' || s[n - 1] == ',' || strstr(s, ",,") != NULL) {
+                snprintf(why, whylen, "empty item in the list (%s)", d->hint);
+                return -1;
+            }
+        }
         return 0;
 
     case OPT_DEBUG_LIST:
@@ -905,6 +926,40 @@ static void option_load(const struct option_desc *d, const struct pa_config *cfg
     }
 }
 
+/* A node size the address space cannot hold (PAGEALLOC_NODE_SIZE=100T) is
+ * clamped: every node, its page descriptors (1/64 of it) and the rest of
+ * the process must fit, so a node gets at most half of what can be
+ * reserved, divided among the emulated nodes.  One message names the
+ * source of the value. */
+static void clamp_node_size(const struct pa_config *cfg)
+{
+    size_t nodes = pa_opt.numa_emulate > 0 ? (size_t)pa_opt.numa_emulate : 1, want;
+    if (pa_opt.node_size == 0)
+        return;
+    if (__builtin_mul_overflow(pa_opt.node_size + pa_opt.node_size / 64, 2 * nodes, &want))
+        want = SIZE_MAX;
+    size_t can = pa_os_max_reservation(want);
+    if (can == want)
+        return;
+    size_t node = can / 2 / nodes;
+    node -= node / 65;
+    node -= node % NODE_SIZE_ALIGN;
+    if (node < NODE_SIZE_MIN)
+        node = NODE_SIZE_MIN;
+    char was[32], now[32];
+    format_size(was, sizeof(was), pa_opt.node_size);
+    format_size(now, sizeof(now), node);
+    pa_opt.node_size = node;
+    if (pa_opt.secure)
+        return;
+    char line[256];
+    int n = snprintf(line, sizeof(line),
+                     "pagealloc: %s=%s: larger than the address space allows; using %s\n",
+                     cfg && cfg->node_size ? "pa_config.node_size" : "PAGEALLOC_NODE_SIZE", was, now);
+    if (n > 0)
+        (void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
 /* Not thread-safe: pa_init() calls it once under its lock; tests call it
  * directly, and each call starts again from the defaults. */
 void pa_options_load(const struct pa_config *cfg)
@@ -916,4 +971,13 @@ void pa_options_load(const struct pa_config *cfg)
     pa_opt.secure = secure;
     for (size_t i = 0; i < ARRAY_SIZE(options); i++)
         option_load(&options[i], cfg, secure);
+    clamp_node_size(cfg);
+}
+
+/* The PAGEALLOC_DEBUG flags in force, for the LD_PRELOAD shim (which links
+ * the library's archive): it may protect free pages only when the library
+ * does not write them itself. */
+unsigned int pa_options_debug(void)
+{
+    return pa_opt.debug;
 }

@@ -181,6 +181,32 @@ void *pa_os_reserve(size_t size, size_t align, bool below4g)
     return a;
 }
 
+/* Can size bytes of address space be reserved now?  Reserved and given
+ * back at once. */
+static bool can_reserve(size_t size)
+{
+    void *p = sys_mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
+    if (p == MAP_FAILED)
+        return false;
+    sys_munmap(p, size);
+    return true;
+}
+
+size_t pa_os_max_reservation(size_t want)
+{
+    if (want == 0 || can_reserve(want))
+        return want;
+    size_t lo = 0, hi = want;   /* lo can be reserved, hi cannot */
+    while (hi - lo > (64UL << 20)) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (can_reserve(mid))
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 int pa_os_protect_read(void *addr, size_t size)
 {
     return (int)syscall(SYS_mprotect, addr, size, PROT_READ);

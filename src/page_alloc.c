@@ -1033,6 +1033,21 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
         return false;
     }
     if (unlikely(page_ref_count(page) <= 0 || PageBuddy(page))) {
+        /* inside an allocated block (only its first page holds the count)? */
+        unsigned long pfn = page_to_pfn(page);
+        for (unsigned int o = 1; !PageBuddy(page) && o <= MAX_ORDER; o++) {
+            unsigned long head = pfn & ~((1UL << o) - 1);
+            if (head == pfn || !pfn_valid(head))
+                continue;
+            struct pa_page *h = pfn_to_page(head);
+            if (page_ref_count(h) > 0 && !PageBuddy(h) && !PageTail(h) && h->order >= o) {
+                char why[128];
+                snprintf(why, sizeof(why), "page is inside an allocated order-%u block starting at pfn %#lx "
+                         "(free the block's first page)", h->order, head);
+                bad_page(page, order, why);
+                return false;
+            }
+        }
         bad_page(page, order, "double free: page is not allocated (refcount zero)");
         return false;
     }
@@ -1255,7 +1270,11 @@ PA_API void pa_free_pages_addr(void *addr, unsigned int order)
         bad_pointer(__func__, addr, "not an address of the arenas");
         return;
     }
-    if (unlikely((uintptr_t)addr & ((PAGE_SIZE << order) - 1)) && order <= MAX_ORDER) {
+    if (unlikely(order > MAX_ORDER)) {    /* before the shift below: order may be 64 */
+        bad_page(pfn_to_page(pfn), order, "order out of range");
+        return;
+    }
+    if (unlikely((uintptr_t)addr & ((PAGE_SIZE << order) - 1))) {
         bad_page(pfn_to_page(pfn), order, "address not aligned to the order being freed");
         return;
     }

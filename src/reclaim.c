@@ -574,6 +574,10 @@ struct pgdat_reclaim {
 };
 
 static pthread_mutex_t reclaim_init_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The node descriptors live in memory from the OS layer, which a leak
+ * checker does not scan: the states are also kept here, so that they stay
+ * reachable for the life of the process (they are never freed). */
+static struct pgdat_reclaim *reclaim_states[MAX_NUMNODES];
 
 static void reclaim_state_init(struct pgdat_reclaim *r)
 {
@@ -601,6 +605,7 @@ int pa_reclaim_init(void)
             break;
         }
         reclaim_state_init(r);
+        reclaim_states[nid] = r;
         r->pgdat = pgdat;
         r->kswapd_highest_zoneidx = MAX_NR_ZONES;
         __atomic_store_n(&pgdat->reclaim, r, __ATOMIC_RELEASE);

@@ -15,6 +15,7 @@
 #include "internal.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -623,22 +624,73 @@ int pa_show_numastat(FILE *f)
 /* PAGEALLOC_STATS: every report at exit                               */
 /* ------------------------------------------------------------------ */
 
+/* The report's path: PAGEALLOC_STATS with %p replaced by the process id
+ * (so that each process of a forking program has its own file) and %% by
+ * %.  -1 if it does not fit. */
+int pa_stats_path(char *buf, size_t len, const char *spec, pid_t pid)
+{
+    size_t o = 0;
+    for (const char *c = spec; *c; c++) {
+        int n;
+        if (c[0] == '%' && c[1] == 'p') {
+            n = snprintf(buf + o, len - o, "%d", (int)pid);
+            c++;
+        } else if (c[0] == '%' && c[1] == '%') {
+            n = snprintf(buf + o, len - o, "%%");
+            c++;
+        } else {
+            n = snprintf(buf + o, len - o, "%c", *c);
+        }
+        if (n < 0 || (size_t)n >= len - o)
+            return -1;
+        o += (size_t)n;
+    }
+    if (o == 0)
+        return -1;
+    buf[o] = '\0';
+    return 0;
+}
+
+/* Open the report file: created 0600, appended to, never through a
+ * symbolic link (O_NOFOLLOW: a link planted in /tmp must not redirect a
+ * privileged program's report), and not a regular file of another user.
+ * NULL after a message naming the variable. */
+static FILE *stats_open(void)
+{
+    char path[PATH_MAX];
+    if (pa_stats_path(path, sizeof(path), pa_opt.stats, getpid()) != 0) {
+        fprintf(stderr, "pagealloc: PAGEALLOC_STATS: the path is too long once %%p is expanded\n");
+        return NULL;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+    const char *why = NULL;
+    struct stat st;
+    if (fd < 0 && errno == ELOOP)
+        why = "is a symbolic link; not following it";
+    else if (fd < 0)
+        why = strerror(errno);
+    else if (fstat(fd, &st) != 0)
+        why = strerror(errno);
+    else if (S_ISREG(st.st_mode) && st.st_uid != geteuid())
+        why = "belongs to another user; not writing to it";
+    FILE *f = why ? NULL : fdopen(fd, "a");
+    if (!why && !f)
+        why = strerror(errno);
+    if (why) {
+        if (fd >= 0)
+            close(fd);
+        fprintf(stderr, "pagealloc: PAGEALLOC_STATS: %s %s\n", path, why);
+    }
+    return f;
+}
+
 static void stats_exit_report(void)
 {
     FILE *f = stderr;
     bool to_file = strcmp(pa_opt.stats, "stderr") != 0;
 
-    if (to_file) {
-        int fd = open(pa_opt.stats, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-        if (fd < 0 || !(f = fdopen(fd, "a"))) {
-            int err = errno;
-            if (fd >= 0)
-                close(fd);
-            fprintf(stderr, "pagealloc: PAGEALLOC_STATS: cannot open %s: %s\n", pa_opt.stats,
-                    strerror(err));
-            return;
-        }
-    }
+    if (to_file && !(f = stats_open()))
+        return;
 
     fprintf(f, "---- pagealloc stats (pid %d) ----\n", (int)getpid());
     pa_show_buddyinfo(f);

@@ -70,6 +70,17 @@ static const struct {
     {"PAGEALLOC_NODE_SIZE", "99999999999999999999G"},
     {"PAGEALLOC_WATERMARK_SCALE_FACTOR", "3001"},
     {"PAGEALLOC_POLICY", "sideways"},
+    /* trailing or empty items in a list are errors, not ignored */
+    {"PAGEALLOC_FAIL", "1,2,"},
+    {"PAGEALLOC_FAIL", "10,,interval=1"},
+    {"PAGEALLOC_CMA", "1,2,"},
+    {"PAGEALLOC_CMA", ",4M"},
+    {"PAGEALLOC_CDM_NODES", "0,"},
+    /* unprintable bytes */
+    {"PAGEALLOC_POLICY", "interleave=all\x1b[2J"},
+    {"PAGEALLOC_FAIL", "probability=1\x01"},
+    {"PAGEALLOC_CDM_NODES", "\x7f"},
+    {"PAGEALLOC_CMA", "4M\x01"},
 };
 
 START_TEST(test_bad_value)
@@ -81,6 +92,39 @@ START_TEST(test_bad_value)
     t_setenv(var, value);
     char *err = init_capturing(NULL);
     assert_one_report(err, var);
+    free(err);
+    assert_allocation_works();
+}
+END_TEST
+
+/* Unprintable bytes of the list variables are echoed as \xNN, never raw. */
+START_TEST(test_unprintable_echoed_as_hex)
+{
+    static const char *const vars[] = { "PAGEALLOC_POLICY", "PAGEALLOC_FAIL", "PAGEALLOC_CDM_NODES",
+                                        "PAGEALLOC_CMA" };
+    t_env_reset();
+    t_setenv(vars[_i], "a\x01" "z\x1b\xff");
+    char *err = init_capturing(NULL);
+    assert_one_report(err, vars[_i]);
+    ck_assert_msg(strstr(err, "a\\x01z\\x1b\\xff") != NULL, "not echoed as \\xNN: %s", err);
+    for (const unsigned char *c = (const unsigned char *)err; *c; c++)
+        ck_assert_msg(*c == '\n' || (*c >= 0x20 && *c < 0x7f), "raw byte %#x in: %s", *c, err);
+    free(err);
+    assert_allocation_works();
+}
+END_TEST
+
+/* A node size the address space cannot hold is clamped, with one message
+ * naming the variable, and the library works. */
+START_TEST(test_node_size_clamped)
+{
+    static const char *const sizes[] = { "100T", "18446744073709551615" };
+    t_env_reset();
+    t_setenv("PAGEALLOC_NODE_SIZE", sizes[_i]);
+    char *err = init_capturing(NULL);
+    ck_assert_int_eq(t_count_lines_with(err, "PAGEALLOC_NODE_SIZE"), 1);
+    ck_assert_msg(strstr(err, "address space") != NULL, "%s", err);
+    ck_assert_uint_lt(pa_opt.node_size, 100ULL << 40);
     free(err);
     assert_allocation_works();
 }
@@ -322,6 +366,8 @@ static Suite *options_suite(void)
     TCase *tc = t_tcase(s, "bad", 60);
     tcase_add_loop_test(tc, test_bad_value, 0, (int)(sizeof(bad_values) / sizeof(bad_values[0])));
     tcase_add_test(tc, test_bad_values_leave_defaults);
+    tcase_add_loop_test(tc, test_unprintable_echoed_as_hex, 0, 4);
+    tcase_add_loop_test(tc, test_node_size_clamped, 0, 2);
     tc = t_tcase(s, "good", 60);
     tcase_add_test(tc, test_good_values_are_quiet);
     tcase_add_test(tc, test_numa_emulate_3);

@@ -7,6 +7,7 @@
 #include "pa_test.h"
 
 #include <regex.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 
@@ -333,15 +334,20 @@ START_TEST(test_numastat_layout)
 }
 END_TEST
 
-/* PAGEALLOC_STATS=<file>: the reports are written at exit. */
-static void stats_child(void *arg)
+/* In a child: PAGEALLOC_STATS=path, and the library in use. */
+static void stats_child_start(const char *path)
 {
-    const char *path = arg;
     t_env_reset();
     setenv("PAGEALLOC_STATS", path, 1);
     struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL, 2);
     t_child_check(p != NULL);
     pa_free_pages(p, 2);
+}
+
+/* PAGEALLOC_STATS=<file>: the reports are written at exit. */
+static void stats_child(void *arg)
+{
+    stats_child_start(arg);
     exit(0); /* normal exit: atexit handlers run */
 }
 
@@ -371,6 +377,84 @@ START_TEST(test_stats_at_exit)
     char *pg = strstr(buf, "\npgalloc_normal ");
     ck_assert_ptr_nonnull(pg);
     ck_assert_uint_ge(strtoul(pg + strlen("\npgalloc_normal "), NULL, 10), 4);
+    free(c.err);
+}
+END_TEST
+
+/* PAGEALLOC_STATS through a symbolic link: refused with a message naming
+ * the variable; the link's target stays untouched. */
+START_TEST(test_stats_symlink_refused)
+{
+    char dir[] = "/tmp/pagealloc-stats-dir-XXXXXX", target[64], link[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(target, sizeof(target), "%s/target", dir);
+    snprintf(link, sizeof(link), "%s/link", dir);
+    int fd = open(target, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    ck_assert_int_eq(symlink(target, link), 0);
+    struct t_child c;
+    t_run_child(stats_child, link, &c);
+    char st[64];
+    ck_assert_msg(t_exited_ok(&c), "child %s", t_describe_status(&c, st, sizeof(st)));
+    ck_assert_msg(strstr(c.err, "PAGEALLOC_STATS") && strstr(c.err, "symbolic link"), "%s", c.err);
+    struct stat sb;
+    ck_assert_int_eq(stat(target, &sb), 0);
+    ck_assert_int_eq(sb.st_size, 0);
+    unlink(link);
+    unlink(target);
+    rmdir(dir);
+    free(c.err);
+}
+END_TEST
+
+/* PAGEALLOC_STATS=path.%p: each process of a forking program writes its
+ * own report, created 0600. */
+static void stats_fork_child(void *arg)
+{
+    stats_child_start(arg);
+    pid_t kid = fork();
+    t_child_check(kid >= 0);
+    if (kid == 0)
+        exit(0);
+    int status;
+    t_child_check(waitpid(kid, &status, 0) == kid && WIFEXITED(status));
+    fprintf(stderr, "pids %d %d\n", (int)getpid(), (int)kid);
+    exit(0);
+}
+
+START_TEST(test_stats_pid_per_process)
+{
+    char dir[] = "/tmp/pagealloc-stats-dir-XXXXXX", spec[96];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(spec, sizeof(spec), "%s/stats.%%p", dir);
+    struct t_child c;
+    t_run_child(stats_fork_child, spec, &c);
+    char st[64];
+    ck_assert_msg(t_exited_ok(&c), "child %s", t_describe_status(&c, st, sizeof(st)));
+    int pids[2];
+    const char *at = strstr(c.err, "pids ");
+    ck_assert_ptr_nonnull(at);
+    ck_assert_int_eq(sscanf(at, "pids %d %d", &pids[0], &pids[1]), 2);
+    for (int i = 0; i < 2; i++) {
+        char path[128], head[64];
+        snprintf(path, sizeof(path), "%s/stats.%d", dir, pids[i]);
+        struct stat sb;
+        ck_assert_msg(stat(path, &sb) == 0, "no report %s", path);
+        ck_assert_int_eq(sb.st_mode & 0777, 0600);
+        FILE *f = fopen(path, "r");
+        ck_assert_ptr_nonnull(f);
+        static char buf[1 << 20];
+        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+        buf[n] = '\0';
+        fclose(f);
+        snprintf(head, sizeof(head), "(pid %d)", pids[i]);
+        ck_assert_msg(strstr(buf, head) != NULL, "%s lacks %s", path, head);
+        ck_assert_msg(t_count_lines_with(buf, "---- pagealloc stats (pid") == 1,
+                      "%s holds more than one process's report", path);
+        unlink(path);
+    }
+    rmdir(dir);
     free(c.err);
 }
 END_TEST
@@ -416,6 +500,8 @@ static Suite *stats_suite(void)
     tcase_add_test(tc, test_counters_move);
     tcase_add_test(tc, test_counters_survive_thread_exit);
     tcase_add_test(tc, test_stats_at_exit);
+    tcase_add_test(tc, test_stats_symlink_refused);
+    tcase_add_test(tc, test_stats_pid_per_process);
     tcase_add_test(tc, test_stats_at_exit_stderr);
     return s;
 }

@@ -253,7 +253,14 @@ static int list_publishers(void)
         char state[128];
         struct snapshot s;
         if (!process_exists((pid_t)pid)) {
-            snprintf(state, sizeof(state), "stale file: the process has exited");
+            /* left behind by a process that died abnormally: ours to remove
+             * if we own it (the library removes it at a normal exit) */
+            struct stat sb;
+            if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+                sb.st_uid == geteuid() && unlinkat(dirfd(d), e->d_name, 0) == 0)
+                snprintf(state, sizeof(state), "stale file removed: the process has exited");
+            else
+                snprintf(state, sizeof(state), "stale file: the process has exited");
         } else if (read_snapshot((pid_t)pid, &s) == 0) {
             snprintf(state, sizeof(state), "seq %lu, %.1f s old", s.seq, fmax(0.0, tnow - s.time));
             free(s.text);

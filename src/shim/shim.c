@@ -11,13 +11,16 @@
  * pages) in [threshold, 4 MiB].  Longer mappings, and anything the allocator
  * cannot satisfy, go to the kernel.
  *
- * Environment (the shim's own variables, read here with secure_getenv):
- *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536;
- *                             suffixes k/K, m/M accepted)
- *   PAGEALLOC_SHIM_CACHE      bytes of scrubbed ranges kept for reuse
+ * Environment (the shim's own variables, read here with secure_getenv,
+ * before pa_init: they decide how the library is initialised; a bad value
+ * gets one message and the default stays; docs/environment.md):
+ *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536,
+ *                             at most 4M; the library's size syntax)
+ *   PAGEALLOC_SHIM_CACHE      bytes of unmapped ranges kept for reuse
  *                             (default 32M; 0 turns the cache off)
- *   PAGEALLOC_SHIM_STATS      if set (non-empty, not "0"), print the counters
- *                             to stderr at exit
+ *   PAGEALLOC_SHIM_PROTECT    yes (default): unmapped ranges fault on access,
+ *                             as the kernel's; no: they stay accessible
+ *   PAGEALLOC_SHIM_STATS      yes: print the counters to stderr at exit
  * and, if PAGEALLOC_HUGEPAGES is unset, the shim initialises the library with
  * THP backing (not hugetlb): an application's mprotect/madvise must work at
  * 4 KiB granularity, which hugetlb mappings cannot do ("what cannot be
@@ -25,19 +28,23 @@
  *
  * Served ranges are kept in a sorted array (memory from the raw mmap, never
  * malloc) under one mutex.  Each entry remembers the protection the
- * application set, so freed pages go back to the allocator read-write.
+ * application set.
  *
- * Zeroing.  Every served mapping reads as zeros.  Memory from the allocator
- * is zeroed by it (PA_GFP_ZERO).  A served mapping unmapped whole (the
- * common case) is scrubbed instead: read, and only its non-zero 256-byte
- * blocks written, outside the lock; it then waits in a per-length cache
- * (8 per length, PAGEALLOC_SHIM_CACHE bytes in all) for the next mapping of
- * that length, which takes it with no allocator call and no zeroing.  For a
- * program that touches a few bytes per page this costs a read of the range
- * instead of a write; the mmap cycle benchmark (bench/run.sh, bench-mmap-
- * cycle) measures it against the kernel.  A background scrubbing thread was
- * tried and measured slower here: the caller then reads ranges that sit in
- * the other CPU's cache (bench/RESULTS.md).
+ * The kernel's guarantees after munmap.  A range the program unmaps, whole
+ * or in part, is made PROT_NONE before munmap returns, so any later access
+ * faults, from any thread, as with the kernel.  It then waits in the range
+ * cache or goes back to the allocator, still inaccessible (unless the
+ * library writes free pages itself: PAGEALLOC_DEBUG=poison or guard).
+ * Every served mapping is made read-write and scrubbed on its way to the
+ * program (read, and only its non-zero 256-byte blocks written), so a fresh
+ * mapping reads zero whatever was written before the range was protected;
+ * memory from the allocator is taken without PA_GFP_ZERO for the same
+ * reason.  One mprotect per munmap and one per reuse is the price
+ * (bench/RESULTS.md); PAGEALLOC_SHIM_PROTECT=no skips both and keeps the
+ * scrub.  If the kernel cannot split the mapping (vm.max_map_count), the
+ * range stays accessible (counter "unprotected") and is still scrubbed.
+ * A background scrubbing thread was tried and measured slower: the caller
+ * then reads ranges that sit in the other CPU's cache (bench/RESULTS.md).
  *
  * MAP_FIXED / MREMAP_FIXED / mremap onto a served range with a mapping that is
  * not private anonymous: the kernel replaces arena memory, so those pages are
@@ -72,8 +79,12 @@
  *   madvise or mremap on served memory go straight to the kernel (the table
  *   is not consulted), and more than 32 queued munmaps in one interrupted
  *   call leave the extra ranges allocated (counter "defer_lost").
- * - MAP_FIXED by a program onto memory it already unmapped (now free arena
- *   memory or a cached range) is not detected.
+ * - MAP_FIXED or MAP_FIXED_NOREPLACE onto memory the program unmapped is
+ *   served again when a cached range holds it (a hole of a served range,
+ *   usually); once those pages are back in the allocator (cache full or
+ *   off, or released under pressure) the shim cannot choose them:
+ *   MAP_FIXED_NOREPLACE then fails with EEXIST, and MAP_FIXED replaces
+ *   arena memory (not detected).
  * - Requests longer than 4 MiB (the allocator's largest exact allocation at
  *   MAX_ORDER 10) go to the kernel.
  */
@@ -87,12 +98,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <pagealloc/pagealloc.h>
 #include <pagealloc/gfp.h>
+#include <pagealloc/reclaim.h>
+
+/* options.c (hidden: the shim links the library's archive): the active
+ * PAGEALLOC_DEBUG flags, which decide whether free pages may be protected. */
+unsigned int pa_options_debug(void);
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
@@ -147,6 +164,7 @@ static int sys_madvise(void *addr, size_t len, int advice)
 
 static size_t shim_threshold = 64 * 1024;
 static int shim_print_stats;
+static int shim_protect = 1;                  /* PAGEALLOC_SHIM_PROTECT */
 static atomic_int shim_ready;                 /* library initialised (or failed) */
 static atomic_int shim_disabled;              /* pa_init failed: pass everything */
 
@@ -324,28 +342,40 @@ static void scrub_pick(void)
 /* The cache of clean ranges                                                 */
 /* ------------------------------------------------------------------------ */
 
-/* A served range unmapped whole (one table entry, read-write) is scrubbed and
- * kept here, by length, instead of going back to the allocator: the next
- * mapping of that length takes it with no allocator call and no zeroing.
- * Every range in the cache reads as zeros.  Bounded in bytes
- * (PAGEALLOC_SHIM_CACHE, default 32 MiB; 0 disables it) and per length;
- * what does not fit goes back to the allocator.  Protected by tab_lock. */
+/* A range the program unmapped (a whole mapping, or the piece a partial
+ * munmap or an mremap shrink cut off) is made inaccessible (PROT_NONE) and
+ * kept here, by length, instead of going back to the allocator.  While it
+ * waits, any access to it faults, as after the kernel's munmap.  The next
+ * mapping of that length takes it with no allocator call: mprotect back to
+ * read-write, then scrub, so whatever was written before it was protected
+ * (by any thread) is gone and the mapping reads as zeros.  Bounded in bytes
+ * (PAGEALLOC_SHIM_CACHE, default 32 MiB; 0 disables it) and per length
+ * (CACHE_DEPTH); what does not fit goes back to the allocator, inaccessible
+ * too.  A shrinker registered with the library releases cached ranges when
+ * it reclaims (kswapd, direct reclaim): they go back to the allocator with
+ * their memory returned to the system (MADV_DONTNEED).  Protected by
+ * tab_lock; cache_bytes is also read without it, by the shrinker's count. */
 #define CACHE_DEPTH 8
 #define CACHE_CLASSES (SHIM_MAX_SERVED / SHIM_PAGE + 1)
 struct cache_class {
     unsigned n;
-    uintptr_t r[CACHE_DEPTH];
+    uintptr_t r[CACHE_DEPTH];     /* r[0] the oldest */
 };
 static struct cache_class *cache;             /* CACHE_CLASSES entries, from the raw mmap */
 static size_t cache_limit = 32UL << 20, cache_bytes;
-static atomic_ulong st_cache_hits, st_grown_in_place;
+static atomic_ulong st_cache_hits, st_grown_in_place, st_cache_released, st_cache_drained, st_unprotected;
+
+static inline void cache_bytes_add(size_t len, int sign)
+{
+    __atomic_store_n(&cache_bytes, sign > 0 ? cache_bytes + len : cache_bytes - len, __ATOMIC_RELAXED);
+}
 
 static uintptr_t cache_pop(size_t len)
 {
     struct cache_class *c;
-    if (!cache || (c = &cache[len / SHIM_PAGE])->n == 0)
+    if (!cache || len > SHIM_MAX_SERVED || (c = &cache[len / SHIM_PAGE])->n == 0)
         return 0;
-    cache_bytes -= len;
+    cache_bytes_add(len, -1);
     return c->r[--c->n];
 }
 
@@ -361,39 +391,104 @@ static void cache_push(uintptr_t s, size_t len)
 {
     struct cache_class *c = &cache[len / SHIM_PAGE];
     c->r[c->n++] = s;
-    cache_bytes += len;
+    cache_bytes_add(len, 1);
 }
 
-/* A size from the environment: digits with an optional k/K or m/M suffix.
- * 0 and *out untouched if name is unset or not a size. */
-static int env_size(const char *name, size_t *out)
+/* Remove entry j of class cls. */
+static void cache_del(size_t cls, unsigned j)
+{
+    struct cache_class *c = &cache[cls];
+    memmove(&c->r[j], &c->r[j + 1], (c->n - j - 1) * sizeof(c->r[0]));
+    c->n--;
+    cache_bytes_add(cls * SHIM_PAGE, -1);
+}
+
+/* The shim's own variables.  They are read here, before pa_init, because
+ * they decide how the library is initialised (the library's options.c
+ * reads only its own table).  A bad value gets one line on stderr in the
+ * library's format, naming the variable, and the default stays. */
+static void shim_bad_value(const char *name, const char *val, const char *why, const char *dflt)
+{
+    char line[512], shown[200];
+    size_t o = 0;
+    for (const unsigned char *c = (const unsigned char *)val; *c && o + 5 < sizeof(shown); c++) {
+        if (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\')
+            shown[o++] = (char)*c;
+        else
+            o += (size_t)snprintf(shown + o, sizeof(shown) - o, "\\x%02x", *c);
+    }
+    shown[o] = '\0';
+    int n = snprintf(line, sizeof(line), "pagealloc: %s=\"%s\": %s; using the default (%s)\n", name,
+                     shown, why, dflt);
+    if (n > 0)
+        (void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
+}
+
+/* A size from the environment: decimal digits with an optional K, M, G or
+ * T suffix (any case, then optionally B or iB), or B; at most max.  0 and *out untouched if name is unset, empty or
+ * bad (a bad value is reported). */
+static int env_size(const char *name, size_t *out, size_t max, const char *dflt)
 {
     const char *s = secure_getenv(name);
     if (!s || !*s)
         return 0;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || end == s)
+    unsigned long long v = 0;
+    const char *p = s;
+    int overflow = 0;
+    for (; *p >= '0' && *p <= '9'; p++)
+        overflow |= __builtin_mul_overflow(v, 10ULL, &v) | __builtin_add_overflow(v, (unsigned)(*p - '0'), &v);
+    /* the library's size syntax (pagealloc-run checks --threshold with it):
+     * 4096, 4096B, 64k, 64K, 64KB, 64KiB, and M, G, T alike */
+    static const char units[] = "kKmMgGtT";
+    unsigned shift = 0;
+    const char *u = p != s && *p ? strchr(units, *p) : NULL;
+    if (u) {
+        shift = 10 * (unsigned)((u - units) / 2 + 1);
+        p++;
+        if ((*p == 'i' || *p == 'I') && (p[1] == 'b' || p[1] == 'B'))
+            p++;   /* KiB: the B follows */
+    }
+    if (p != s && (*p == 'b' || *p == 'B'))
+        p++;
+    if (p == s || *p != '\0') {
+        shim_bad_value(name, s, "bad size (use a number of bytes with K, M, G or T)", dflt);
         return 0;
-    if (*end == 'k' || *end == 'K')
-        v <<= 10, end++;
-    else if (*end == 'm' || *end == 'M')
-        v <<= 20, end++;
-    if (*end != '\0')
+    }
+    if (overflow || shift >= 64 || v > (max >> shift)) {
+        char why[64];
+        snprintf(why, sizeof(why), "too large (at most %zu)", max);
+        shim_bad_value(name, s, why, dflt);
         return 0;
-    *out = (size_t)v;
+    }
+    *out = (size_t)(v << shift);
     return 1;
+}
+
+/* yes/no (1/0, on/off, true/false) from the environment into *out; unset,
+ * empty or bad (reported) leaves it alone. */
+static void env_bool(const char *name, int *out, const char *dflt)
+{
+    static const char *const words[] = { "0", "no", "off", "false", "1", "yes", "on", "true" };
+    const char *s = secure_getenv(name);
+    if (!s || !*s)
+        return;
+    for (int i = 0; i < 8; i++) {
+        if (strcasecmp(s, words[i]) == 0) {
+            *out = i >= 4;
+            return;
+        }
+    }
+    shim_bad_value(name, s, "unknown value (use yes or no)", dflt);
 }
 
 static void shim_options(void)
 {
     size_t v;
-    if (env_size("PAGEALLOC_SHIM_THRESHOLD", &v))
+    if (env_size("PAGEALLOC_SHIM_THRESHOLD", &v, SHIM_MAX_SERVED, "65536"))
         shim_threshold = v ? v : 1;
-    env_size("PAGEALLOC_SHIM_CACHE", &cache_limit);
-    const char *s = secure_getenv("PAGEALLOC_SHIM_STATS");
-    shim_print_stats = s && *s && strcmp(s, "0") != 0;
+    env_size("PAGEALLOC_SHIM_CACHE", &cache_limit, (size_t)1 << 40, "32M");
+    env_bool("PAGEALLOC_SHIM_STATS", &shim_print_stats, "no");
+    env_bool("PAGEALLOC_SHIM_PROTECT", &shim_protect, "yes");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -490,16 +585,161 @@ static int tab_carve(uintptr_t s, uintptr_t e)
     return 0;
 }
 
-/* Give [s, e) (fully served, one entry's protection) back to the allocator. */
-static void free_piece(uintptr_t s, uintptr_t e, int prot)
+/* Free pages go back to the allocator inaccessible, as cached ones, unless
+ * the library writes free pages itself (PAGEALLOC_DEBUG=poison fills them,
+ * guard pages are protected and unprotected by it): then read-write.
+ * Decided once, after pa_init. */
+static int protect_free = 1;
+
+/* Give [s, e) (not served, PROT_NONE unless the mprotect failed) back to
+ * the allocator. */
+static void release_to_allocator(uintptr_t s, uintptr_t e)
 {
-    if (prot != SHIM_RW)
+    if (!protect_free)
         sys_mprotect((void *)s, e - s, SHIM_RW);
     while (s < e) {
         size_t n = e - s > SHIM_MAX_SERVED ? SHIM_MAX_SERVED : e - s;
         pa_free_pages_exact((void *)s, n);
         s += n;
     }
+}
+
+/* Make [s, e) (just taken out of the table, protection prot) fault on any
+ * access, as the kernel's munmap does.  Fails only when the kernel cannot
+ * split the mapping (vm.max_map_count): counted, and the range still reads
+ * as zeros when handed out again (scrubbed on the way in). */
+static void protect_none(uintptr_t s, uintptr_t e, int prot)
+{
+    if (!shim_protect) {
+        /* kept accessible: read-write, as make_fresh expects */
+        if (prot != SHIM_RW)
+            sys_mprotect((void *)s, e - s, SHIM_RW);
+        return;
+    }
+    if (prot != PROT_NONE && sys_mprotect((void *)s, e - s, PROT_NONE) != 0)
+        atomic_fetch_add(&st_unprotected, 1);
+}
+
+/* [s, e), already inaccessible, into the cache if it has room, else back
+ * to the allocator.  Lock held. */
+static void retire_protected(uintptr_t s, uintptr_t e)
+{
+    if (cache_room(e - s))
+        cache_push(s, e - s);
+    else
+        release_to_allocator(s, e);
+}
+
+/* The program unmapped [s, e) (fully served, one entry's protection, out of
+ * the table): make it inaccessible and keep or free it.  Lock held. */
+static void free_piece(uintptr_t s, uintptr_t e, int prot)
+{
+    protect_none(s, e, prot);
+    retire_protected(s, e);
+}
+
+/* Take the cached range that contains [s, e) out of the cache, putting the
+ * parts around [s, e) back (or freeing them).  0, or -1 if no cached range
+ * contains [s, e).  Lock held. */
+static int cache_take(uintptr_t s, uintptr_t e)
+{
+    if (!cache || e - s > SHIM_MAX_SERVED)
+        return -1;
+    for (size_t cls = (e - s) / SHIM_PAGE; cls < CACHE_CLASSES; cls++) {
+        struct cache_class *c = &cache[cls];
+        for (unsigned j = 0; j < c->n; j++) {
+            uintptr_t cs = c->r[j], ce = cs + cls * SHIM_PAGE;
+            if (cs > s || ce < e)
+                continue;
+            cache_del(cls, j);
+            if (cs < s)
+                retire_protected(cs, s);
+            if (e < ce)
+                retire_protected(e, ce);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Make a range taken from the cache or the allocator a fresh mapping:
+ * read-write, reading as zeros.  0, or -1 (the kernel could not change the
+ * protection; the range is unchanged). */
+static int make_fresh(void *p, size_t len)
+{
+    if (shim_protect && sys_mprotect(p, len, SHIM_RW) != 0)
+        return -1;
+    scrub(p, len);
+    return 0;
+}
+
+/* The shrinker: cached ranges are memory the library can have back.  count
+ * is in pages; scan releases the oldest ranges, round-robin over lengths,
+ * outside the lock: MADV_DONTNEED (the memory goes back to the system) and
+ * back to the allocator.  A thread that holds tab_lock and reclaims (an
+ * mremap allocating under it) gets PA_SHRINK_STOP: kswapd will come. */
+static struct pa_shrinker *cache_shrinker;
+
+static unsigned long cache_count(struct pa_shrinker *sh, struct pa_shrink_control *sc)
+{
+    (void)sh;
+    (void)sc;
+    size_t b = __atomic_load_n(&cache_bytes, __ATOMIC_RELAXED);
+    return b ? b / SHIM_PAGE : PA_SHRINK_EMPTY;
+}
+
+/* Release up to nr pages of cached ranges, taking the lock with trylock
+ * (reclaim may run in a thread that holds it); the pages released, or
+ * PA_SHRINK_STOP. */
+static unsigned long cache_release(unsigned long nr)
+{
+    static size_t cursor;   /* under tab_lock */
+    struct {
+        uintptr_t s;
+        size_t len;
+    } out[32];
+    unsigned n = 0;
+    unsigned long pages = 0;
+    if (pthread_mutex_trylock(&tab_lock) != 0)
+        return PA_SHRINK_STOP;
+    for (size_t k = 0; k < CACHE_CLASSES && n < 32 && pages < nr && cache_bytes; k++) {
+        size_t cls = cursor = (cursor + 1) % CACHE_CLASSES;
+        if (cache[cls].n == 0)
+            continue;
+        out[n].s = cache[cls].r[0];
+        out[n].len = cls * SHIM_PAGE;
+        cache_del(cls, 0);
+        pages += cls;
+        n++;
+    }
+    pthread_mutex_unlock(&tab_lock);
+    for (unsigned i = 0; i < n; i++) {
+        sys_madvise((void *)out[i].s, out[i].len, MADV_DONTNEED);
+        release_to_allocator(out[i].s, out[i].s + out[i].len);
+    }
+    return pages;
+}
+
+static unsigned long cache_scan(struct pa_shrinker *sh, struct pa_shrink_control *sc)
+{
+    (void)sh;
+    unsigned long pages = cache_release(sc->nr_to_scan);
+    if (pages != PA_SHRINK_STOP) {
+        atomic_fetch_add(&st_cache_released, pages);
+        sc->nr_scanned = pages;
+    }
+    return pages;
+}
+
+/* An mmap the allocator could not serve: before it goes to the kernel, the
+ * whole cache goes back (memory is short).  Pages released (lock not held). */
+static unsigned long cache_drain(void)
+{
+    unsigned long total = 0, n;
+    while ((n = cache_release(~0UL >> 1)) != 0 && n != PA_SHRINK_STOP)
+        total += n;
+    atomic_fetch_add(&st_cache_drained, total);
+    return total;
 }
 
 /* Zero [s, e) (fully served) in place, whatever its protection. */
@@ -566,6 +806,11 @@ static int kernel_gaps(uintptr_t s, uintptr_t e, enum gap_op op, const struct ga
                 ret = -1;
                 saved = errno;
             }
+        } else if (op == GAP_MPROTECT || op == GAP_MADVISE) {
+            /* arena memory the shim does not serve is memory the program
+             * unmapped (or never mapped): the kernel's ENOMEM */
+            ret = -1;
+            saved = ENOMEM;
         }
         s = t;
     }
@@ -613,13 +858,15 @@ static void atfork_child(void) { pthread_mutex_init(&tab_lock, NULL); }
 __attribute__((destructor)) static void shim_dtor(void)
 {
     if (shim_print_stats) {
-        char buf[256];
+        char buf[320];
         int n = snprintf(buf, sizeof(buf),
                          "pagealloc-shim[%d]: served %lu passed %lu fallback %lu leaked_pages %lu "
-                         "cache_hits %lu deferred %lu\n",
+                         "cache_hits %lu deferred %lu cache_released %lu unprotected %lu\n",
                          (int)getpid(), atomic_load(&st_served), atomic_load(&st_passed),
                          atomic_load(&st_fallback), atomic_load(&st_leaked_pages),
-                         atomic_load(&st_cache_hits), atomic_load(&st_deferred));
+                         atomic_load(&st_cache_hits), atomic_load(&st_deferred),
+                         atomic_load(&st_cache_released) + atomic_load(&st_cache_drained),
+                         atomic_load(&st_unprotected));
         if (n > 0)
             (void)!write(2, buf, (size_t)n);
     }
@@ -649,33 +896,88 @@ static int shim_lib_ready(void)
      * taken first (its order in normal operation: shim lock, then the
      * allocator's) */
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    if (!atomic_load(&shim_disabled)) {
+        protect_free = shim_protect && !(pa_options_debug() & (PA_DEBUG_POISON | PA_DEBUG_GUARD));
+        if (cache && (cache_shrinker = pa_shrinker_alloc(0, "shim-range-cache")) != NULL) {
+            cache_shrinker->count_objects = cache_count;
+            cache_shrinker->scan_objects = cache_scan;
+            cache_shrinker->seeks = 0;     /* free to recreate: half per pass */
+            pa_shrinker_register(cache_shrinker);
+        }
+    }
     atomic_store_explicit(&shim_ready, 1, memory_order_release);
     return !atomic_load(&shim_disabled);
 }
 
-/* Allocate len (page multiple) from the allocator and record it; NULL if not
- * possible.  Lock held. */
+static int serve_ok(size_t len)
+{
+    return len >= shim_threshold && len <= SHIM_MAX_SERVED &&
+           atomic_load_explicit(&shim_ready, memory_order_acquire) && !atomic_load(&shim_disabled);
+}
+
+static void *alloc_range(size_t len)
+{
+    int saved = errno;
+    void *p = pa_alloc_pages_exact(len, PA_GFP_HIGHUSER_MOVABLE | PA_GFP_NOWARN);
+    errno = saved;
+    return p;
+}
+
+/* A fresh mapping of len (page multiple) from the cache or the allocator,
+ * recorded in the table; NULL if not possible.  Lock held throughout (for
+ * mremap; the allocator's direct reclaim then cannot shrink the cache). */
 static void *serve_locked(size_t len)
 {
-    if (len < shim_threshold || len > SHIM_MAX_SERVED ||
-        !atomic_load_explicit(&shim_ready, memory_order_acquire) || atomic_load(&shim_disabled))
-        return NULL;
-    if (tab_reserve(3))    /* room for this entry and a later carve */
+    if (!serve_ok(len) || tab_reserve(3))    /* room for this entry and a later carve */
         return NULL;
     void *p = (void *)cache_pop(len);
-    if (p) {
-        count_locked(&st_cache_hits);
-    } else {
-        int saved = errno;
-        p = pa_alloc_pages_exact(len, PA_GFP_HIGHUSER_MOVABLE | PA_GFP_ZERO | PA_GFP_NOWARN);
-        errno = saved;
+    int hit = p != NULL;
+    if (!p)
+        p = alloc_range(len);
+    if (p && make_fresh(p, len) != 0) {
+        retire_protected((uintptr_t)p, (uintptr_t)p + len);
+        p = NULL;
     }
     if (!p) {
         atomic_fetch_add(&st_fallback, 1);
         return NULL;
     }
     tab_insert((uintptr_t)p, (uintptr_t)p + len, SHIM_RW);
+    if (hit)
+        count_locked(&st_cache_hits);
     count_locked(&st_served);
+    return p;
+}
+
+/* The same for mmap, with the lock taken only to pop the cache and to record
+ * the range: the system calls, the scrub and the allocator (which may
+ * reclaim, and so call the cache's shrinker) run outside it. */
+static void *serve(size_t len)
+{
+    if (!serve_ok(len))
+        return NULL;
+    pthread_mutex_lock(&tab_lock);
+    void *p = (void *)cache_pop(len);
+    pthread_mutex_unlock(&tab_lock);
+    int hit = p != NULL;
+    if (!p)
+        p = alloc_range(len);
+    if (!p && cache_drain() != 0)
+        p = alloc_range(len);     /* the allocator is short: our cache first */
+    int fresh = p && make_fresh(p, len) == 0;
+    pthread_mutex_lock(&tab_lock);
+    if (fresh && tab_insert((uintptr_t)p, (uintptr_t)p + len, SHIM_RW) == 0) {
+        if (hit)
+            count_locked(&st_cache_hits);
+        count_locked(&st_served);
+    } else {
+        if (p)
+            free_piece((uintptr_t)p, (uintptr_t)p + len, fresh ? SHIM_RW : PROT_NONE);
+        p = NULL;
+    }
+    pthread_mutex_unlock(&tab_lock);
+    if (!p)
+        atomic_fetch_add(&st_fallback, 1);
     return p;
 }
 
@@ -753,9 +1055,7 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
         return sys_mmap(addr, len, prot, flags, fd, off);
     if (servable(len, prot, flags)) {
         shim_enter();
-        pthread_mutex_lock(&tab_lock);
-        void *p = serve_locked(round_page(len));
-        pthread_mutex_unlock(&tab_lock);
+        void *p = serve(round_page(len));
         int saved = errno;
         shim_leave();
         errno = saved;
@@ -764,17 +1064,27 @@ SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_
         return sys_mmap(addr, len, prot, flags, fd, off);
     }
     atomic_fetch_add_explicit(&st_passed, 1, memory_order_relaxed);
-    if ((flags & MAP_FIXED) && !((uintptr_t)addr & (SHIM_PAGE - 1)) && len &&
+    if ((flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) && !((uintptr_t)addr & (SHIM_PAGE - 1)) && len &&
         atomic_load_explicit(&shim_ready, memory_order_acquire)) {
         uintptr_t s = (uintptr_t)addr, e = s + round_page(len);
         if (e > s) {
             shim_enter();
             pthread_mutex_lock(&tab_lock);
             void *p;
-            if (tab_overlaps(s, e))
+            if ((flags & MAP_FIXED_NOREPLACE) && !(flags & MAP_FIXED) && tab_overlaps(s, e)) {
+                errno = EEXIST;
+                p = MAP_FAILED;
+            } else if (!tab_overlaps(s, e) && cache_take(s, e) == 0 &&
+                       tab_insert(s, e, PROT_NONE) == 0) {
+                /* into memory the program unmapped and the cache holds (a
+                 * hole of a served range): the kernel would map it, so the
+                 * range is served again, with this mapping's protection */
+                p = fixed_over_served(s, e, prot, (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED, fd, off);
+            } else if (tab_overlaps(s, e)) {
                 p = fixed_over_served(s, e, prot, flags, fd, off);
-            else
+            } else {
                 p = sys_mmap(addr, len, prot, flags, fd, off);
+            }
             int saved = errno;
             pthread_mutex_unlock(&tab_lock);
             shim_leave();
@@ -798,17 +1108,15 @@ static int unmap_now(uintptr_t s, uintptr_t e, int gaps)
     shim_enter();
     pthread_mutex_lock(&tab_lock);
     size_t i = tab_lower(s);
-    if (cache && i < ntab && tab[i].start == s && tab[i].end == e && tab[i].prot == SHIM_RW &&
-        cache_room(e - s)) {
-        /* a whole served mapping: scrub it outside the lock and keep it */
+    if (i < ntab && tab[i].start == s && tab[i].end == e) {
+        /* a whole served mapping: protect it outside the lock, then keep it
+         * or free it */
+        int prot = tab[i].prot;
         tab_remove(i, i + 1);
         pthread_mutex_unlock(&tab_lock);
-        scrub((void *)s, e - s);
+        protect_none(s, e, prot);
         pthread_mutex_lock(&tab_lock);
-        if (cache_room(e - s))
-            cache_push(s, e - s);
-        else
-            free_piece(s, e, SHIM_RW);
+        retire_protected(s, e);
         pthread_mutex_unlock(&tab_lock);
         shim_leave();
         return 0;
@@ -948,7 +1256,7 @@ SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 }
 
 /* Grow the served mapping ending at end by need bytes in place, if the
- * pages that follow are a cached (scrubbed, unmapped) range: the only free
+ * pages that follow are a cached (unmapped, inaccessible) range: the only free
  * memory whose address the shim can choose; the allocator hands out no
  * given pages.  Lock held; the entry k ends at end.  0 on success. */
 static int grow_in_place(size_t k, uintptr_t end, size_t need)
@@ -961,13 +1269,14 @@ static int grow_in_place(size_t k, uintptr_t end, size_t need)
             if (c->r[j] != end)
                 continue;
             size_t clen = cls * SHIM_PAGE;
-            c->r[j] = c->r[--c->n];
-            cache_bytes -= clen;
+            if (make_fresh((void *)end, need) != 0)
+                return -1;
+            cache_del(cls, j);
             if (tab[k].prot != SHIM_RW)
                 sys_mprotect((void *)end, need, tab[k].prot);
             tab[k].end = end + need;
             if (clen > need)
-                free_piece(end + need, end + clen, SHIM_RW);
+                retire_protected(end + need, end + clen);
             return 0;
         }
     }
@@ -1083,6 +1392,9 @@ SHIM_EXPORT void *mremap(void *old, size_t oldlen, size_t newlen, int flags, ...
     } else if (oldlen == 0 && tab_overlaps(s, s + 1)) {
         errno = EINVAL;   /* duplicating a private mapping */
         r = MAP_FAILED;
+    } else if (oldlen && in_arena(s)) {
+        errno = EFAULT;   /* memory the program unmapped: the kernel must not move arena pages */
+        r = MAP_FAILED;
     } else {
         uintptr_t d = (uintptr_t)new_addr;
         if ((flags & MREMAP_FIXED) && !(d & (SHIM_PAGE - 1)) && newlen &&
@@ -1111,8 +1423,10 @@ SHIM_EXPORT void pa_shim_stats(unsigned long *served, unsigned long *passed)
 }
 
 /* One counter by name ("served", "passed", "fallback", "leaked_pages",
- * "cache_hits", "deferred", "defer_lost", "grown_in_place"); ~0UL for an
- * unknown name. */
+ * "cache_hits", "deferred", "defer_lost", "grown_in_place", "cache_released"
+ * (pages the shrinker gave back), "cache_drained" (pages given back by an
+ * mmap the allocator could not serve), "unprotected" (unmapped ranges the kernel
+ * could not make inaccessible)); ~0UL for an unknown name. */
 SHIM_EXPORT unsigned long pa_shim_counter(const char *name)
 {
     static const struct {
@@ -1123,6 +1437,8 @@ SHIM_EXPORT unsigned long pa_shim_counter(const char *name)
         { "fallback", &st_fallback },     { "leaked_pages", &st_leaked_pages },
         { "cache_hits", &st_cache_hits }, { "deferred", &st_deferred },
         { "defer_lost", &st_defer_lost }, { "grown_in_place", &st_grown_in_place },
+        { "cache_released", &st_cache_released }, { "cache_drained", &st_cache_drained },
+        { "unprotected", &st_unprotected },
     };
     for (size_t i = 0; name && i < sizeof(tabc) / sizeof(tabc[0]); i++)
         if (strcmp(name, tabc[i].name) == 0)

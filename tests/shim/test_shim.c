@@ -636,6 +636,247 @@ static void test_signals(void)
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* The kernel's guarantees after munmap                                */
+/* ------------------------------------------------------------------ */
+
+/* PAGEALLOC_SHIM_PROTECT=no (the _noprotect run) keeps unmapped ranges
+ * accessible; every other run must fault on them. */
+static int protect_on(void)
+{
+    const char *v = getenv("PAGEALLOC_SHIM_PROTECT");
+    return !(v && (strcmp(v, "no") == 0 || strcmp(v, "0") == 0));
+}
+
+static int cache_on(void)
+{
+    const char *c = getenv("PAGEALLOC_SHIM_CACHE");
+    return !(c && strcmp(c, "0") == 0);
+}
+
+/* Faults on reads and writes, or (without protection) at least no crash. */
+static void check_unmapped(char *p, const char *what)
+{
+    if (!protect_on())
+        return;
+    if (!faults_in_child(p, 0) || !faults_in_child(p, 1))
+        fprintf(stderr, "no fault on %s at %p\n", what, (void *)p);
+    CHECK(faults_in_child(p, 0));
+    CHECK(faults_in_child(p, 1));
+}
+
+static void test_unmap_faults(void)
+{
+    static const size_t lens[] = { 64 * KB, 192 * KB, 1 * MB, 4 * MB };
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        unsigned long s0 = served();
+        char *p = map_rw(lens[i]);
+        CHECK(served() == s0 + 1);
+        memset(p, 0x77, lens[i]);
+        CHECK(munmap(p, lens[i]) == 0);
+        check_unmapped(p, "a whole unmapped range");
+        check_unmapped(p + lens[i] - 1, "the last byte of an unmapped range");
+        /* the calls the kernel refuses on unmapped memory */
+        errno = 0;
+        CHECK(mprotect(p, lens[i], PROT_READ | PROT_WRITE) == -1 && errno == ENOMEM);
+        errno = 0;
+        CHECK(madvise(p, lens[i], MADV_DONTNEED) == -1 && errno == ENOMEM);
+        errno = 0;
+        CHECK(mremap(p, lens[i], 2 * lens[i], MREMAP_MAYMOVE) == MAP_FAILED && errno == EFAULT);
+        check_unmapped(p, "an unmapped range after mprotect, madvise and mremap on it");
+    }
+    /* a hole made by a partial munmap, and the rest still usable */
+    char *p = map_rw(1 * MB);
+    fill(p, 1 * MB, 41);
+    CHECK(munmap(p + 256 * KB, 128 * KB) == 0);
+    check_unmapped(p + 256 * KB, "a hole");
+    check_unmapped(p + 384 * KB - 1, "the end of a hole");
+    CHECK(!faults_in_child(p + 256 * KB - 1, 1) && !faults_in_child(p + 384 * KB, 1));
+    CHECK(check_fill(p + 384 * KB, 640 * KB, 41 + 384 * KB / 64));
+    /* the tail an mremap shrink cut off */
+    char *q = mremap(p + 384 * KB, 640 * KB, 128 * KB, 0);
+    CHECK(q == p + 384 * KB);
+    check_unmapped(p + 512 * KB, "an mremap-shrunk tail");
+    check_unmapped(p + 1 * MB - 1, "the end of an mremap-shrunk tail");
+    CHECK(check_fill(q, 128 * KB, 41 + 384 * KB / 64));
+    CHECK(munmap(p, 1 * MB) == 0);
+    check_unmapped(p, "a range unmapped in pieces");
+    /* a fresh mapping after all that reads zero */
+    for (int k = 0; k < 8; k++) {
+        char *n = map_rw(128 * KB);
+        CHECK(all_zero(n, 128 * KB));
+        munmap(n, 128 * KB);
+    }
+}
+
+/* A thread writes through a stale pointer after another thread unmapped
+ * the range: the write faults (or, without protection, lands somewhere no
+ * fresh mapping shows).  Run in a child, which catches its own faults. */
+static __thread sigjmp_buf stale_jmp;
+static __thread volatile int stale_armed;
+
+static void stale_segv(int sig)
+{
+    if (stale_armed) {
+        stale_armed = 0;
+        siglongjmp(stale_jmp, 1);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+struct stale {
+    char *volatile addr;
+    size_t len;
+    int wrote, faulted;
+};
+
+static void *stale_writer(void *arg)
+{
+    struct stale *w = arg;
+    for (volatile size_t off = 0; off < w->len; off += 4 * KB + 64) {
+        if (sigsetjmp(stale_jmp, 1) == 0) {
+            stale_armed = 1;
+            w->addr[off] = 0x5a;
+            stale_armed = 0;
+            w->wrote++;
+        } else {
+            w->faulted++;
+        }
+    }
+    return NULL;
+}
+
+static int stale_child(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = stale_segv;
+    sa.sa_flags = SA_NODEFER;
+    sigaction(SIGSEGV, &sa, NULL);
+    int bad = 0, reused = 0;
+    for (int round = 0; round < 40; round++) {
+        size_t len = (round % 2 ? 64 : 128) * KB;
+        char *p = map_rw(len);
+        memset(p, 0x11, len);
+        struct stale w = { .addr = p, .len = len };
+        if (munmap(p, len) != 0)
+            return 10;
+        pthread_t t;
+        pthread_create(&t, NULL, stale_writer, &w);
+        pthread_join(t, NULL);
+        if (protect_on() && w.wrote != 0) {
+            fprintf(stderr, "stale writes after munmap did not fault: %d\n", w.wrote);
+            bad = 1;
+        }
+        /* the next mappings of that length (the first takes the range back
+         * when the cache is on) read zero */
+        char *n[3];
+        for (int k = 0; k < 3; k++) {
+            n[k] = map_rw(len);
+            reused += n[k] == p;
+            if (!all_zero(n[k], len)) {
+                fprintf(stderr, "fresh mapping not zero after a stale write\n");
+                bad = 1;
+            }
+        }
+        for (int k = 0; k < 3; k++)
+            munmap(n[k], len);
+    }
+    if (cache_on() && reused == 0) {
+        fprintf(stderr, "the unmapped range was never reused: the test proves nothing\n");
+        bad = 1;
+    }
+    return bad;
+}
+
+static void test_stale_write_cross_thread(void)
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(stale_child());
+    int st;
+    waitpid(pid, &st, 0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* MAP_FIXED_NOREPLACE into a hole of a served range maps it, as the kernel
+ * does; onto served memory it fails with EEXIST. */
+static void test_fixed_noreplace_hole(void)
+{
+    char *p = map_rw(256 * KB);
+    fill(p, 256 * KB, 43);
+    errno = 0;
+    CHECK(mmap(p + 64 * KB, 64 * KB, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED &&
+          errno == EEXIST);
+    CHECK(munmap(p + 64 * KB, 64 * KB) == 0);
+    if (cache_on()) {
+        /* the hole's pages wait in the cache; with the cache off they are
+         * back in the allocator and the shim cannot choose them (a
+         * documented limit) */
+        char *h = mmap(p + 64 * KB, 64 * KB, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+        CHECK(h == p + 64 * KB);
+        if (h == p + 64 * KB) {
+            CHECK(all_zero(h, 64 * KB));
+            memset(h, 5, 64 * KB);
+            CHECK(check_fill(p, 64 * KB, 43) && check_fill(p + 128 * KB, 128 * KB, 43 + 128 * KB / 64));
+            /* a read-only one into a second hole */
+            CHECK(munmap(p + 192 * KB, 32 * KB) == 0);
+            char *r = mmap(p + 192 * KB, 32 * KB, PROT_READ,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+            CHECK(r == p + 192 * KB);
+            if (r == p + 192 * KB) {
+                CHECK(all_zero(r, 32 * KB));
+                CHECK(faults_in_child(r, 1) && !faults_in_child(r, 0));
+            }
+        }
+    }
+    CHECK(munmap(p, 256 * KB) == 0);
+    check_unmapped(p + 64 * KB, "a range mapped again into a hole, then unmapped");
+}
+
+/* PAGEALLOC_SHIM_TEST_SHRINK=1 (the shim_shrinker run, with a 64 MiB node):
+ * fill the range cache, then map more than the free memory left.  The
+ * library reclaims, its shrinker releases cached ranges, and every mapping
+ * is served (none falls back to the kernel). */
+static void test_shrinker(void)
+{
+    enum { NKEEP = 512 };
+    static char *keep[NKEEP];
+    unsigned long r0 = shim_counter("cache_released"), f0 = shim_counter("fallback");
+    for (int k = 0; k < 8; k++) {
+        size_t len = 512 * KB + (size_t)k * 64 * KB;
+        char *m[8];
+        for (int j = 0; j < 8; j++) {
+            m[j] = map_rw(len);
+            memset(m[j], 0x33, len);
+        }
+        for (int j = 0; j < 8; j++)
+            munmap(m[j], len);
+    }
+    size_t total = 0;
+    int n = 0;
+    for (; n < NKEEP && total < 44 * MB; n++) {
+        unsigned long f = shim_counter("fallback");
+        keep[n] = map_rw(192 * KB);
+        if (shim_counter("fallback") != f)
+            fprintf(stderr, "test_shrinker: mapping %d (%zu MiB in) fell back, %lu pages released so far\n",
+                    n, total / MB, shim_counter("cache_released") - r0);
+        CHECK(all_zero(keep[n], 192 * KB));
+        memset(keep[n], 1, 192 * KB);
+        total += 192 * KB;
+    }
+    CHECK(shim_counter("fallback") == f0);
+    CHECK(shim_counter("cache_released") > r0);
+    fprintf(stderr, "test_shrinker: %zu MiB mapped, %lu pages released by the shrinker, %lu drained by mmap, %lu fallbacks\n",
+            total / MB, shim_counter("cache_released") - r0, shim_counter("cache_drained"),
+            shim_counter("fallback") - f0);
+    for (int i = 0; i < n; i++)
+        munmap(keep[i], 192 * KB);
+}
+
 int main(void)
 {
     *(void **)&shim_stats = dlsym(RTLD_DEFAULT, "pa_shim_stats");
@@ -649,6 +890,15 @@ int main(void)
      * (later tests leave the cache full) */
     if (shim_counter)
         test_grow_in_place();
+    if (getenv("PAGEALLOC_SHIM_TEST_SHRINK")) {
+        if (shim_counter)
+            test_shrinker();
+        printf("test_shim (shrinker): %d failure(s)\n", failures);
+        return failures ? 1 : 0;
+    }
+    test_unmap_faults();
+    test_stale_write_cross_thread();
+    test_fixed_noreplace_hole();
     test_served_and_passthrough();
     test_partial_munmap();
     test_mremap();

@@ -219,10 +219,13 @@ stat_publish)
         grep -q 'permission denied' "$tmp/err" || fail "another user: $(cat "$tmp/err")"
     fi
     # killed by a signal, the process leaves its file: the list says stale
+    # and removes it (it is ours)
     kill -KILL "$target_pid"
     wait "$target_pid" 2>/dev/null
+    [[ -e $file ]] || fail "no file left behind by SIGKILL: the cleanup below proves nothing"
     "$STAT" >"$tmp/list" 2>&1
-    grep -Eq "^ *$target_pid .*stale file" "$tmp/list" || fail "stale list: $(cat "$tmp/list")"
+    grep -Eq "^ *$target_pid .*stale file removed" "$tmp/list" || fail "stale list: $(cat "$tmp/list")"
+    [[ -e $file ]] && fail "the stale file of $target_pid was not removed"
     expect_status 1 "no such process: $target_pid" -- "$STAT" "$target_pid"
     rm -f "$file"
     # a normal exit removes it
