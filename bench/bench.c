@@ -659,6 +659,7 @@ struct scale_shared {
     _Atomic int go;
     _Atomic int stop;
     enum scale_kind kind;
+    bool unpinned;   /* threads run where the scheduler puts them */
 };
 
 struct scale_thread {
@@ -685,7 +686,10 @@ static void *scale_worker(void *arg)
     struct scale_shared *sh = t->sh;
     void *slot[BATCH];
     uint64_t seed = 0x853C49E6748FEA9BULL ^ (uintptr_t)t;
-    pin_to(t->idx);
+    if (sh->unpinned)
+        unpin();
+    else
+        pin_to(t->idx);
     /* Own warm-up: this thread's caches and pages; 16 rounds of the
      * workload, or a quarter of the window if that is shorter (mmap). */
     uint64_t warm_end = now_ns() + target_ns / 4;
@@ -716,9 +720,9 @@ static void *scale_worker(void *arg)
 }
 
 /* Returns total ops/s of nthreads threads running for target_ns. */
-static double scale_run(int nthreads, enum scale_kind kind)
+static double scale_run(int nthreads, enum scale_kind kind, bool unpinned)
 {
-    struct scale_shared sh = { .kind = kind };
+    struct scale_shared sh = { .kind = kind, .unpinned = unpinned };
     struct scale_thread *t = calloc((size_t)nthreads, sizeof(*t));
     if (!t)
         die("calloc", 0);
@@ -754,10 +758,45 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+#define SCALE_REPS 3
+
+/*
+ * Threads as programs start them: not pinned, so the scheduler may put two
+ * on one CPU and move them.  batch256 and the PRNG control alternate, each
+ * thread count SCALE_REPS times, so both see the same machine; the batch
+ * row's extra says how its speed-up compares with the control's.
+ */
+static void wl_scale_unpinned(int max_threads)
+{
+    double *ops = calloc((size_t)max_threads * SCALE_REPS * 2, sizeof(double));
+    if (!ops)
+        die("calloc", 0);
+    for (int r = 0; r < SCALE_REPS; r++)
+        for (int n = 1; n <= max_threads; n++)
+            for (int k = 0; k < 2; k++)
+                ops[((size_t)k * max_threads + (size_t)n - 1) * SCALE_REPS + (size_t)r] =
+                    scale_run(n, k ? SCALE_CPU : SCALE_BATCH, true);
+    double med[2][64] = {{0}};
+    for (int k = 0; k < 2; k++)
+        for (int n = 1; n <= max_threads && n <= 64; n++) {
+            double *o = &ops[((size_t)k * max_threads + (size_t)n - 1) * SCALE_REPS];
+            qsort(o, SCALE_REPS, sizeof(double), cmp_double);
+            med[k][n - 1] = o[SCALE_REPS / 2];
+        }
+    for (int k = 0; k < 2; k++)
+        for (int n = 1; n <= max_threads && n <= 64; n++) {
+            double speedup = med[k][n - 1] / med[k][0], control = med[1][n - 1] / med[1][0];
+            char extra[160];
+            snprintf(extra, sizeof(extra), "ops_per_s=%.0f;speedup=%.3f;vs_control=%.3f;reps=%d", med[k][n - 1],
+                     speedup, speedup / control, SCALE_REPS);
+            emit(k ? "scale_unpinned_cpu" : "scale_unpinned_batch256", n, 1e9 / med[k][n - 1], extra);
+        }
+    free(ops);
+}
+
 /* Thread counts 1..N alternate, SCALE_REPS times, each for half the target
  * time; the median per thread count is reported, so a burst of outside
  * noise hits one repetition, not one thread count. */
-#define SCALE_REPS 3
 
 static void wl_scale(int max_threads)
 {
@@ -770,7 +809,7 @@ static void wl_scale(int max_threads)
     for (int b = SCALE_PAIR; b <= SCALE_CPU; b++) {
         for (int r = 0; r < SCALE_REPS; r++)
             for (int n = 1; n <= max_threads; n++)
-                ops[(n - 1) * SCALE_REPS + r] = scale_run(n, (enum scale_kind)b);
+                ops[(n - 1) * SCALE_REPS + r] = scale_run(n, (enum scale_kind)b, false);
         double one = 0;
         for (int n = 1; n <= max_threads; n++) {
             double *o = &ops[(n - 1) * SCALE_REPS];
@@ -783,8 +822,9 @@ static void wl_scale(int max_threads)
             emit(names[b], n, 1e9 / med, extra);
         }
     }
-    target_ns = saved;
     free(ops);
+    wl_scale_unpinned(max_threads);
+    target_ns = saved;
 }
 
 /* ------------------------------------------------------------------ */

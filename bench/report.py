@@ -21,10 +21,14 @@ ALLOCATORS = ["pagealloc", "pagealloc-addr", "tcmalloc", "jemalloc", "mimalloc",
 MAIN = "pagealloc"
 PEERS = ["tcmalloc", "jemalloc", "mimalloc", "glibc", "numa", "mmap"]
 WORKLOADS = ["hot_pair", "batch256", "random_orders", "prodcons", "scale_pair", "scale_batch256",
-             "frag", "frag_nogroup"]
+             "scale_unpinned_batch256", "frag", "frag_nogroup"]
 # Measured alongside, shown only in the scaling table: no allocation at all,
 # so its speed-up says how many CPUs the machine really gave the run.
 BASELINE = "scale_cpu"
+# The same for threads that are not pinned, run interleaved with
+# scale_unpinned_batch256; that workload's target is relative to it.
+UNPINNED_BASELINE = "scale_unpinned_cpu"
+UNPINNED_LIMIT = 0.9
 UNITS = {
     "hot_pair": "ns per alloc+free pair",
     "batch256": "ns per page (256 allocs, then 256 frees)",
@@ -32,6 +36,7 @@ UNITS = {
     "prodcons": "ns per block (allocated on A, freed on B)",
     "scale_pair": "wall ns per pair, all threads together (1e9 / total ops/s)",
     "scale_batch256": "wall ns per page, all threads together",
+    "scale_unpinned_batch256": "wall ns per page, all threads together, threads not pinned",
     "frag": "ns per churn step (mobility grouping on for pagealloc)",
     "frag_nogroup": "ns per churn step (pagealloc, one migratetype for all)",
 }
@@ -278,7 +283,7 @@ def main(argv):
                         f"{max(samples[key]):.3f}", len(samples[key]), ex])
 
     # Rows of the main table: (workload, threads), in WORKLOADS order.
-    rows = sorted({(k[1], k[2]) for k in med if k[1] != BASELINE},
+    rows = sorted({(k[1], k[2]) for k in med if k[1] not in (BASELINE, UNPINNED_BASELINE)},
                   key=lambda r: (WORKLOADS.index(r[0]) if r[0] in WORKLOADS else 99, r[1]))
     max_threads = max((t for (w, t) in rows if w.startswith("scale_")), default=1)
 
@@ -311,7 +316,7 @@ def main(argv):
         je = "" if wl == "frag_nogroup" else verdict(ratio(wl, t, "jemalloc"), JE_LIMIT)
         cells.append(je)
         cells.append(verdict(speedup(MAIN, wl, 2), SPEEDUP_LIMIT, upper=False)
-                     if wl.startswith("scale_") and t == 2 else "")
+                     if wl.startswith("scale_") and "unpinned" not in wl and t == 2 else "")
         md.append("| " + " | ".join(cells) + " |")
     main_table = "\n".join(md)
 
@@ -334,12 +339,19 @@ def main(argv):
         tg.append(f"| {wl}: pagealloc 2 threads ≥ {SPEEDUP_LIMIT}× 1 thread | "
                   f"{'–' if s is None else f'{s:.2f}×'} | "
                   f"{verdict(s, SPEEDUP_LIMIT, upper=False).split(' ')[0]} |")
+    # unpinned threads: speed-up against the PRNG control of the same run
+    s = speedup(MAIN, "scale_unpinned_batch256", max_threads)
+    c = speedup(MAIN, UNPINNED_BASELINE, max_threads)
+    rel = s / c if s is not None and c else None
+    tg.append(f"| scale_unpinned_batch256: pagealloc speed-up {max_threads}/1 ≥ {UNPINNED_LIMIT}× the control's "
+              f"({UNPINNED_BASELINE}) | {'–' if rel is None else f'{rel:.2f}× ({s:.2f}× vs {c:.2f}×)'} | "
+              f"{verdict(rel, UNPINNED_LIMIT, upper=False).split(' ')[0]} |")
     targets_table = "\n".join(tg)
 
     # Thread scaling: ops/s per thread count and speed-up of N over 1.
     sc = ["| allocator | workload | " + " | ".join(f"{n} thr ops/s" for n in range(1, max_threads + 1)) +
           f" | speed-up {max_threads}/1 |", "|" + "---|" * (3 + max_threads)]
-    for wl in ("scale_pair", "scale_batch256", BASELINE):
+    for wl in ("scale_pair", "scale_batch256", BASELINE, "scale_unpinned_batch256", UNPINNED_BASELINE):
         for a in allocs:
             vals = [get(a, wl, n) for n in range(1, max_threads + 1)]
             if all(v is None for v in vals):

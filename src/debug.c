@@ -44,7 +44,7 @@ static void bad_page_report(const struct pa_page *page, unsigned int order, cons
             "page: refcount:%d mapcount:0 mapping:%p index:0x0 pfn:0x%lx order:%u node:%u zone:%u\n"
             "flags: 0x%lx(%s)\n"
             "page dumped because: %s\n",
-            program_invocation_short_name, page_to_pfn(page), page_ref_count(page), page->mapping,
+            program_invocation_short_name, page_to_pfn(page), page_ref_count(page), READ_ONCE(page->mapping),
             page_to_pfn(page), order, page->nid, page->zid, f, flags, reason);
     if (pa_opt.debug & PA_DEBUG_CHECKS) {
         fprintf(stderr, "pagealloc: aborting (PAGEALLOC_DEBUG=checks)\n");
@@ -498,7 +498,8 @@ static void check_pageset(struct zone *z, struct per_cpu_pages *pcp, void *arg)
                    pcp->high_max);
 }
 
-/* A thread's magazines: free order-0 pages of the right zone, within size. */
+/* A thread's magazines: free order-0 pages of the right zone, within their
+ * high, and counters that account for the pages held. */
 static void check_magazines(struct pa_thread *t, void *arg)
 {
     struct walk *w = arg;
@@ -507,11 +508,16 @@ static void check_magazines(struct pa_thread *t, void *arg)
             for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
                 struct zone *z = &NODE_DATA(nid)->node_zones[zid];
                 struct pa_magazine *m = thread_mag(t, z, mt);
-                if (m->n > PA_MAG_SIZE) {
-                    walk_error(w, "thread %d magazine %s/%d/%s holds %lu pages (max %d)", t->tid, z->name,
-                               nid, migratetype_names[mt], m->n, PA_MAG_SIZE);
+                if (m->zone != z || m->n > m->high || m->high > PA_MAG_SIZE) {
+                    walk_error(w, "thread %d magazine %s/%d/%s holds %lu pages (high %lu, max %d)%s", t->tid,
+                               z->name, nid, migratetype_names[mt], m->n, m->high, PA_MAG_SIZE,
+                               m->zone != z ? " and names another zone" : "");
                     continue;
                 }
+                /* pops - pushes = moved - n: ops and moved - n have one parity */
+                if ((m->ops + m->moved - m->n) & 1)
+                    walk_error(w, "thread %d magazine %s/%d/%s: counters out of step (ops %lu, moved %lu, n %lu)",
+                               t->tid, z->name, nid, migratetype_names[mt], m->ops, m->moved, m->n);
                 for (unsigned int i = 0; i < m->n; i++) {
                     struct pa_page *p = m->pages[i];
                     if (p->nid != nid || p->zid != zid || PageBuddy(p) || page_ref_count(p) != 0)

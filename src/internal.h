@@ -363,6 +363,7 @@ enum vm_event_item {
 #define NR_PCP_ORDERS (PAGE_ALLOC_COSTLY_ORDER + 2)
 #define NR_PCP_LISTS  (MIGRATE_PCPTYPES * NR_PCP_ORDERS)
 #define PCPF_PREV_FREE_HIGH_ORDER 0x1u
+#define PCP_BATCH_SCALE_MAX 5        /* CONFIG_PCP_BATCH_SCALE_MAX */
 
 struct per_cpu_pages {
     int locked;                  /* taken by pcp_trylock on the fast path */
@@ -411,6 +412,7 @@ struct zone {
      * Kept by zone_update_wmark_fast() wherever one of them changes. */
     unsigned long wmark_fast;
     int boosted_watermark;           /* ZONE_BOOSTED_WATERMARK: wake kswapd after this fallback */
+    unsigned long flags;             /* ZONE_RECLAIM_ACTIVE, ZONE_BELOW_HIGH (atomic bit operations) */
     long lowmem_reserve[MAX_NR_ZONES];
     struct pglist_data *zone_pgdat;
     int node;
@@ -466,6 +468,26 @@ static inline void zone_update_wmark_fast(struct zone *z)
 static inline unsigned long min_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_MIN); }
 static inline unsigned long low_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_LOW); }
 static inline unsigned long high_wmark_pages(const struct zone *z) { return wmark_pages(z, WMARK_HIGH); }
+
+/* Zone state bits (the kernel's enum zone_flags, the two the pcp reads). */
+enum zone_flags {
+    ZONE_BELOW_HIGH,       /* free pages fell below HIGH: pcp high shrinks on frees */
+    ZONE_RECLAIM_ACTIVE,   /* kswapd is reclaiming the node: pcp lists stay small */
+};
+static inline bool zone_test_flag(const struct zone *z, enum zone_flags bit)
+{
+    return __atomic_load_n(&z->flags, __ATOMIC_RELAXED) & (1UL << bit);
+}
+static inline void zone_set_flag(struct zone *z, enum zone_flags bit)
+{
+    if (!zone_test_flag(z, bit))   /* no lock-prefixed write while it is set */
+        __atomic_fetch_or(&z->flags, 1UL << bit, __ATOMIC_RELAXED);
+}
+static inline void zone_clear_flag(struct zone *z, enum zone_flags bit)
+{
+    if (zone_test_flag(z, bit))
+        __atomic_fetch_and(&z->flags, ~(1UL << bit), __ATOMIC_RELAXED);
+}
 
 struct zoneref {
     struct zone *zone;
@@ -740,18 +762,44 @@ int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
 
 /*
  * A magazine: order-0 pages of one zone and migratetype cached by one
- * thread in front of the pcp, so the common alloc/free pair touches neither
- * a lock nor a list.  Refilled from and flushed to the pcp half a magazine
- * at a time.  Remote drains use the owner protocol of pcp_trylock:
- * `mag_busy` set by the owner around each use, `mag_drain` plus membarrier
- * by the drainer (PAGEALLOC_PCP_MAGAZINE=0 turns the layer off).
+ * thread in front of the pcp: the thread's part of that zone's pcp, and
+ * what the common order-0 allocation and free touch (no lock, no list, no
+ * watermark: its pages were taken from the zone when it was filled, as a
+ * pcp list's are).  Filled from the pcp by the general path's rmqueue and
+ * flushed to it half a magazine at a time; `high` (set from the pcp's
+ * high_min when the magazine is first filled or flushed) bounds it, so a
+ * small zone has small magazines.  Remote drains use the owner protocol of
+ * pcp_trylock: `mag_busy` set by the owner around each use, `mag_drain`
+ * plus membarrier by the drainer (PAGEALLOC_PCP_MAGAZINE=0 turns the layer
+ * off).
+ *
+ * Counting: the owner adds 1 to `ops` for each pop (an allocation) and each
+ * push (a free); fills add to `moved`, flushes and drains subtract.  Then
+ * pops - pushes = moved - n, so readers derive both exactly (mag_events)
+ * and no per-page vm or NUMA counter is touched.  Fields other threads read
+ * are written with WRITE_ONCE.
  */
-#define PA_MAG_SIZE 63
+#define PA_MAG_SIZE 251
 struct pa_magazine {
-    unsigned long n;
+    unsigned long n;             /* pages in pages[] */
+    unsigned long high;          /* at most this many (0: not yet sized) */
+    unsigned long ops;           /* pops + pushes */
+    unsigned long moved;         /* pages filled in minus pages flushed out (mod 2^64) */
+    struct zone *zone;           /* whose pages these are */
     struct pa_page *pages[PA_MAG_SIZE];
 };
-_Static_assert(sizeof(struct pa_magazine) == 512, "a magazine is 512 bytes: indexed by shift");
+_Static_assert(sizeof(struct pa_magazine) == 2048, "a magazine is 2 KiB: a power of two");
+
+/* The order-0 requests a magazine may serve: these GFP bits only (the
+ * others need the general path: zeroing, compound, accounting, dirty
+ * spreading, THISNODE, reserves); the zone and mobility bits pick the
+ * magazine from the thread's table. */
+#define MAG_GFP_OK (PA_GFP_ZONEMASK | PA_GFP_RECLAIMABLE | PA_GFP_IO | PA_GFP_FS | PA_GFP_RECLAIM | \
+                    PA_GFP_NOWARN | PA_GFP_RETRY_MAYFAIL | PA_GFP_NOFAIL | PA_GFP_NORETRY | PA_GFP_HARDWALL | \
+                    PA_GFP_HIGH | PA_GFP_ATOMIC_BIT | PA_GFP_NOMEMALLOC)
+#define MAG_GFP_INDEX (PA_GFP_ZONEMASK | PA_GFP_RECLAIMABLE)
+#define NR_MAG_GFP (MAG_GFP_INDEX + 1)
+_Static_assert(MAG_GFP_INDEX == 0x1f, "the magazine table is indexed by the low 5 GFP bits");
 
 /* Thread flags, as the kernel's task flags. */
 #define PF_MEMALLOC        0x1u   /* inside reclaim: no recursion, may use all reserves */
@@ -779,9 +827,12 @@ struct pa_thread {
     unsigned long vm_events[NR_VM_EVENT_ITEMS];  /* relaxed; summed by readers */
     unsigned long *numa_events;  /* [nid * MAX_NR_ZONES + zid][NR_VM_NUMA_EVENT_ITEMS] */
     struct per_cpu_pages **pcp;  /* PA_PCP_THREAD: [nid * MAX_NR_ZONES + zid], made on use */
-    unsigned long *fast_allocs;  /* [nid * MAX_NR_ZONES + zid]: fast-path allocations, each
-                                  * a numa_hit and a numa_local of that zone */
     struct pa_magazine *mags;    /* [(nid * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES + mt] */
+    /* the magazine that serves each GFP zone/mobility combination: set when
+     * the general path fills it for a local-policy request on this CPU's
+     * node; NULL sends the request to the general path */
+    struct pa_magazine *mag_for_gfp[NR_MAG_GFP];
+    int mag_nid;                 /* the CPU's node when the table was filled */
     int mag_busy;                /* the owner is inside its magazines */
     int mag_drain;               /* a drainer wants them: the owner keeps out */
     /* reclaim, compaction, memcg */
@@ -937,32 +988,29 @@ static inline void pcp_unlock(struct per_cpu_pages *pcp)
 
 struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsigned int order, int mt,
                                 unsigned int alloc_flags);
-void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
-                            unsigned int order, int mt);
 void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order,
-                                 int pindex, bool counted_free);
+                                 int pindex);
 /*
- * free_unref_page_commit with its common case inline: an order-0 free that
- * leaves the list below high changes nothing but the list and the counts
- * (nr_pcp_high would return high unchanged, and no PREV_FREE_HIGH_ORDER
- * state is pending).  Everything else goes to the tail.
+ * Put a freed page on the pcp list (free_unref_page_commit).  The common
+ * case is inline: an order-0 free that leaves the list below high, with no
+ * PREV_FREE_HIGH_ORDER state pending and no zone flag that shrinks the
+ * lists, changes nothing but the list and the counts (nr_pcp_high would
+ * return high unchanged).  Everything else goes to the tail in pcp.c.
  */
-static inline void free_unref_page_commit_fast(struct per_cpu_pages *pcp, struct zone *z,
-                                               struct pa_page *page, unsigned int order, int mt)
+static inline void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
+                                          unsigned int order, int mt)
 {
     int pindex = order_to_pindex(mt, order);
     pcp->alloc_factor >>= 1;
     list_add(&page->lru, &pcp->lists[pindex]);
     WRITE_ONCE(pcp->count, pcp->count + (1 << order));
-    if (likely(order == 0 && !(pcp->flags & PCPF_PREV_FREE_HIGH_ORDER))) {
-        if (pcp->free_count < (pcp->batch << 5))
+    if (likely(order == 0 && !(pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) && pcp->count < pcp->high &&
+               !__atomic_load_n(&z->flags, __ATOMIC_RELAXED))) {
+        if (pcp->free_count < (pcp->batch << PCP_BATCH_SCALE_MAX))
             pcp->free_count++;
-        if (likely(pcp->count < pcp->high))
-            return;
-        free_unref_page_commit_tail(pcp, z, order, pindex, true);
         return;
     }
-    free_unref_page_commit_tail(pcp, z, order, pindex, false);
+    free_unref_page_commit_tail(pcp, z, order, pindex);
 }
 void drain_all_pages(struct zone *zone);
 void drain_local_pages(struct zone *zone);
@@ -972,9 +1020,9 @@ void pa_pcp_decay_all(void);
 void pa_pcp_start_decay(void);
 extern bool pcp_magazines_on;   /* magazines in use (option, and membarrier available) */
 int mag_create(struct pa_thread *t);
-struct pa_page *mag_refill(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt,
-                           unsigned int alloc_flags);
-void mag_flush(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt);
+unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_magazine *m, int mt,
+                       unsigned int alloc_flags);
+bool mag_flush(struct pa_magazine *m, struct zone *z, int mt);
 void mag_flush_all(struct pa_thread *t);   /* owner, or a drainer holding the protocol */
 void pa_mag_walk(void (*fn)(struct pa_thread *, void *), void *arg);
 static inline struct pa_magazine *thread_mag(struct pa_thread *t, const struct zone *z, int mt)

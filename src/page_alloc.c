@@ -37,50 +37,14 @@ void pa_spin_lock_slow(pa_spinlock_t *l)
 
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/*
- * Fast-path tables.  For each CPU and each value of the GFP zone bits: the
- * first zone of the CPU's node zonelist that the request may use, when that
- * zone is on the CPU's own node (a request served there is a numa_hit and a
- * numa_local, which is how the fast path counts it).  NULL sends the request
- * down the general path.
- */
-#define GFP_ZONE_COMBOS (PA_GFP_ZONEMASK + 1)
-struct fast_cpu {
-    struct zone *zone[GFP_ZONE_COMBOS];
-};
-static struct fast_cpu *fast_cpus;
-static int8_t fast_hzi[GFP_ZONE_COMBOS];           /* gfp_zone() of each combination */
-static pa_gfp_t fast_mt_mask;                       /* GFP_MOVABLE_MASK, or 0 without grouping */
-static uintptr_t fast_desc_bytes;                   /* 0 until the descriptors exist */
-/* requests that need more than the local node's first zone at LOW, and
- * unknown bits, which the general path refuses with EINVAL */
-#define FAST_EXCLUDE (PA_GFP_THISNODE | PA_GFP_MEMALLOC | PA_GFP_ACCOUNT | PA_GFP_WRITE | PA_GFP_RELIABLE | \
-                      ~PA_GFP_BITS_MASK)
+/* Bytes of the descriptor array: the free fast path's range check
+ * (0 until the descriptors exist). */
+static uintptr_t fast_desc_bytes;
 
 static void fail_page_alloc_init(void);
 
 static int fast_tables_init(void)
 {
-    fast_cpus = pa_os_alloc((size_t)pa_mm.nr_cpus * sizeof(*fast_cpus));
-    if (!fast_cpus)
-        return -1;
-    for (unsigned int bits = 0; bits < GFP_ZONE_COMBOS; bits++)
-        fast_hzi[bits] = (int8_t)gfp_zone(bits);
-    for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++) {
-        int nid = pa_mm.cpu_to_node[cpu];
-        for (unsigned int bits = 0; bits < GFP_ZONE_COMBOS; bits++) {
-            int hzi = fast_hzi[bits];
-            if (hzi < 0)
-                continue;
-            struct zoneref *zr = NODE_DATA(nid)->node_zonelists[ZONELIST_FALLBACK]._zonerefs;
-            while (zr->zone && zr->zone_idx > hzi)
-                zr++;
-            if (zr->zone && zr->zone->node == nid && (zr->zone->per_cpu_pageset ||
-                                                      pa_opt.pcp_mode == PA_PCP_THREAD))
-                fast_cpus[cpu].zone[bits] = zr->zone;
-        }
-    }
-    fast_mt_mask = page_group_by_mobility_disabled ? 0 : GFP_MOVABLE_MASK;
     fast_desc_bytes = pa_mm.max_pfn * sizeof(struct pa_page);
     return 0;
 }
@@ -317,17 +281,47 @@ static struct pa_page *rmqueue_buddy(struct zone *z, unsigned int order, unsigne
     return page;
 }
 
+/*
+ * An order-0 request the thread's table does not send to its magazine (other
+ * GFP bits, reserves, a retry) still takes the thread's cached pages of this
+ * zone and type first, as the kernel's pcp serves every order-0 request:
+ * the page leaves the magazine as a flush would (moved and n drop together,
+ * so the magazine counts no pop) and rmqueue counts the allocation.
+ */
+static struct pa_page *mag_take(struct zone *z, int mt)
+{
+    struct pa_thread *t = pa_current_thread;
+    struct pa_page *page = NULL;
+    if (!t || !t->mags || !mag_enter(t))
+        return NULL;
+    struct pa_magazine *m = thread_mag(t, z, mt);
+    if (m->n) {
+        page = m->pages[m->n - 1];
+        WRITE_ONCE(m->n, m->n - 1);
+        WRITE_ONCE(m->moved, m->moved - 1);
+    }
+    mag_exit(t);
+    return page;
+}
+
 /* Orders the pcp caches come from this CPU's (or thread's) lists, refilled
- * in batches; a contended or empty pcp falls back to the buddy. */
+ * in batches; a contended or empty pcp falls back to the buddy.  With mag,
+ * the thread's magazine is filled from the same list while it is locked. */
 static inline struct pa_page *rmqueue(struct zone *preferred, struct zone *z, unsigned int order,
-                                      unsigned int alloc_flags, int mt)
+                                      unsigned int alloc_flags, int mt, struct pa_magazine *mag)
 {
     struct pa_page *page = NULL;
-    if (likely(pcp_allowed_order(order))) {
+    if (!order && !mag && mt < MIGRATE_PCPTYPES)
+        page = mag_take(z, mt);
+    if (!page && likely(pcp_allowed_order(order))) {
         int cpu = pa_cpu_id();
         struct per_cpu_pages *pcp = this_pcp(z, cpu);
         if (likely(pcp && pcp_trylock(pcp, cpu))) {
             page = rmqueue_pcplist(pcp, z, order, mt, alloc_flags);
+            if (mag && page && mag_enter(pa_current_thread)) {
+                mag_fill(pcp, z, mag, mt, alloc_flags);
+                mag_exit(pa_current_thread);
+            }
             pcp_unlock(pcp);
         }
     }
@@ -338,6 +332,58 @@ static inline struct pa_page *rmqueue(struct zone *preferred, struct zone *z, un
         zone_statistics(preferred, z);
     }
     return page;
+}
+
+/*
+ * The magazine an order-0 request may fill as it takes its page: a plain
+ * request (MAG_GFP_OK bits, the first attempt's LOW mark, no reserves)
+ * under a local policy, served by the zone its zonelist starts with on
+ * this CPU's node.  The thread's table then sends the next such requests
+ * to that magazine, and back here when it is empty, so the zone, policy
+ * and watermark are looked at once per fill.  Otherwise NULL, and the
+ * table entry is cleared.
+ */
+static struct pa_magazine *mag_to_fill(pa_gfp_t gfp, unsigned int order, unsigned int alloc_flags,
+                                       const struct alloc_context *ac, struct zone *z)
+{
+    struct pa_thread *t = pa_current_thread;
+    /* requests with other bits (ZERO, ACCOUNT, ...) never use the table:
+     * they leave it as it is for the plain ones with the same zone bits */
+    if (order || !t || (gfp & ~MAG_GFP_OK))
+        return NULL;
+    if (t->mag_nid != numa_node_id()) {
+        /* the thread moved to another node's CPU: its table starts over */
+        memset(t->mag_for_gfp, 0, sizeof(t->mag_for_gfp));
+        t->mag_nid = numa_node_id();
+    }
+    t->mag_for_gfp[gfp & MAG_GFP_INDEX] = NULL;
+    if (!pcp_magazines_on || !t->mpol_fast || pa_opt.debug || pa_fail_enabled ||
+        (alloc_flags & (ALLOC_WMARK_MASK | ALLOC_NO_WATERMARKS | ALLOC_RESERVES)) != ALLOC_WMARK_LOW ||
+        ac->migratetype >= MIGRATE_PCPTYPES || z != ac->preferred_zoneref->zone || z->node != numa_node_id())
+        return NULL;
+    if (!t->mags && mag_create(t) != 0)
+        return NULL;
+    return thread_mag(t, z, ac->migratetype);
+}
+
+/*
+ * Probe the zone's HIGH mark where pages leave it for this request, and
+ * mark the zone ZONE_BELOW_HIGH when it is short: the pcp then shrinks its
+ * lists as pages are freed (nr_pcp_high), rather than hoarding them until
+ * reclaim starts.  A zone that can still grow is not short of memory.  The
+ * free path, hotter, only clears the flag.  True when the zone is above
+ * HIGH, which passes any allocation mark.
+ */
+static inline bool zone_above_high(struct zone *z, unsigned int order, int highest_zoneidx,
+                                   unsigned int alloc_flags, pa_gfp_t gfp)
+{
+    if (zone_test_flag(z, ZONE_BELOW_HIGH))
+        return false;
+    if (zone_watermark_fast(z, order, high_wmark_pages(z), highest_zoneidx, alloc_flags, gfp))
+        return true;
+    if (!zone_can_grow(z))   /* a zone with sections still to bring online is not short */
+        zone_set_flag(z, ZONE_BELOW_HIGH);
+    return false;
 }
 
 /* Growing z (bringing a section online) could let this request pass. */
@@ -364,6 +410,7 @@ retry:
         struct zone *z = zr->zone;
         unsigned long mark;
         struct pa_page *page;
+        struct pa_magazine *mag;
 
         if (zr->zone_idx > ac->highest_zoneidx)
             continue;
@@ -391,6 +438,8 @@ retry:
             goto retry;
         }
         mark = wmark_pages(z, alloc_flags & ALLOC_WMARK_MASK);
+        if (zone_above_high(z, order, ac->highest_zoneidx, alloc_flags, gfp))
+            goto try_this_zone;
 check:
         if (!zone_watermark_fast(z, order, mark, ac->highest_zoneidx, alloc_flags, gfp)) {
             if (zone_growth_helps(z, mark, ac->highest_zoneidx, order) && arena_grow_zone(z) == 0)
@@ -398,7 +447,11 @@ check:
             if (!(alloc_flags & ALLOC_NO_WATERMARKS))
                 continue;
         }
-        page = rmqueue(ac->preferred_zoneref->zone, z, order, alloc_flags, ac->migratetype);
+try_this_zone:
+        mag = mag_to_fill(gfp, order, alloc_flags, ac, z);
+        page = rmqueue(ac->preferred_zoneref->zone, z, order, alloc_flags, ac->migratetype, mag);
+        if (mag && page && mag->n)
+            pa_current_thread->mag_for_gfp[gfp & MAG_GFP_INDEX] = mag;
         /* an allocation succeeded: a node kswapd gave up on is worth waking again */
         if (page)
             reset_kswapd_failures(z->zone_pgdat);
@@ -912,7 +965,7 @@ static void free_pages_prepare(struct pa_page *page, unsigned int order)
     WRITE_ONCE(page->order, 0);
     WRITE_ONCE(page->mapping, NULL);   /* the migrate scanner reads both unlocked */
     WRITE_ONCE(page->owner, NULL);
-    page->memcg_data = 0;
+    WRITE_ONCE(page->memcg_data, 0);   /* a racing second free's checks read it */
     if (unlikely(pa_opt.debug & PA_DEBUG_POISON))
         kernel_poison_pages(page, order);
     if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
@@ -982,20 +1035,38 @@ buddy:
 /* Validating what callers hand back                                   */
 /* ------------------------------------------------------------------ */
 
+static const char double_free_why[] = "double free: page is not allocated (refcount zero)";
+
 /*
- * Drop a reference; true when it was the last.  A count of 1 means the
- * caller holds the only reference, so no one else may legitimately take or
- * drop one concurrently (pa_get_page needs a reference already): a plain
- * store then suffices, saving the atomic on the common free.
+ * Drop a reference (put_page_testzero): 1 when it was the last, 0 when
+ * others remain, -1 when there was none to drop.  The drop is one atomic
+ * read-modify-write: of two frees racing for the last reference exactly
+ * one wins, and the other finds the count already zero and gets the
+ * bad-page report instead of freeing the block a second time.
  */
-static inline bool put_page_testzero(struct pa_page *page)
+static inline int page_ref_drop(struct pa_page *page, unsigned int order)
 {
-    /* acquire: pairs with the release of whoever dropped the count to 1 */
-    if (likely(atomic_load_explicit(&page->_refcount, memory_order_acquire) == 1)) {
-        atomic_store_explicit(&page->_refcount, 0, memory_order_relaxed);
-        return true;
-    }
-    return atomic_fetch_sub_explicit(&page->_refcount, 1, memory_order_acq_rel) == 1;
+    int ref = page_ref_count(page);
+    do {
+        if (unlikely(ref <= 0)) {
+            bad_page(page, order, double_free_why);
+            return -1;
+        }
+        /* acq_rel: the winner sees every write made under the references */
+    } while (!atomic_compare_exchange_weak_explicit(&page->_refcount, &ref, ref - 1, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    return ref == 1;
+}
+
+/* The free of a block whose caller holds the only reference: 1 -> 0 in one
+ * compare-and-swap.  Fails (nothing changed) when the count is not 1: a
+ * shared block, or a second free racing this one, which the general path
+ * then handles or reports. */
+static inline bool page_ref_drop_last(struct pa_page *page)
+{
+    int one = 1;
+    return atomic_compare_exchange_strong_explicit(&page->_refcount, &one, 0, memory_order_acq_rel,
+                                                   memory_order_relaxed);
 }
 
 /* A descriptor pointer from our array, of an online page. */
@@ -1040,20 +1111,21 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
             if (head == pfn || !pfn_valid(head))
                 continue;
             struct pa_page *h = pfn_to_page(head);
-            if (page_ref_count(h) > 0 && !PageBuddy(h) && !PageTail(h) && h->order >= o) {
+            if (page_ref_count(h) > 0 && !PageBuddy(h) && !PageTail(h) && READ_ONCE(h->order) >= o) {
                 char why[128];
                 snprintf(why, sizeof(why), "page is inside an allocated order-%u block starting at pfn %#lx "
-                         "(free the block's first page)", h->order, head);
+                         "(free the block's first page)", READ_ONCE(h->order), head);
                 bad_page(page, order, why);
                 return false;
             }
         }
-        bad_page(page, order, "double free: page is not allocated (refcount zero)");
+        bad_page(page, order, double_free_why);
         return false;
     }
-    if (unlikely(page->order != order)) {
+    unsigned int allocated_order = READ_ONCE(page->order);
+    if (unlikely(allocated_order != order)) {
         char why[96];
-        snprintf(why, sizeof(why), "freed with order %u but allocated with order %u", order, page->order);
+        snprintf(why, sizeof(why), "freed with order %u but allocated with order %u", order, allocated_order);
         bad_page(page, order, why);
         return false;
     }
@@ -1065,80 +1137,35 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
 /* ------------------------------------------------------------------ */
 
 /*
- * The fast path: an order-0..3 request the local node's first zone can
- * serve at LOW from this CPU's pcp list.  Anything else -- an empty list
- * that cannot be refilled, a contended pcp, a policy, debug checks -- takes
- * the general path, which starts over from the top of the zonelist.
+ * The fast path: an order-0 request served from the thread's magazine that
+ * its table names for these GFP bits (see mag_to_fill).  Anything else --
+ * other bits, a policy, an empty or unnamed magazine, a drain under way --
+ * takes the general path, which fills the magazine again.
  */
-static inline __attribute__((always_inline)) struct pa_page *alloc_fast(pa_gfp_t gfp, unsigned int order)
+static inline __attribute__((always_inline)) struct pa_page *alloc_from_mag(pa_gfp_t gfp)
 {
     struct pa_thread *t = pa_current_thread;
-    if (unlikely(!t || !t->mpol_fast || order > PAGE_ALLOC_COSTLY_ORDER || (gfp & FAST_EXCLUDE) ||
-                 pa_fail_enabled))
+    if (unlikely(!t || (gfp & ~MAG_GFP_OK) || !t->mpol_fast))
         return NULL;
-    int cpu = pa_cpu_id();
-    if (unlikely(cpu >= pa_mm.nr_cpus))
+    struct pa_magazine *m = t->mag_for_gfp[gfp & MAG_GFP_INDEX];
+    /* a boosted zone: the general path wakes kswapd; another node's CPU:
+     * the general path serves it locally */
+    if (unlikely(!m || (__atomic_load_n(&m->zone->boosted_watermark, __ATOMIC_RELAXED) &&
+                        (gfp & PA_GFP_KSWAPD_RECLAIM)) ||
+                 (pa_mm.nr_nodes > 1 && numa_node_id() != t->mag_nid) || !mag_enter(t)))
         return NULL;
-    struct zone *z = fast_cpus[cpu].zone[gfp & PA_GFP_ZONEMASK];
-    unsigned int mt = (gfp & fast_mt_mask) >> GFP_MOVABLE_SHIFT;
-    if (unlikely(!z || mt == 3))
-        return NULL;
-    int hzi = fast_hzi[gfp & PA_GFP_ZONEMASK];
-    unsigned int alloc_flags = ALLOC_WMARK_LOW | (mt == MIGRATE_MOVABLE ? ALLOC_CMA : 0);
-    /* a fallback boosted this zone: the general path wakes kswapd */
-    if (unlikely(__atomic_load_n(&z->boosted_watermark, __ATOMIC_RELAXED)) && (gfp & PA_GFP_KSWAPD_RECLAIM))
-        return NULL;
-    if (likely(!order)) {
-        /* zone_watermark_fast for order 0 at LOW: free minus the
-         * highatomic reserve (and CMA unless movable) above LOW + boost */
-        long usable = (long)pa_relaxed_load(&z->vm_stat[NR_FREE_PAGES]);
-        if (mt != MIGRATE_MOVABLE)
-            usable -= (long)pa_relaxed_load(&z->vm_stat[NR_FREE_CMA_PAGES]);
-        if (unlikely(usable <= (long)__atomic_load_n(&z->wmark_fast, __ATOMIC_RELAXED) +
-                                   z->lowmem_reserve[hzi]))
-            return NULL;
-    } else if (!zone_watermark_fast(z, order, low_wmark_pages(z), hzi, alloc_flags, gfp)) {
-        return NULL;
+    struct pa_page *page = NULL;
+    unsigned long n = m->n;
+    if (likely(n)) {
+        page = m->pages[n - 1];
+        WRITE_ONCE(m->n, n - 1);
+        WRITE_ONCE(m->ops, m->ops + 1);
     }
-    struct pa_page *page;
-    if (likely(!order && t->mags)) {
-        /* the thread's magazine: no lock, no list */
-        if (likely(mag_enter(t))) {
-            struct pa_magazine *m = thread_mag(t, z, (int)mt);
-            page = likely(m->n) ? m->pages[--m->n] : mag_refill(t, m, z, cpu, (int)mt, alloc_flags);
-            mag_exit(t);
-            if (unlikely(!page))
-                return NULL;
-            goto prep;
-        }
-    } else if (!order && pcp_magazines_on) {
-        mag_create(t);   /* from the next order-0 request on */
-    }
-    struct per_cpu_pages *pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
-    if (unlikely(!pcp || !pcp_trylock(pcp, cpu)))
-        return NULL;
-    struct list_head *list = &pcp->lists[order_to_pindex((int)mt, order)];
-    if (likely(!list_empty(list))) {
-        pcp->free_count >>= 1;
-        page = list_first_entry(list, struct pa_page, lru);
-        list_del(&page->lru);
-        WRITE_ONCE(pcp->count, pcp->count - (1 << order));
-    } else {
-        page = rmqueue_pcplist(pcp, z, order, (int)mt, alloc_flags);
-    }
-    pcp_unlock(pcp);
-    if (unlikely(!page))
-        return NULL;
-prep:
-    if (unlikely(pa_opt.debug | (gfp & (PA_GFP_ZERO | PA_GFP_COMP)))) {
-        prep_new_page(page, order, gfp);
-    } else {
-        WRITE_ONCE(page->order, (uint8_t)order);
+    mag_exit(t);
+    if (likely(page)) {
         set_page_count(page, 1);
+        trace_mm_page_alloc(page_to_pfn(page), 0, gfp, (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT);
     }
-    pa_relaxed_add(&t->vm_events[PGALLOC_DMA + z->zid], 1L << order);
-    pa_relaxed_add(&t->fast_allocs[(size_t)z->node * MAX_NR_ZONES + z->zid], 1);
-    trace_mm_page_alloc(page_to_pfn(page), order, gfp, mt);
     return page;
 }
 
@@ -1152,8 +1179,8 @@ PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int o
         errno = EINVAL;
         return NULL;
     }
-    if (nid == numa_node_id()) {
-        struct pa_page *page = alloc_fast(gfp, order);
+    if (!order && nid == numa_node_id()) {
+        struct pa_page *page = alloc_from_mag(gfp);
         if (likely(page))
             return page;
     }
@@ -1162,27 +1189,61 @@ PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int o
     return page;
 }
 
-PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
+/* pa_alloc_pages past its magazine: out of line, so the fast path saves no
+ * registers. */
+static __attribute__((noinline)) struct pa_page *alloc_pages_general(pa_gfp_t gfp, unsigned int order)
 {
-    struct pa_page *page = alloc_fast(gfp, order);
-    if (likely(page))
-        return page;
     if (unlikely(!pa_initialized()) && pa_init(NULL) != 0)
         return NULL;
-    page = alloc_pages_mpol(pa_thread(), gfp, order);
+    return alloc_pages_mpol(pa_thread(), gfp, order);
+}
+
+PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
+{
+    struct pa_page *page;
+    if (likely(!order)) {
+        page = alloc_from_mag(gfp);
+        if (likely(page))
+            return page;
+    }
+    page = alloc_pages_general(gfp, order);
     __asm__ volatile("" ::: "memory");   /* no tail call: page owner finds this frame */
     return page;
 }
 
-static void free_pages_slow(struct pa_page *page, unsigned int order)
+/*
+ * An order-0 page whose last reference pa_free_pages dropped, when its
+ * magazine had no room: make room (mag_flush) and push it, or free it
+ * through the pcp.  Out of line, so the fast free saves no registers.
+ */
+static __attribute__((noinline)) void free_unreferenced_page(struct pa_thread *t, struct pa_page *page, int mt)
+{
+    if (t->mags && mt < MIGRATE_PCPTYPES && !t->reclaimed && mag_enter(t)) {
+        struct zone *z = page_zone(page);
+        struct pa_magazine *m = thread_mag(t, z, mt);
+        if (mag_flush(m, z, mt)) {
+            m->pages[m->n] = page;
+            WRITE_ONCE(m->n, m->n + 1);
+            WRITE_ONCE(m->ops, m->ops + 1);
+            mag_exit(t);
+            trace_mm_page_free(page_to_pfn(page), 0);
+            return;
+        }
+        mag_exit(t);
+    }
+    free_the_page(page, 0);
+}
+
+static __attribute__((noinline)) void free_pages_slow(struct pa_page *page, unsigned int order)
 {
     if (unlikely(!page))
         return;
     if (unlikely(!free_is_sane(page, order, "pa_free_pages")))
         return;
-    if (put_page_testzero(page)) {
+    int last = page_ref_drop(page, order);
+    if (last > 0) {
         free_the_page(page, order);
-    } else if (!PageHead(page)) {
+    } else if (last == 0 && !PageHead(page)) {
         /* still referenced: keep the first page, free the rest (__free_pages) */
         if (unlikely(pa_opt.debug & PA_DEBUG_OWNER))
             split_page_owner(page, order);
@@ -1198,55 +1259,44 @@ static void free_pages_slow(struct pa_page *page, unsigned int order)
 }
 
 /*
- * The fast free: the last reference to a clean order-0..3 block, freed to
- * this CPU's pcp.  Everything the cheap checks must look at is read once;
- * anything unusual goes to free_pages_slow, which checks and reports.
+ * The fast free: the last reference to a clean order-0 page, pushed on the
+ * thread's magazine of its zone and pageblock migratetype.  The always-on
+ * checks are folded into a few compares: a descriptor of the array, the
+ * order it was allocated with, no flags, mapping or cgroup, and the
+ * reference dropped 1 -> 0 atomically (a second free of the page, racing
+ * or not, fails that and is reported by free_pages_slow).  A page whose
+ * magazine is full, of another migratetype, or freed inside reclaim goes
+ * through free_the_page (the pcp); anything unusual to free_pages_slow.
  */
 PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
 {
     struct pa_thread *t = pa_current_thread;
     uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
-    if (likely(t && off < fast_desc_bytes && !(off % sizeof(struct pa_page)) &&
-               order <= PAGE_ALLOC_COSTLY_ORDER && !pa_opt.debug)) {
+    /* no pfn_valid(): an offline descriptor reads as zeros and fails the
+     * drop, sending the pointer to the checks */
+    if (likely(!order && t && off < fast_desc_bytes && !(off % sizeof(struct pa_page)) &&
+               !(READ_ONCE(page->flags) | (uintptr_t)READ_ONCE(page->mapping) | READ_ONCE(page->memcg_data) |
+                 READ_ONCE(page->order)) &&
+               page_ref_drop_last(page))) {
         unsigned long pfn = off / sizeof(struct pa_page);
-        /* no pfn_valid(): an offline descriptor reads as zeros and fails the
-         * refcount test below, sending the pointer to the checks */
-        if (likely(page->order == order && !(pfn & ((1UL << order) - 1)) &&
-                   !(__atomic_load_n(&page->flags, __ATOMIC_RELAXED) | (uintptr_t)page->mapping |
-                     page->memcg_data) &&
-                   atomic_load_explicit(&page->_refcount, memory_order_acquire) == 1)) {
-            int mt = get_pfnblock_migratetype(pfn);
-            struct zone *z = page_zone(page);
-            if (likely(order == 0 && t->mags && mt < MIGRATE_PCPTYPES) && likely(mag_enter(t))) {
-                struct pa_magazine *m = thread_mag(t, z, mt);
-                if (unlikely(m->n == PA_MAG_SIZE))
-                    mag_flush(t, m, z, pa_cpu_id(), mt);
-                set_page_count(page, 0);
-                WRITE_ONCE(page->order, 0);
-                m->pages[m->n++] = page;
+        int mt = get_pfnblock_migratetype(pfn);
+        if (likely(t->mags && mt < MIGRATE_PCPTYPES && !t->reclaimed) && likely(mag_enter(t))) {
+            /* thread_mag(t, page_zone(page), mt) without the zone */
+            struct pa_magazine *m =
+                &t->mags[((unsigned int)page->nid * MAX_NR_ZONES + page->zid) * MIGRATE_PCPTYPES + (unsigned int)mt];
+            unsigned long n = m->n;
+            if (likely(n < m->high)) {
+                m->pages[n] = page;
+                WRITE_ONCE(m->n, n + 1);
+                WRITE_ONCE(m->ops, m->ops + 1);
                 mag_exit(t);
                 trace_mm_page_free(pfn, 0);
-                pa_relaxed_add(&t->vm_events[PGFREE], 1);
-                account_reclaimed(t, 0);
                 return;
             }
-            int cpu = pa_cpu_id();
-            struct per_cpu_pages *pcp = NULL;
-            if (likely(mt < MIGRATE_PCPTYPES && cpu < pa_mm.nr_cpus))
-                pcp = likely(z->per_cpu_pageset) ? &z->per_cpu_pageset[cpu] : this_pcp(z, cpu);
-            if (likely(pcp && pcp_trylock(pcp, cpu))) {
-                set_page_count(page, 0);
-                WRITE_ONCE(page->order, 0);
-                free_unref_page_commit_fast(pcp, z, page, order, mt);
-                pcp_unlock(pcp);
-                trace_mm_page_free(pfn, order);
-                pa_relaxed_add(&t->vm_events[PGFREE], 1L << order);
-                account_reclaimed(t, order);
-                if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
-                    pa_pcp_start_decay();
-                return;
-            }
+            mag_exit(t);
         }
+        free_unreferenced_page(t, page, mt);
+        return;
     }
     free_pages_slow(page, order);
 }
@@ -1346,7 +1396,7 @@ PA_API void pa_free_pages_exact(void *addr, size_t size)
     struct zone *z = page_zone(pfn_to_page(pfn));
     for (unsigned long i = 0; i < nr; i++) {
         struct pa_page *p = pfn_to_page(pfn + i);
-        if (put_page_testzero(p))
+        if (page_ref_drop(p, 0) > 0)
             free_the_page(p, 0);
     }
     (void)z;
@@ -1354,6 +1404,13 @@ PA_API void pa_free_pages_exact(void *addr, size_t size)
 
 PA_API void *pa_page_address(const struct pa_page *page)
 {
+    uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
+    /* the common case first: a descriptor of an online main-arena page */
+    if (likely(off < fast_desc_bytes && !(off % sizeof(struct pa_page)))) {
+        unsigned long pfn = off / sizeof(struct pa_page);
+        if (likely(pfn < pa_mm.main_pages && pfn_valid(pfn)))
+            return pa_mm.main_base + (pfn << PAGE_SHIFT);
+    }
     if (unlikely(!page_ptr_valid(page))) {
         errno = EINVAL;
         return NULL;

@@ -23,7 +23,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#define PCP_BATCH_SCALE_MAX 5              /* CONFIG_PCP_BATCH_SCALE_MAX */
 #define MIN_PERCPU_PAGELIST_HIGH_FRACTION 8
 
 int pcp_lock_kind = PCP_LOCK_ATOMIC;
@@ -247,8 +246,9 @@ static void free_pcppages_bulk(struct zone *z, int count, struct per_cpu_pages *
     spin_unlock(&z->lock);
 }
 
-/* How many to refill: grows (alloc_factor) on refills without frees between. */
-static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
+/* How many to refill: grows (alloc_factor) on refills without frees
+ * between, and high with it unless the zone is below its HIGH mark. */
+static int nr_pcp_alloc(struct per_cpu_pages *pcp, struct zone *z, unsigned int order)
 {
     int base_batch = pcp->batch, batch, high;
     int high_min = pcp->high_min, high_max = pcp->high_max;
@@ -259,7 +259,7 @@ static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
         return 1;
     batch = order ? base_batch : base_batch << pcp->alloc_factor;
     /* a larger high would have saved this trip to the zone */
-    if (high_min != high_max) {
+    if (high_min != high_max && !zone_test_flag(z, ZONE_BELOW_HIGH)) {
         high = PA_MIN(high + batch, high_max);
         WRITE_ONCE(pcp->high, high);
     }
@@ -274,9 +274,13 @@ static int nr_pcp_alloc(struct per_cpu_pages *pcp, unsigned int order)
     return batch;
 }
 
-/* The high mark in force for this free; may raise pcp->high while the CPU
- * frees more than it allocates. */
-static int nr_pcp_high(struct per_cpu_pages *pcp, int batch, bool free_high)
+/*
+ * The high mark in force for this free.  It may raise pcp->high while the
+ * CPU frees more than it allocates, and lowers it while memory is short:
+ * under kswapd's reclaim the list keeps at most 4 batches, and below the
+ * zone's HIGH mark each flush gives back what was freed since the last.
+ */
+static int nr_pcp_high(struct per_cpu_pages *pcp, struct zone *z, int batch, bool free_high)
 {
     int high_min = pcp->high_min, high_max = pcp->high_max;
     int high = PA_MAX(high_min, PA_MIN(pcp->high, high_max));
@@ -288,9 +292,16 @@ static int nr_pcp_high(struct per_cpu_pages *pcp, int batch, bool free_high)
         WRITE_ONCE(pcp->high, PA_MAX(high - (batch << PCP_BATCH_SCALE_MAX), high_min));
         return 0;
     }
+    if (unlikely(zone_test_flag(z, ZONE_RECLAIM_ACTIVE))) {
+        WRITE_ONCE(pcp->high, PA_MAX(high - PA_MAX(pcp->free_count, batch), high_min));
+        return PA_MIN(batch << 2, pcp->high);
+    }
     if (high_min == high_max)
         return high;
-    if (pcp->count >= high) {
+    if (unlikely(zone_test_flag(z, ZONE_BELOW_HIGH))) {
+        WRITE_ONCE(pcp->high, PA_MAX(high - PA_MAX(pcp->free_count, batch), high_min));
+        high = PA_MAX(pcp->count, high_min);
+    } else if (pcp->count >= high) {
         int need_high = pcp->free_count + batch;
         if (pcp->high < need_high)
             WRITE_ONCE(pcp->high, PA_MAX(high_min, PA_MIN(need_high, high_max)));
@@ -322,7 +333,7 @@ struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsig
     /* an allocation halves the batch of the next bulk free */
     pcp->free_count >>= 1;
     if (unlikely(list_empty(list))) {
-        int batch = nr_pcp_alloc(pcp, order);
+        int batch = nr_pcp_alloc(pcp, z, order);
         int got = rmqueue_bulk(z, order, batch, list, mt, alloc_flags);
         WRITE_ONCE(pcp->count, pcp->count + (got << order));
         if (unlikely(list_empty(list)))
@@ -334,11 +345,13 @@ struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsig
     return page;
 }
 
-/* The rest of free_unref_page_commit: the list is at or above high, or a
- * high-order free needs the free_high bookkeeping.  The page is already on
- * the list and counted. */
-void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order,
-                                 int pindex, bool counted_free)
+/*
+ * The rest of free_unref_page_commit (internal.h has the start): the page is already on the list and counted.
+ * Many high-order frees without allocations between are not hoarded
+ * (free_high); at or above high a batch goes back to the buddy, and a zone
+ * that is above HIGH again stops shrinking its lists.
+ */
+void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsigned int order, int pindex)
 {
     int batch = pcp->batch, high;
     bool free_high = false;
@@ -349,35 +362,15 @@ void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsi
     } else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
         pcp->flags &= (uint8_t)~PCPF_PREV_FREE_HIGH_ORDER;
     }
-    if (!counted_free && pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
-        pcp->free_count = (short)(pcp->free_count + (1 << order));
-    high = nr_pcp_high(pcp, batch, free_high);
-    if (pcp->count >= high)
-        free_pcppages_bulk(z, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
-}
-
-void free_unref_page_commit(struct per_cpu_pages *pcp, struct zone *z, struct pa_page *page,
-                            unsigned int order, int mt)
-{
-    int pindex = order_to_pindex(mt, order), batch, high;
-    bool free_high = false;
-
-    pcp->alloc_factor >>= 1;
-    list_add(&page->lru, &pcp->lists[pindex]);
-    WRITE_ONCE(pcp->count, pcp->count + (1 << order));
-    batch = pcp->batch;
-    /* many high-order frees without allocations: do not hoard them */
-    if (order && order <= PAGE_ALLOC_COSTLY_ORDER) {
-        free_high = pcp->free_count >= batch + pcp->high_min / 2 && (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER);
-        pcp->flags |= PCPF_PREV_FREE_HIGH_ORDER;
-    } else if (pcp->flags & PCPF_PREV_FREE_HIGH_ORDER) {
-        pcp->flags &= (uint8_t)~PCPF_PREV_FREE_HIGH_ORDER;
-    }
     if (pcp->free_count < (batch << PCP_BATCH_SCALE_MAX))
-        pcp->free_count += 1 << order;
-    high = nr_pcp_high(pcp, batch, free_high);
-    if (pcp->count >= high)
+        pcp->free_count = (short)(pcp->free_count + (1 << order));
+    high = nr_pcp_high(pcp, z, batch, free_high);
+    if (pcp->count >= high) {
         free_pcppages_bulk(z, nr_pcp_free(pcp, batch, high, free_high), pcp, pindex);
+        if (zone_test_flag(z, ZONE_BELOW_HIGH) &&
+            zone_watermark_ok(z, 0, high_wmark_pages(z), PA_ZONE_MOVABLE, 0))
+            zone_clear_flag(z, ZONE_BELOW_HIGH);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -390,37 +383,60 @@ int mag_create(struct pa_thread *t)
     struct pa_magazine *m = pa_os_alloc(n * sizeof(*m));
     if (!m)
         return -1;
+    for (size_t i = 0; i < n; i++) {
+        size_t zs = i / MIGRATE_PCPTYPES;   /* nid * MAX_NR_ZONES + zid */
+        m[i].zone = &NODE_DATA((int)(zs / MAX_NR_ZONES))->node_zones[zs % MAX_NR_ZONES];
+    }
     __atomic_store_n(&t->mags, m, __ATOMIC_RELEASE);
     return 0;
 }
 
-/* The magazine is empty: take half a magazine from the pcp (which refills
- * from the buddy as it needs) and return one page.  Called inside
- * mag_enter; NULL when the pcp is contended or the zone is dry. */
-struct pa_page *mag_refill(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt,
-                           unsigned int alloc_flags)
+/* A magazine holds at most a quarter of the pcp's high_min: the thread's
+ * share of a pageset, small for a small zone (0: no magazine here). */
+static unsigned long mag_high(const struct per_cpu_pages *pcp)
 {
-    (void)t;
-    struct per_cpu_pages *pcp = this_pcp(z, cpu);
-    if (!pcp || !pcp_trylock(pcp, cpu))
-        return NULL;
+    return (unsigned long)PA_MIN(PA_MAG_SIZE, PA_MAX(pcp->high_min, 0) / 4);
+}
+
+/*
+ * Fill m from this pcp (locked by the caller, which is inside mag_enter)
+ * up to half its high, refilling the list from the buddy as the pcp does;
+ * returns the number of pages now in m.
+ */
+unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_magazine *m, int mt,
+                       unsigned int alloc_flags)
+{
+    unsigned long want, n = m->n, got = 0;
+    if (!m->high)
+        WRITE_ONCE(m->high, mag_high(pcp));
+    want = m->high / 2;
+    /* one allocation from the pcp's point of view: free_count halves once */
+    pcp->free_count >>= 1;
     struct list_head *list = &pcp->lists[order_to_pindex(mt, 0)];
-    unsigned int want = PA_MAG_SIZE / 2;
-    while (m->n < want) {
+    while (n < want) {
         struct pa_page *page;
-        if (likely(!list_empty(list))) {
-            /* each page taken is an allocation from the pcp's point of view */
-            pcp->free_count >>= 1;
-            page = list_first_entry(list, struct pa_page, lru);
-            list_del(&page->lru);
-            WRITE_ONCE(pcp->count, pcp->count - 1);
-        } else if (!(page = rmqueue_pcplist(pcp, z, 0, mt, alloc_flags))) {
-            break;
+        if (unlikely(list_empty(list))) {
+            /* a batch from the buddy, as rmqueue_pcplist does */
+            int batch = nr_pcp_alloc(pcp, z, 0);
+            int refilled = rmqueue_bulk(z, 0, batch, list, mt, alloc_flags);
+            WRITE_ONCE(pcp->count, pcp->count + refilled);
+            if (!refilled)
+                break;
         }
-        m->pages[m->n++] = page;
+        page = list_first_entry(list, struct pa_page, lru);
+        list_del(&page->lru);
+        WRITE_ONCE(page->order, 0);
+        /* as prep_new_page would: the pop hands it out with clean flags
+         * (the fast free requires them) */
+        if (unlikely(PageReported(page)))
+            __ClearPageReported(page);
+        m->pages[n++] = page;
+        got++;
     }
-    pcp_unlock(pcp);
-    return m->n ? m->pages[--m->n] : NULL;
+    WRITE_ONCE(pcp->count, pcp->count - (int)got);
+    WRITE_ONCE(m->moved, m->moved + got);
+    WRITE_ONCE(m->n, n);
+    return n;
 }
 
 /* Give the oldest pages of a list of n back: to the pcp, or straight to
@@ -428,9 +444,15 @@ struct pa_page *mag_refill(struct pa_thread *t, struct pa_magazine *m, struct zo
 static void mag_release(struct pa_page **pages, unsigned int n, struct zone *z, int cpu, int mt)
 {
     struct per_cpu_pages *pcp = cpu >= 0 ? this_pcp(z, cpu) : NULL;
-    if (pcp && pcp_trylock(pcp, cpu)) {
+    if (n && pcp && pcp_trylock(pcp, cpu)) {
+        /* n frees of free_unref_page_commit, the high rules applied once */
+        int pindex = order_to_pindex(mt, 0);
         for (unsigned int i = 0; i < n; i++)
-            free_unref_page_commit_fast(pcp, z, pages[i], 0, mt);
+            list_add(&pages[i]->lru, &pcp->lists[pindex]);
+        pcp->alloc_factor >>= 1;
+        WRITE_ONCE(pcp->count, pcp->count + (int)n);
+        pcp->free_count = (short)PA_MIN(pcp->free_count + (int)n - 1, pcp->batch << PCP_BATCH_SCALE_MAX);
+        free_unref_page_commit_tail(pcp, z, 0, pindex);   /* adds the last one to free_count */
         pcp_unlock(pcp);
         if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
             pa_pcp_start_decay();
@@ -444,14 +466,32 @@ static void mag_release(struct pa_page **pages, unsigned int n, struct zone *z, 
     spin_unlock(&z->lock);
 }
 
-/* The magazine is full: move its older half to the pcp.  Inside mag_enter. */
-void mag_flush(struct pa_thread *t, struct pa_magazine *m, struct zone *z, int cpu, int mt)
+/* Take the oldest nr pages out of m and give them back. */
+static void mag_shrink(struct pa_magazine *m, unsigned long nr, struct zone *z, int cpu, int mt)
 {
-    (void)t;
-    unsigned int half = PA_MAG_SIZE / 2;
-    mag_release(m->pages, half, z, cpu, mt);
-    memmove(m->pages, m->pages + half, (m->n - half) * sizeof(m->pages[0]));
-    m->n -= half;
+    mag_release(m->pages, (unsigned int)nr, z, cpu, mt);
+    memmove(m->pages, m->pages + nr, (m->n - nr) * sizeof(m->pages[0]));
+    WRITE_ONCE(m->moved, m->moved - nr);
+    WRITE_ONCE(m->n, m->n - nr);
+}
+
+/*
+ * A free found m full (or not yet sized): size it from this CPU's pcp and
+ * move its older half there.  Inside mag_enter.  False when m has no room
+ * all the same (a zone too small for magazines): free through the pcp.
+ */
+bool mag_flush(struct pa_magazine *m, struct zone *z, int mt)
+{
+    int cpu = pa_cpu_id();
+    if (unlikely(!m->high)) {
+        struct per_cpu_pages *pcp = this_pcp(z, cpu);
+        if (!pcp)
+            return false;
+        WRITE_ONCE(m->high, mag_high(pcp));   /* high_min is set once, read unlocked */
+    }
+    if (m->n >= m->high && m->n)
+        mag_shrink(m, m->n - m->high / 2, z, cpu, mt);
+    return m->n < m->high;
 }
 
 /* Every magazine of t back to the buddy: by the owner (thread exit), or by
@@ -466,10 +506,8 @@ void mag_flush_all(struct pa_thread *t)
             for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
                 struct zone *z = &NODE_DATA(nid)->node_zones[zid];
                 struct pa_magazine *m = thread_mag(t, z, mt);
-                if (m->n) {
-                    mag_release(m->pages, m->n, z, -1, mt);
-                    m->n = 0;
-                }
+                if (m->n)
+                    mag_shrink(m, m->n, z, -1, mt);
             }
 }
 

@@ -699,6 +699,21 @@ static bool kswapd_shrink_node(pg_data_t *pgdat, struct scan_control *sc)
     return PA_MAX(sc->nr_scanned, sc->nr_reclaimed - before) >= sc->nr_to_reclaim;
 }
 
+/* While kswapd reclaims, the pcp lists of the zones it balances stay small
+ * (ZONE_RECLAIM_ACTIVE, read by nr_pcp_high). */
+static void set_reclaim_active(pg_data_t *pgdat, int highest_zoneidx, bool active)
+{
+    for (int i = 0; i <= highest_zoneidx; i++) {
+        struct zone *z = &pgdat->node_zones[i];
+        if (!populated_zone(z))
+            continue;
+        if (active)
+            zone_set_flag(z, ZONE_RECLAIM_ACTIVE);
+        else
+            zone_clear_flag(z, ZONE_RECLAIM_ACTIVE);
+    }
+}
+
 /*
  * balance_pgdat: reclaim at rising priority until an eligible zone is
  * balanced at HIGH, or priority 1 was tried.  A boosted node reclaims the
@@ -730,6 +745,7 @@ static unsigned int balance_pgdat(struct pgdat_reclaim *r, unsigned int order, i
         nr_boost_reclaim += zone_boosts[i];
     }
     bool boosted = nr_boost_reclaim != 0;
+    set_reclaim_active(pgdat, highest_zoneidx, true);
 
 restart:
     sc.priority = DEF_PRIORITY;
@@ -779,6 +795,7 @@ out:
         /* there is room now: let kcompactd rebuild pageblocks */
         wakeup_kcompactd(pgdat, pageblock_order, highest_zoneidx);
     }
+    set_reclaim_active(pgdat, highest_zoneidx, false);
     reclaim_end(&sc);
     count_reclaim_events(&sc);
     return sc.order;

@@ -375,18 +375,44 @@ static void show_thread_pageset(struct pa_thread *t, void *arg)
         show_pageset(a->r, "thread", t->tid, pcp);
 }
 
+/* A thread's magazines of the zone (every migratetype), when it has used
+ * them: the pages they hold and the most they may. */
+static void show_thread_mags(struct pa_thread *t, void *arg)
+{
+    struct thread_pagesets *a = arg;
+    const struct pa_magazine *mags = __atomic_load_n(&t->mags, __ATOMIC_ACQUIRE);
+    if (!mags)
+        return;
+    unsigned long count = 0, high = 0;
+    for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
+        const struct pa_magazine *m = &mags[a->z->mag_slot + (unsigned int)mt];
+        count += pa_relaxed_load(&m->n);
+        high += pa_relaxed_load(&m->high);
+    }
+    if (count || high)
+        out(a->r,
+            "\n    magazine: %ld"
+            "\n              count:    %lu"
+            "\n              high:     %lu",
+            (long)t->tid, count, high);
+}
+
 /* The kernel's pagesets block: count, high and batch of each CPU's lists
- * (PAGEALLOC_PCP=thread: of each thread's, by thread id). */
+ * (PAGEALLOC_PCP=thread: of each thread's, by thread id), then each
+ * thread's magazines, the per-thread part of the pcp (thread id, count,
+ * high). */
 static void zoneinfo_show_pagesets(struct report *r, const struct zone *z)
 {
+    struct thread_pagesets a = {r, z};
     out(r, "\n  pagesets");
     if (z->per_cpu_pageset) {
         for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++)
             show_pageset(r, "cpu", cpu, &z->per_cpu_pageset[cpu]);
     } else if (pa_opt.pcp_mode == PA_PCP_THREAD) {
-        struct thread_pagesets a = {r, z};
         pa_for_each_thread(show_thread_pageset, &a);
     }
+    if (pcp_magazines_on)
+        pa_for_each_thread(show_thread_mags, &a);
 }
 
 static void zoneinfo_show_backing(struct report *r, const struct zone *z, unsigned long end)

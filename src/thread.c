@@ -4,6 +4,8 @@
  * the userspace form of the kernel's per-CPU vm_event_states: an increment
  * is a plain load and store on memory no other thread writes, no atomics.
  * A thread that exits folds its counts into `exited` so nothing is lost.
+ * Allocations and frees served by a thread's magazines are not counted one
+ * by one: readers derive them from the magazines' own counters.
  */
 #include "internal.h"
 
@@ -16,21 +18,60 @@ static struct pa_thread threads_head = {.next = &threads_head, .prev = &threads_
 static unsigned long exited_events[NR_VM_EVENT_ITEMS];
 static unsigned long *exited_numa;       /* [nr_nodes * MAX_NR_ZONES * NUMA items] */
 static size_t numa_slots;                /* entries in each numa_events array */
-static size_t zone_slots;                /* entries in each fast_allocs array */
+static size_t zone_slots;                /* zones: nr_nodes * MAX_NR_ZONES */
 static pthread_key_t thread_key;
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 
-/* A thread that goes: its counts join `exited`.  threads_lock held. */
+/*
+ * The allocations (pops) and frees (pushes) t made from its magazines of
+ * zone slot zs (nid * MAX_NR_ZONES + zid), derived from the magazines'
+ * counters (struct pa_magazine): exact whenever t is not in the middle of
+ * one.  A pop is a numa_hit and a numa_local of the zone: magazines are
+ * filled only for requests whose preferred zone is on the CPU's node.
+ */
+static void mag_events(const struct pa_thread *t, size_t zs, unsigned long *pops, unsigned long *pushes)
+{
+    const struct pa_magazine *mags = __atomic_load_n(&t->mags, __ATOMIC_ACQUIRE);
+    *pops = *pushes = 0;
+    if (!mags)
+        return;
+    for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
+        const struct pa_magazine *m = &mags[zs * MIGRATE_PCPTYPES + (size_t)mt];
+        unsigned long ops = pa_relaxed_load(&m->ops);
+        unsigned long diff = pa_relaxed_load(&m->moved) - pa_relaxed_load(&m->n);   /* pops - pushes */
+        *pops += (ops + diff) / 2;
+        *pushes += (ops - diff) / 2;
+    }
+}
+
+/* The magazines' part of a vm event or of a zone's numa event. */
+static unsigned long mag_vm_event(const struct pa_thread *t, enum vm_event_item item)
+{
+    unsigned long pops, pushes, sum = 0;
+    if (item != PGFREE && (item < PGALLOC_DMA || item >= PGALLOC_DMA + MAX_NR_ZONES))
+        return 0;
+    for (size_t zs = 0; zs < zone_slots; zs++) {
+        if (item != PGFREE && zs % MAX_NR_ZONES != (size_t)(item - PGALLOC_DMA))
+            continue;
+        mag_events(t, zs, &pops, &pushes);
+        sum += item == PGFREE ? pushes : pops;
+    }
+    return sum;
+}
+
+/* A thread that goes: its counts join `exited`.  threads_lock held; its
+ * magazines still exist (flushing them does not change what they count). */
 static void fold_counts(const struct pa_thread *t)
 {
     for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
-        exited_events[i] += t->vm_events[i];
+        exited_events[i] += t->vm_events[i] + mag_vm_event(t, (enum vm_event_item)i);
     for (size_t i = 0; i < numa_slots; i++)
         exited_numa[i] += t->numa_events[i];
-    /* fast-path allocations are local hits by construction */
-    for (size_t i = 0; i < zone_slots; i++) {
-        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_HIT] += t->fast_allocs[i];
-        exited_numa[i * NR_VM_NUMA_EVENT_ITEMS + NUMA_LOCAL] += t->fast_allocs[i];
+    for (size_t zs = 0; zs < zone_slots; zs++) {
+        unsigned long pops, pushes;
+        mag_events(t, zs, &pops, &pushes);
+        exited_numa[zs * NR_VM_NUMA_EVENT_ITEMS + NUMA_HIT] += pops;
+        exited_numa[zs * NR_VM_NUMA_EVENT_ITEMS + NUMA_LOCAL] += pops;
     }
 }
 
@@ -42,11 +83,9 @@ static void thread_exit(void *arg)
     pthread_mutex_lock(&threads_lock);
     t->prev->next = t->next;
     t->next->prev = t->prev;
-    pthread_mutex_unlock(&threads_lock);
-    pcp_thread_exit(t);   /* its cached pages go back to the buddy */
-    pthread_mutex_lock(&threads_lock);
     fold_counts(t);
     pthread_mutex_unlock(&threads_lock);
+    pcp_thread_exit(t);   /* its cached pages go back to the buddy */
     pa_current_thread = NULL;
     pa_os_free(t, t->alloc_size);
 }
@@ -78,10 +117,10 @@ void pa_threads_fork_child(void (*reap)(struct pa_thread *))
         next = t->next;
         if (t == self)
             continue;
+        fold_counts(t);
         reap(t);
         t->prev->next = t->next;
         t->next->prev = t->prev;
-        fold_counts(t);
         pa_os_free(t, t->alloc_size);
     }
 }
@@ -119,7 +158,7 @@ void pa_threads_init(void)
 struct pa_thread *pa_thread_slow(void)
 {
     pa_ensure_init();
-    size_t size = sizeof(struct pa_thread) + (numa_slots + zone_slots) * sizeof(unsigned long);
+    size_t size = sizeof(struct pa_thread) + numa_slots * sizeof(unsigned long);
     struct pa_thread *t = pa_os_alloc(size);
     if (!t) {
         fprintf(stderr, "pagealloc: out of memory for per-thread state\n");
@@ -127,7 +166,6 @@ struct pa_thread *pa_thread_slow(void)
     }
     t->alloc_size = size;
     t->numa_events = (unsigned long *)(t + 1);
-    t->fast_allocs = t->numa_events + numa_slots;
     t->tid = (pid_t)gettid();
     mpol_thread_init(t);
     pthread_mutex_lock(&threads_lock);
@@ -146,7 +184,7 @@ unsigned long sum_vm_event(enum vm_event_item item)
     pthread_mutex_lock(&threads_lock);
     unsigned long sum = exited_events[item];
     for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
-        sum += pa_relaxed_load(&t->vm_events[item]);
+        sum += pa_relaxed_load(&t->vm_events[item]) + mag_vm_event(t, item);
     pthread_mutex_unlock(&threads_lock);
     return sum;
 }
@@ -162,8 +200,11 @@ unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item)
     unsigned long sum = exited_numa[i];
     for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next) {
         sum += pa_relaxed_load(&t->numa_events[i]);
-        if (fast)
-            sum += pa_relaxed_load(&t->fast_allocs[zs]);
+        if (fast) {
+            unsigned long pops, pushes;
+            mag_events(t, zs, &pops, &pushes);
+            sum += pops;
+        }
     }
     pthread_mutex_unlock(&threads_lock);
     return sum;

@@ -4,9 +4,11 @@
  * count never above high, high inside [high_min, high_max], drains that
  * return every cached page (pcp lists and the per-thread magazines in front
  * of them), threads that exit with full caches, frees from another thread
- * on another CPU, high's auto-tuning and idle decay, and zoneinfo's
- * pagesets block.  The core checks run in every mode: PAGEALLOC_PCP=cpu,
- * thread and off, and cpu with PAGEALLOC_PCP_MAGAZINE=0.
+ * on another CPU, high's auto-tuning and idle decay, high under memory
+ * pressure (ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE), zoneinfo's pagesets
+ * block, and two threads freeing the same block at once.  The core checks
+ * run in every mode: PAGEALLOC_PCP=cpu, thread and off, and cpu with
+ * PAGEALLOC_PCP_MAGAZINE=0.
  *
  * Page accounting used throughout: every online page is free in the
  * buddy (nr_free_pages), cached on a pageset or in a magazine, or held by
@@ -984,15 +986,17 @@ END_TEST
 /* ------------------------------------------------------------------ */
 
 struct ps_entry {
-    char kind[8];   /* "cpu" or "thread" */
+    char kind[12];  /* "cpu", "thread" or "magazine" */
     long id;
     int count, high, batch, high_min, high_max, fields;
 };
 
-/* The pagesets entries of "Node nid, zone name"; -1 if the zone or the
- * block is missing. */
-static int parse_pagesets(const char *text, int nid, const char *zone, struct ps_entry *out, int max)
+/* The pagesets entries of "Node nid, zone name" (with mags, the threads'
+ * magazine entries too, else only cpu and thread ones); -1 if the zone or
+ * the block is missing. */
+static int parse_pagesets(const char *text, int nid, const char *zone, struct ps_entry *out, int max, bool mags)
 {
+    bool skip = false;   /* inside an entry not asked for */
     char head[64];
     snprintf(head, sizeof(head), "Node %d, zone %8s", nid, zone);
     const char *sec = strstr(text, head);
@@ -1016,14 +1020,20 @@ static int parse_pagesets(const char *text, int nid, const char *zone, struct ps
         long id;
         int v;
         char key[16];
-        if (sscanf(buf, "    cpu: %ld", &id) == 1 || sscanf(buf, "    thread: %ld", &id) == 1) {
+        bool mag = sscanf(buf, "    magazine: %ld", &id) == 1;
+        if (sscanf(buf, "    cpu: %ld", &id) == 1 || sscanf(buf, "    thread: %ld", &id) == 1 || mag) {
+            skip = mag && !mags;
+            if (skip)
+                goto next;
             if (++n >= max)
                 return -1;
             memset(&out[n], 0, sizeof(out[n]));
-            snprintf(out[n].kind, sizeof(out[n].kind), "%s", strstr(buf, "cpu") ? "cpu" : "thread");
+            snprintf(out[n].kind, sizeof(out[n].kind), "%s", mag ? "magazine" : strstr(buf, "cpu") ? "cpu" : "thread");
             out[n].id = id;
         } else if (n >= 0 && strncmp(buf, "              ", 14) == 0 &&
                    sscanf(buf, " %15[a-z_]: %d", key, &v) == 2) {
+            if (skip)
+                goto next;
             if (!strcmp(key, "count"))
                 out[n].count = v;
             else if (!strcmp(key, "high"))
@@ -1040,6 +1050,7 @@ static int parse_pagesets(const char *text, int nid, const char *zone, struct ps
         } else {
             break;   /* "  start_pfn:" and what follows */
         }
+next:
         line = eol;
     }
     return n + 1;
@@ -1112,7 +1123,7 @@ START_TEST(test_zoneinfo_pagesets)
 
     char *text = t_show(pa_show_zoneinfo);
     struct ps_entry e[PA_MAX_CPUS < 64 ? PA_MAX_CPUS : 64];
-    int n = parse_pagesets(text, 0, "Normal", e, 64);
+    int n = parse_pagesets(text, 0, "Normal", e, 64, false);
     ck_assert_msg(n >= 0, "zoneinfo has no pagesets block for node 0 Normal");
     if (mode == M_CPU) {
         ck_assert_msg(n == pa_mm.nr_cpus || (pa_mm.nr_cpus > 64 && n == -1), "%d cpu entries for %d CPUs", n,
@@ -1149,7 +1160,7 @@ START_TEST(test_zoneinfo_pagesets)
     t_blocks_free_all(&l);
     pa_drain_all_pages();
     text = t_show(pa_show_zoneinfo);
-    n = parse_pagesets(text, 0, "Normal", e, 64);
+    n = parse_pagesets(text, 0, "Normal", e, 64, false);
     ck_assert_int_ge(n, 0);
     for (int k = 0; k < n; k++) {
         ck_assert_msg(e[k].count == 0, "%s %ld: count %d after pa_drain_all_pages", e[k].kind, e[k].id, e[k].count);
@@ -1159,6 +1170,378 @@ START_TEST(test_zoneinfo_pagesets)
     if (mode == M_THREAD)
         ck_assert_msg(n == 1, "the exited thread's pageset is still listed (%d entries)", n);
     free(text);
+    t_blocks_release(&l);
+}
+END_TEST
+
+/* Blocks of every order, half freed again, so that pagesets and
+ * magazines hold pages of several threads. */
+static void churn_every_order(struct t_blocks *l)
+{
+    for (unsigned int order = 0; order <= PA_MAX_ORDER; order++)
+        for (int i = 0; i < (order ? 3 : 400); i++)
+            t_blocks_push(l, must_alloc(PA_GFP_KERNEL | (i % 3 ? PA_GFP_MOVABLE : 0), order), order);
+    size_t k = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (i % 2)
+            pa_free_pages(l->v[i].page, l->v[i].order);
+        else
+            l->v[k++] = l->v[i];
+    }
+    l->n = k;
+}
+
+static void *every_order_main(void *arg)
+{
+    struct holder *h = arg;
+    churn_every_order(&h->held);
+    gate_set(&h->stage, 1);
+    gate_wait(&h->go, 1);
+    t_blocks_free_all(&h->held);
+    return NULL;
+}
+
+/*
+ * Every cached page shows in zoneinfo's pagesets block -- the pcp lists
+ * and each thread's magazines, each within its high -- and once every
+ * block is freed and pa_drain_all_pages() has run, nr_free_pages is what
+ * it was before the first allocation that used a cache, exactly (a 64 MiB
+ * node).
+ */
+START_TEST(test_zoneinfo_shows_every_cached_page)
+{
+    static const int zi_modes[] = {M_CPU, M_THREAD};
+    int mode = zi_modes[_i];
+    setup_mode(mode, "64M");
+    fprintf(stderr, "mode: %s\n", modes[mode].name);
+    /* sections come online as allocations need them: all of the node
+     * first, through the buddy only, so the reference is the whole node */
+    struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
+    struct t_blocks l = {0};
+    while (zone_can_grow(z))
+        t_blocks_push(&l, must_alloc(PA_GFP_KERNEL, PA_MAX_ORDER), PA_MAX_ORDER);
+    t_blocks_free_all(&l);
+    unsigned long nr_free0 = t_nr_free(), online0 = online_pages();
+    ck_assert_int_eq(nr_free0, online0);   /* nothing cached yet */
+
+    struct holder h;
+    memset(&h, 0, sizeof(h));
+    gate_init(&h.go);
+    gate_init(&h.stage);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, every_order_main, &h), 0);
+    churn_every_order(&l);
+    gate_wait(&h.stage, 1);
+    unsigned long held = held_pages(&l) + held_pages(&h.held);
+
+    /* the idle decay may move pages from a pageset meanwhile: read until
+     * zoneinfo and the free count agree */
+    long shown = 0, mags = 0;
+    unsigned long nr_free = 0;
+    for (int tries = 0; tries < 20; tries++) {
+        nr_free = t_nr_free();
+        char *text = t_show(pa_show_zoneinfo);
+        struct ps_entry e[64];
+        int n = parse_pagesets(text, 0, "Normal", e, 64, true);
+        free(text);
+        ck_assert_int_ge(n, 0);
+        shown = mags = 0;
+        for (int k = 0; k < n; k++) {
+            shown += e[k].count;
+            if (!strcmp(e[k].kind, "magazine")) {
+                mags += e[k].count;
+                ck_assert_msg(e[k].count <= e[k].high, "magazine %ld: count %d above high %d", e[k].id, e[k].count,
+                              e[k].high);
+            }
+        }
+        if (nr_free == t_nr_free() && nr_free + (unsigned long)shown + held == online_pages())
+            break;
+    }
+    if (pcp_magazines_on)
+        ck_assert_msg(mags > 0, "no magazine holds a page: the test tests nothing");
+    ck_assert_msg(nr_free + (unsigned long)shown + held == online_pages(),
+                  "%s: nr_free_pages %lu + shown in pagesets %ld (magazines %ld) + held %lu = %lu, but %lu online",
+                  modes[mode].name, nr_free, shown, mags, held, nr_free + shown + held, online_pages());
+
+    gate_set(&h.go, 1);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    t_blocks_free_all(&l);
+    t_blocks_release(&l);
+    t_blocks_release(&h.held);
+    pa_drain_all_pages();
+    ck_assert_msg(online_pages() == online0, "the node grew from %lu to %lu pages online", online0, online_pages());
+    ck_assert_msg(t_nr_free() == nr_free0, "nr_free_pages %lu after freeing everything and draining, %lu before (%+ld)",
+                  t_nr_free(), nr_free0, (long)t_nr_free() - (long)nr_free0);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Counters of pages served by magazines                               */
+/* ------------------------------------------------------------------ */
+
+static void *pairs_main(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 1000; i++)
+        pa_free_pages(must_alloc(PA_GFP_KERNEL, 0), 0);
+    return NULL;
+}
+
+/*
+ * pgalloc, pgfree, numa_hit and numa_local are exact at read time although
+ * magazine pops and pushes count nothing one by one: across fills, flushes,
+ * a remote drain of a live thread's magazines, and a thread's exit.
+ */
+START_TEST(test_magazine_counters_exact)
+{
+    setup_mode(_i ? M_NOMAG : M_CPU, "64M");
+    unsigned long a0 = t_vmstat("pgalloc_normal"), f0 = t_vmstat("pgfree");
+    unsigned long h0 = t_vmstat("numa_hit"), l0 = t_vmstat("numa_local");
+    struct t_blocks l = {0};
+    for (int i = 0; i < 700; i++)
+        t_blocks_push(&l, must_alloc(PA_GFP_KERNEL | (i % 2 ? PA_GFP_MOVABLE : 0), 0), 0);
+    for (int i = 0; i < 350; i++) {
+        l.n--;
+        pa_free_pages(l.v[l.n].page, 0);
+    }
+    ck_assert_uint_eq(t_vmstat("pgalloc_normal"), a0 + 700);
+    ck_assert_uint_eq(t_vmstat("pgfree"), f0 + 350);
+
+    /* a second thread: its counts while alive, across a drain, and after */
+    struct holder h;
+    memset(&h, 0, sizeof(h));
+    h.cpu = -1;
+    gate_init(&h.go);
+    gate_init(&h.stage);
+    unsigned long held = 0;   /* every page holder_main allocates */
+    for (int i = 0; i < 3000; i++)
+        held += 1UL << (i % 7 == 0 ? i % 4 : 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, holder_main, &h), 0);
+    gate_wait(&h.stage, 1);
+    pa_drain_all_pages();   /* its magazines, drained remotely while it lives */
+    ck_assert_uint_eq(t_vmstat("pgalloc_normal"), a0 + 700 + held);
+    ck_assert_uint_eq(t_vmstat("pgfree"), f0 + 350 + held - held_pages(&h.held));
+    gate_set(&h.go, 1);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    t_blocks_release(&h.held);
+    ck_assert_int_eq(pthread_create(&th, NULL, pairs_main, NULL), 0);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+
+    t_blocks_free_all(&l);
+    unsigned long pages = 700 + held + 1000, allocs = 700 + 3000 + 1000;   /* numa_* count allocations */
+    ck_assert_msg(t_vmstat("pgalloc_normal") == a0 + pages, "pgalloc_normal +%lu, want +%lu",
+                  t_vmstat("pgalloc_normal") - a0, pages);
+    ck_assert_msg(t_vmstat("numa_hit") == h0 + allocs, "numa_hit +%lu, want +%lu", t_vmstat("numa_hit") - h0,
+                  allocs);
+    ck_assert_uint_eq(t_vmstat("numa_local"), l0 + allocs);
+    ck_assert_msg(t_vmstat("pgfree") == f0 + 700 + held + 1000, "pgfree +%lu, want +%lu", t_vmstat("pgfree") - f0,
+                  700 + held + 1000);
+    t_blocks_release(&l);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* Two threads freeing the same block at once                          */
+/* ------------------------------------------------------------------ */
+
+#define RACE_BLOCKS 64   /* freed by both threads in the same order, each round */
+
+/* Two threads meet here each round (sense-reversing, yields while it waits
+ * so that a loaded machine still makes progress). */
+struct race {
+    atomic_int arrived, sense;
+    struct pa_page *_Atomic block[RACE_BLOCKS];
+    unsigned int order;
+    int rounds;
+};
+
+static void race_barrier(struct race *r, int *local_sense)
+{
+    *local_sense = !*local_sense;
+    if (atomic_fetch_add(&r->arrived, 1) == 1) {
+        atomic_store(&r->arrived, 0);
+        atomic_store(&r->sense, *local_sense);
+        return;
+    }
+    for (int spins = 0; atomic_load(&r->sense) != *local_sense; spins++)
+        if (spins > 64)
+            sched_yield();
+}
+
+static void race_rounds(struct race *r, bool leader)
+{
+    int sense = 0;
+    for (int i = 0; i < r->rounds; i++) {
+        if (leader)
+            for (int k = 0; k < RACE_BLOCKS; k++)
+                atomic_store(&r->block[k], must_alloc(PA_GFP_KERNEL, r->order));
+        race_barrier(r, &sense);
+        /* both free every block: one of the two must lose each time */
+        for (int k = 0; k < RACE_BLOCKS; k++)
+            pa_free_pages(atomic_load(&r->block[k]), r->order);
+        race_barrier(r, &sense);
+    }
+}
+
+static void *race_main(void *arg)
+{
+    race_rounds(arg, false);
+    return NULL;
+}
+
+/*
+ * The last reference is dropped atomically: when two threads free the same
+ * block at the same moment, exactly one frees it and the other gets the
+ * bad-page report, every round.  A non-atomic drop let both win now and
+ * then: a pcp count that disagreed with its list (the drain then spun
+ * forever) at order 0, a list_del crash at order 3.
+ */
+START_TEST(test_double_free_race)
+{
+    static const int race_modes[] = {M_CPU, M_NOMAG};
+    int m = race_modes[_i / 2];
+    struct race r = {.order = _i % 2 ? 3 : 0, .rounds = 4000};
+    setup_mode(m, "64M");
+    fprintf(stderr, "mode: %s, order %u\n", modes[m].name, r.order);
+    pa_drain_all_pages();
+    unsigned long bad_before = t_vmstat("pa_bad_page");
+
+    /* the reports go nowhere: 256000 of them would bury the log */
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_ge(null, 0);
+    dup2(null, STDERR_FILENO);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, race_main, &r), 0);
+    race_rounds(&r, true);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(null);
+
+    unsigned long reports = t_vmstat("pa_bad_page") - bad_before;
+    unsigned long frees = (unsigned long)r.rounds * RACE_BLOCKS;
+    ck_assert_msg(reports == frees,
+                  "%s order %u: %lu bad-page reports for %lu blocks freed twice: %ld double frees got through",
+                  modes[m].name, r.order, reports, frees, (long)frees - (long)reports);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+    pa_drain_all_pages();   /* must terminate: a count out of step with its list never drains */
+    assert_drained(0, "after the racing frees");
+}
+END_TEST
+
+/* ------------------------------------------------------------------ */
+/* pcp high under memory pressure                                      */
+/* ------------------------------------------------------------------ */
+
+/* Pages free in the zone above its HIGH mark (negative: below). */
+static long above_high(const struct zone *z)
+{
+    return (long)t_nr_free() - (long)high_wmark_pages(z) - z->lowmem_reserve[z->zid];
+}
+
+/*
+ * A zone below its HIGH mark stops growing its pcp lists: refills leave
+ * high alone (nr_pcp_alloc), frees give back what they cached since the
+ * last flush (nr_pcp_high), and the flag goes once a flush finds the zone
+ * above HIGH again.  Without it high only ever grew until kswapd reclaimed,
+ * while the lists kept pages the zone was short of.
+ */
+START_TEST(test_high_shrinks_below_high_mark)
+{
+    int cpu = allowed_cpu(0);
+    ck_assert_int_ge(cpu, 0);
+    /* a wide LOW..HIGH gap, so that the test can sit inside it */
+    env_reset_pcp();
+    t_setenv("PAGEALLOC_WATERMARK_SCALE_FACTOR", "1000");
+    t_setenv("PAGEALLOC_DMA_SIZE", "0");
+    t_setenv("PAGEALLOC_PCP_MAGAZINE", "0");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    ck_assert(pin_thread(pthread_self(), cpu));
+    struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
+    struct per_cpu_pages *pcp = my_pageset(cpu);
+    ck_assert_ptr_nonnull(pcp);
+    int batch = pcp->batch, high_min = pcp->high_min, high_max = pcp->high_max;
+    fprintf(stderr, "LOW %lu HIGH %lu, batch %d, high %d in [%d, %d]\n", low_wmark_pages(z), high_wmark_pages(z),
+            batch, pcp->high, high_min, high_max);
+    ck_assert_msg(high_min < high_max, "high is not auto-tuned here: the test tests nothing");
+    long gap = (long)(high_wmark_pages(z) - low_wmark_pages(z));
+    ck_assert_int_gt(gap, high_max);
+    ck_assert(!zone_test_flag(z, ZONE_BELOW_HIGH));
+
+    /* Every section online first (a zone that can grow is not short),
+     * then down to HIGH - gap/4 with blocks that skip the pcp: the
+     * general path's probe marks the zone. */
+    struct t_blocks held = {0};
+    while (zone_can_grow(z))
+        t_blocks_push(&held, must_alloc(PA_GFP_KERNEL, PA_MAX_ORDER), PA_MAX_ORDER);
+    t_blocks_free_all(&held);
+    ck_assert(!zone_test_flag(z, ZONE_BELOW_HIGH));
+    for (unsigned int order = 9; order >= 4; order--)
+        while (above_high(z) - (1L << order) > -gap / 4)
+            t_blocks_push(&held, must_alloc(PA_GFP_KERNEL, order), order);
+    ck_assert_msg(above_high(z) < 0, "still %ld pages above HIGH", above_high(z));
+    t_blocks_push(&held, must_alloc(PA_GFP_KERNEL, 4), 4);   /* the probe looks before it takes */
+    ck_assert_msg(zone_test_flag(z, ZONE_BELOW_HIGH), "%ld pages below HIGH, but the zone is not marked",
+                  -above_high(z));
+
+    /* Refills (nothing freed between) no longer raise high. */
+    int high0 = pcp->high;
+    struct t_blocks small = {0};
+    for (int i = 0; i < 6 * batch; i++)
+        t_blocks_push(&small, must_alloc(PA_GFP_KERNEL, 0), 0);
+    ck_assert_msg(pcp->high <= high0, "refills below HIGH raised high from %d to %d", high0, pcp->high);
+
+    /* Frees cached while short of memory go back: high falls to high_min. */
+    t_blocks_free_all(&small);
+    ck_assert_msg(above_high(z) < 0, "the frees lifted the zone above HIGH (%ld): the test tests nothing",
+                  above_high(z));
+    for (int i = 0; i < 2 * high_min && pcp->high > high_min; i++)
+        t_blocks_push(&small, must_alloc(PA_GFP_KERNEL, 0), 0);
+    t_blocks_free_all(&small);
+    ck_assert_msg(pcp->high == high_min && pcp->count <= high_min,
+                  "below HIGH: high %d (high_min %d), count %d after the frees", pcp->high, high_min, pcp->count);
+
+    /* Memory back, and a flush that finds the zone above HIGH clears it. */
+    t_blocks_free_all(&held);
+    ck_assert_int_gt(above_high(z), 0);
+    for (int i = 0; i < 2 * high_max; i++)
+        t_blocks_push(&small, must_alloc(PA_GFP_KERNEL, 0), 0);
+    t_blocks_free_all(&small);
+    ck_assert_msg(!zone_test_flag(z, ZONE_BELOW_HIGH), "zone above HIGH by %ld still marked", above_high(z));
+    t_blocks_release(&small);
+    t_blocks_release(&held);
+    pa_drain_all_pages();
+    assert_drained(0, "after the pressure test");
+}
+END_TEST
+
+/* While kswapd reclaims (ZONE_RECLAIM_ACTIVE), a free keeps the list at
+ * most 4 batches long and lowers high with every flush. */
+START_TEST(test_reclaim_active_keeps_lists_short)
+{
+    int cpu = allowed_cpu(0);
+    ck_assert_int_ge(cpu, 0);
+    setup_mode(M_NOMAG, "64M");
+    ck_assert(pin_thread(pthread_self(), cpu));
+    struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
+    struct per_cpu_pages *pcp = my_pageset(cpu);
+    ck_assert_ptr_nonnull(pcp);
+    int batch = pcp->batch, high_min = pcp->high_min;
+    ck_assert_int_gt(high_min, 4 * batch);   /* else the bound is the usual one */
+    struct t_blocks l = {0};
+    for (int i = 0; i < 2 * high_min; i++)
+        t_blocks_push(&l, must_alloc(PA_GFP_KERNEL, 0), 0);
+    zone_set_flag(z, ZONE_RECLAIM_ACTIVE);   /* what balance_pgdat sets while it runs */
+    t_blocks_free_all(&l);
+    int count = pcp->count, high = pcp->high;
+    zone_clear_flag(z, ZONE_RECLAIM_ACTIVE);
+    ck_assert_msg(count <= 4 * batch, "%d frees under reclaim left %d pages on the list (4 batches: %d)",
+                  2 * high_min, count, 4 * batch);
+    ck_assert_int_eq(high, high_min);
     t_blocks_release(&l);
 }
 END_TEST
@@ -1181,6 +1564,13 @@ static Suite *pcp_suite(void)
     tcase_add_loop_test(tc, test_fork_while_another_thread_allocates, 0, 3);
     tc = t_tcase(s, "zoneinfo", 30);
     tcase_add_loop_test(tc, test_zoneinfo_pagesets, 0, 3);
+    tcase_add_loop_test(tc, test_zoneinfo_shows_every_cached_page, 0, 2);
+    tcase_add_loop_test(tc, test_magazine_counters_exact, 0, 2);
+    tc = t_tcase(s, "pressure", 60);
+    tcase_add_test(tc, test_high_shrinks_below_high_mark);
+    tcase_add_test(tc, test_reclaim_active_keeps_lists_short);
+    tc = t_tcase(s, "free race", 120);
+    tcase_add_loop_test(tc, test_double_free_race, 0, 4);
     return s;
 }
 
