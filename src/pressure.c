@@ -13,7 +13,9 @@
  *   - the cgroup's memory.high and memory.max when set: once a second,
  *     memory.current above 90% of the lower one is pressure too (the
  *     kernel throttles at memory.high without any stall being counted
- *     until reclaim fails).
+ *     until reclaim fails).  Where the memory controller is on a cgroup v1
+ *     hierarchy, memory.usage_in_bytes against memory.soft_limit_in_bytes
+ *     and memory.limit_in_bytes, the same way.
  *
  * The reaction (pressure_react): every node's kswapd is woken with its
  * watermark boost at the ceiling, so that it runs the shrinkers and the LRU
@@ -53,6 +55,39 @@ static int open_ro(const char *dir, const char *name)
     return open(path, O_RDONLY | O_CLOEXEC);
 }
 
+/* Whether a comma-separated list names `word`; the list is cut up. */
+static bool list_has(char *list, const char *word)
+{
+    bool found = false;
+    for (char *save, *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save))
+        found |= strcmp(w, word) == 0;
+    return found;
+}
+
+/* This process's cgroup path from /proc/self/cgroup ("N:controllers:path"):
+ * the v2 line (no controllers) for controller NULL, else the v1 line whose
+ * controllers name it; "" when there is none. */
+static void self_cgroup(const char *controller, char *rel, size_t len)
+{
+    char line[4096];
+    rel[0] = 0;
+    FILE *f = fopen("/proc/self/cgroup", "re");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        char *ctrls = strchr(line, ':'), *path = ctrls ? strchr(ctrls + 1, ':') : NULL;
+        if (!path)
+            continue;
+        *path++ = 0;
+        if (controller ? list_has(ctrls + 1, controller) : ctrls[1] == 0) {
+            path[strcspn(path, "\n")] = 0;
+            snprintf(rel, len, "%s", path);
+            break;
+        }
+    }
+    fclose(f);
+}
+
 /* The cgroup v2 directory of this process ("" when not found): the
  * cgroup2 mount from /proc/self/mountinfo plus the "0::" path. */
 static void cgroup_dir(char *dir, size_t len)
@@ -71,18 +106,43 @@ static void cgroup_dir(char *dir, size_t len)
         }
     }
     fclose(f);
-    f = fopen("/proc/self/cgroup", "re");
-    if (!f)
-        return;
-    while (fgets(line, sizeof(line), f))
-        if (strncmp(line, "0::", 3) == 0) {
-            line[strcspn(line, "\n")] = 0;
-            snprintf(rel, sizeof(rel), "%s", line + 3);
-            break;
-        }
-    fclose(f);
+    self_cgroup(NULL, rel, sizeof(rel));
     if (mnt[0] && rel[0])
         snprintf(dir, len, "%s%s", mnt, strcmp(rel, "/") == 0 ? "" : rel);
+}
+
+/* The cgroup v1 memory controller's directory of this process ("" when
+ * the memory controller is not on a v1 hierarchy): the mount of the
+ * "cgroup" file system whose options name memory, plus the path of the
+ * memory line of /proc/self/cgroup below that mount's root. */
+static void cgroup_v1_memory_dir(char *dir, size_t len)
+{
+    char line[4096], mnt[PATH_MAX] = "", root[PATH_MAX] = "", rel[PATH_MAX] = "";
+    dir[0] = 0;
+    FILE *f = fopen("/proc/self/mountinfo", "re");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        char r[PATH_MAX], point[PATH_MAX], opts[1024];
+        const char *sep = strstr(line, " - cgroup ");
+        if (!sep || sscanf(sep, " - cgroup %*s %1023s", opts) != 1)
+            continue;
+        if (list_has(opts, "memory") && sscanf(line, "%*s %*s %*s %4095s %4095s", r, point) == 2) {
+            snprintf(root, sizeof(root), "%s", r);
+            snprintf(mnt, sizeof(mnt), "%s", point);
+            break;
+        }
+    }
+    fclose(f);
+    self_cgroup("memory", rel, sizeof(rel));
+    if (!mnt[0] || !rel[0])
+        return;
+    /* the mount shows the hierarchy from `root` down (a container's view) */
+    size_t rl = strcmp(root, "/") == 0 ? 0 : strlen(root);
+    if (rl && (strncmp(rel, root, rl) != 0 || (rel[rl] && rel[rl] != '/')))
+        return;
+    const char *below = rel + rl;
+    snprintf(dir, len, "%s%s", mnt, strcmp(below, "/") == 0 ? "" : below);
 }
 
 static int psi_trigger(const char *path)
@@ -109,6 +169,22 @@ int pressure_open(struct pollfd *fds)
         ps.current_fd = open_ro(dir, "memory.current");
         ps.high_fd = open_ro(dir, "memory.high");
         ps.max_fd = open_ro(dir, "memory.max");
+    }
+    if (ps.current_fd < 0) {
+        /* cgroup v1: memory.soft_limit_in_bytes stands for memory.high
+         * (the level reclaim pushes the group back to), and
+         * memory.limit_in_bytes for memory.max; their "unlimited" is a
+         * number too large to be reached */
+        cgroup_v1_memory_dir(dir, sizeof(dir));
+        if (dir[0]) {
+            if (ps.high_fd >= 0)
+                close(ps.high_fd);
+            if (ps.max_fd >= 0)
+                close(ps.max_fd);
+            ps.current_fd = open_ro(dir, "memory.usage_in_bytes");
+            ps.high_fd = open_ro(dir, "memory.soft_limit_in_bytes");
+            ps.max_fd = open_ro(dir, "memory.limit_in_bytes");
+        }
     }
     if (ps.psi_fd < 0)
         ps.psi_fd = psi_trigger("/proc/pressure/memory");

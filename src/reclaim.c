@@ -122,6 +122,9 @@ PA_API void pa_shrinker_register(struct pa_shrinker *s)
     si->registered = true;
     si->on_list = true;
     pthread_mutex_unlock(&shrinker_lock);
+    /* a cache to give up under memory pressure: the listener (the page
+     * reporting worker) must run even if the program has not freed yet */
+    page_reporting_start();
 }
 
 /* Unregister, wait for calls in progress, free.  Must not be called from

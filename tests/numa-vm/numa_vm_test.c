@@ -3,6 +3,7 @@
  * numa_vm_test: placement on real NUMA nodes, confirmed by the kernel.
  *
  *   numa_vm_test [BACKING...]      BACKING: 2M, thp or none (default: all three)
+ *                                  or pressure: the cgroup v2 memory.high case
  *
  * Meant to run inside the multi-node VM that tests/numa-vm/run.sh boots, but
  * it runs anywhere: on a one-node machine the policy checks are skipped.
@@ -15,6 +16,10 @@
  *       PREFERRED_MANY, LOCAL, DEFAULT) place pages where the kernel agrees;
  *   (d) pa_node_backing(n) is the backing asked for, and the kernel's view of
  *       the mapping (smaps, per-node hugetlb pool) says the same.
+ * The "pressure" argument runs, in its own child too, the system memory
+ * pressure case instead (run_pressure below): a cgroup v2 with memory.high
+ * below the child's peak, which must finish with its data intact, unkilled,
+ * because the library gave memory back through its shrinkers.
  * Output is TAP ("ok N - ..." / "not ok N - ... (details)") and a closing
  * "N passed, N failed, N skipped" line; the exit status is 1 on any failure.
  *
@@ -24,6 +29,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <numa.h>
 #include <numaif.h>
@@ -31,13 +37,18 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <pagealloc/pagealloc.h>
+
+#include "../page_cache_shrinker.h"
 #ifdef NUMA_VM_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #include <pagealloc/jemalloc.h>
@@ -718,9 +729,209 @@ static int run_backing(const char *backing)
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* System memory pressure: a cgroup v2 with memory.high below the peak  */
+/* ------------------------------------------------------------------ */
+
+/* The child's peak is CACHE_MIB of cache (behind a shrinker, so it can be
+ * given up) plus WORK_MIB of live data; memory.high is below the sum and
+ * above the live data, so the program can finish only if the library
+ * reacts to the limit and the shrinker frees enough. */
+#define PRESSURE_CACHE_MIB 160UL
+#define PRESSURE_WORK_MIB  96UL
+#define PRESSURE_HIGH_MIB  192UL
+#define PRESSURE_WAIT_S    20      /* for memory.current to come under memory.high */
+
+static char pressure_cg[256];     /* the child cgroup's directory */
+
+static bool write_text(const char *path, const char *text, char *why, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    bool ok = fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text);
+    if (!ok)
+        snprintf(why, len, "write '%s' to %s: %s", text, path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* A number from a file of the child cgroup (0 if unreadable). */
+static unsigned long long cg_read(const char *name)
+{
+    char path[320], buf[64] = "";
+    snprintf(path, sizeof(path), "%s/%s", pressure_cg, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (!fgets(buf, sizeof(buf), f))
+        buf[0] = 0;
+    fclose(f);
+    return strtoull(buf, NULL, 10);
+}
+
+/* The cgroup2 mount point, or "" (from /proc/self/mountinfo). */
+static void cgroup2_mount(char *mnt, size_t len)
+{
+    char line[4096], point[256];
+    mnt[0] = 0;
+    FILE *f = fopen("/proc/self/mountinfo", "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (strstr(line, " - cgroup2 ") && sscanf(line, "%*s %*s %*s %*s %255s", point) == 1) {
+            snprintf(mnt, len, "%s", point);
+            break;
+        }
+    if (f)
+        fclose(f);
+}
+
+/* Create the child cgroup with memory.high; false (and why) if it cannot. */
+static bool make_pressure_cgroup(char *why, size_t len)
+{
+    char mnt[256], path[320], text[32];
+    cgroup2_mount(mnt, sizeof(mnt));
+    if (!mnt[0]) {
+        snprintf(why, len, "no cgroup2 file system is mounted");
+        return false;
+    }
+    snprintf(path, sizeof(path), "%s/cgroup.subtree_control", mnt);
+    if (!write_text(path, "+memory", why, len))
+        return false;
+    snprintf(pressure_cg, sizeof(pressure_cg), "%s/numa-vm-pressure", mnt);
+    if (mkdir(pressure_cg, 0755) != 0 && errno != EEXIST) {
+        snprintf(why, len, "mkdir %s: %s", pressure_cg, strerror(errno));
+        return false;
+    }
+    snprintf(path, sizeof(path), "%s/memory.high", pressure_cg);
+    snprintf(text, sizeof(text), "%lu", PRESSURE_HIGH_MIB << 20);
+    return write_text(path, text, why, len);
+}
+
+/* The live data: each 2 MiB block filled from its own xorshift seed, so the
+ * checksum at the end catches any page lost, zeroed or swapped. */
+static uint64_t fill_or_sum(uint64_t *p, size_t words, uint64_t seed, bool fill)
+{
+    uint64_t x = seed * 0x9e3779b97f4a7c15ULL + 1, sum = 0;
+    for (size_t i = 0; i < words; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if (fill)
+            p[i] = x;
+        sum = sum * 31 + (fill ? x : p[i]);
+    }
+    return sum;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static unsigned long vmstat(const char *name)
+{
+    unsigned long v = 0;
+    if (pa_vmstat_get(name, &v) != 0)
+        return 0;
+    return v;
+}
+
+/* In the child: move into the cgroup, fill the cache, then the live data
+ * (together above memory.high), and check that the library gave back enough
+ * for the program to get under memory.high with every byte intact. */
+static int run_pressure(void)
+{
+    char why[512];
+    cur_backing = "pressure";
+    /* hugetlb is not charged to memory.current: THP (or 4 KiB) is */
+    setenv("PAGEALLOC_HUGEPAGES", "thp", 1);
+    setenv("PAGEALLOC_NODE_SIZE", "512M", 1);
+    /* reporting and the pressure listener are on by default; an explicit
+     * setting (NUMA_VM_ENV) is kept, to see this case fail without them */
+    setenv("PAGEALLOC_PRESSURE", "on", 0);
+    printf("# pressure: PAGEALLOC_HUGEPAGES=thp PAGEALLOC_NODE_SIZE=512M PAGEALLOC_PRESSURE=%s "
+           "PAGEALLOC_RELEASE=%s; cache %lu MiB + live data %lu MiB, memory.high %lu MiB\n",
+           getenv("PAGEALLOC_PRESSURE"), getenv("PAGEALLOC_RELEASE") ? getenv("PAGEALLOC_RELEASE") : "(default)",
+           PRESSURE_CACHE_MIB, PRESSURE_WORK_MIB, PRESSURE_HIGH_MIB);
+    char procs[320];
+    snprintf(procs, sizeof(procs), "%s/cgroup.procs", pressure_cg);
+    if (!check(write_text(procs, "0", why, sizeof(why)), why, "moved into %s", pressure_cg))
+        return 1;
+    if (!check(access("/proc/pressure/memory", R_OK) == 0, strerror(errno),
+               "the kernel has pressure stall information (/proc/pressure/memory)"))
+        return 1;
+    if (!check(pa_init(NULL) == 0, strerror(errno), "pa_init"))
+        return 1;
+
+    struct cache c = { .lock = PTHREAD_MUTEX_INITIALIZER };
+    size_t cap = (PRESSURE_CACHE_MIB << 20) / 4096;
+    c.pages = calloc(cap, sizeof(*c.pages));
+    struct pa_shrinker *s = pa_shrinker_alloc(0, "numa-vm-cache");
+    if (!check(c.pages && s, "out of memory", "shrinker and cache set up"))
+        return 1;
+    s->count_objects = cache_count;
+    s->scan_objects = cache_scan;
+    s->private_data = &c;
+    pa_shrinker_register(s);
+    for (size_t i = 0; i < cap; i++) {
+        struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL, 0);
+        if (!p)
+            return !check(false, "NULL", "cache page %zu of %zu allocated", i, cap);
+        memset(pa_page_address(p), 0xcc, 4096);
+        pthread_mutex_lock(&c.lock);
+        c.pages[c.n++] = p;
+        pthread_mutex_unlock(&c.lock);
+    }
+    size_t nwork = (PRESSURE_WORK_MIB << 20) / HPAGE_SIZE;
+    struct pa_page *work[(PRESSURE_WORK_MIB << 20) / HPAGE_SIZE];
+    uint64_t sums[(PRESSURE_WORK_MIB << 20) / HPAGE_SIZE];
+    unsigned long long peak = 0;
+    for (size_t i = 0; i < nwork; i++) {
+        work[i] = pa_alloc_pages(PA_GFP_KERNEL, 9);
+        if (!work[i])
+            return !check(false, "NULL", "live block %zu of %zu allocated", i, nwork);
+        sums[i] = fill_or_sum(pa_page_address(work[i]), HPAGE_SIZE / 8, i, true);
+        unsigned long long now = cg_read("memory.current");
+        peak = now > peak ? now : peak;
+        sleep_ms(20);   /* time for the listener to act between steps */
+    }
+    int waited = 0;
+    while (waited < PRESSURE_WAIT_S * 10 && cg_read("memory.current") > (PRESSURE_HIGH_MIB << 20)) {
+        sleep_ms(100);
+        waited++;
+    }
+    unsigned long long current = cg_read("memory.current");
+    size_t bad = 0;
+    for (size_t i = 0; i < nwork; i++)
+        if (fill_or_sum(pa_page_address(work[i]), HPAGE_SIZE / 8, i, false) != sums[i])
+            bad++;
+    snprintf(why, sizeof(why), "%zu of %zu blocks differ", bad, nwork);
+    check(bad == 0, why, "live data intact: checksums of %zu 2 MiB blocks", nwork);
+    unsigned long events = vmstat("pa_pressure_events"), reported = vmstat("pa_pages_reported");
+    pthread_mutex_lock(&c.lock);
+    size_t left = c.n;
+    pthread_mutex_unlock(&c.lock);
+    printf("# pressure: memory.current %llu MiB at most while filling, %llu MiB after %.1f s; "
+           "pa_pressure_events %lu, pa_pages_reported %lu, cache %zu of %zu pages left\n",
+           peak >> 20, current >> 20, waited / 10.0, events, reported, left, cap);
+    check(events > 0, "pa_pressure_events is 0", "the library saw the pressure (pa_pressure_events %lu)", events);
+    check(reported > 0, "pa_pages_reported is 0", "free pages were reported (pa_pages_reported %lu)", reported);
+    snprintf(why, sizeof(why), "the cache still holds all %zu pages", cap);
+    check(left < cap, why, "the shrinker gave pages up (%zu of %zu left)", left, cap);
+    snprintf(why, sizeof(why), "memory.current is %llu MiB after %d s", current >> 20, PRESSURE_WAIT_S);
+    check(current <= (PRESSURE_HIGH_MIB << 20), why, "memory.current under memory.high (%llu <= %lu MiB)",
+          current >> 20, PRESSURE_HIGH_MIB);
+    check(pa_check_invariants() == 0, "pa_check_invariants failed", "allocator invariants hold");
+    for (size_t i = 0; i < nwork; i++)
+        pa_free_pages(work[i], 9);
+    pa_shrinker_free(s);
+    return 0;
+}
+
 static bool valid_backing(const char *b)
 {
-    return !strcmp(b, "2M") || !strcmp(b, "thp") || !strcmp(b, "none");
+    return !strcmp(b, "2M") || !strcmp(b, "thp") || !strcmp(b, "none") || !strcmp(b, "pressure");
 }
 
 int main(int argc, char **argv)
@@ -733,7 +944,7 @@ int main(int argc, char **argv)
     if (argc > 1) {
         for (int i = 1; i < argc; i++) {
             if (!valid_backing(argv[i])) {
-                fprintf(stderr, "usage: %s [2M|thp|none]...\n", argv[0]);
+                fprintf(stderr, "usage: %s [2M|thp|none|pressure]...\n", argv[0]);
                 return 2;
             }
         }
@@ -753,6 +964,14 @@ int main(int argc, char **argv)
     tally->next = 1;
 
     for (int b = 0; b < nr_backings; b++) {
+        bool pressure = !strcmp(backings[b], "pressure");
+        if (pressure) {
+            char why[512];
+            cur_backing = "pressure";
+            if (!check(make_pressure_cgroup(why, sizeof(why)), why,
+                       "cgroup v2 with memory.high %lu MiB", PRESSURE_HIGH_MIB))
+                continue;
+        }
         fflush(stdout);
         pid_t pid = fork();
         if (pid < 0) {
@@ -760,7 +979,7 @@ int main(int argc, char **argv)
             return 1;
         }
         if (pid == 0) {
-            int rc = run_backing(backings[b]);
+            int rc = pressure ? run_pressure() : run_backing(backings[b]);
             fflush(stdout);
             _exit(rc);
         }
@@ -776,6 +995,8 @@ int main(int argc, char **argv)
             else
                 snprintf(why, sizeof(why), "exit status %d", WEXITSTATUS(status));
             check(false, why, "backing %s: child process ran all its checks", backings[b]);
+        } else if (pressure) {
+            check(true, NULL, "pressure: not killed, finished with exit status 0");
         }
     }
     printf("%d passed, %d failed, %d skipped\n", tally->passed, tally->failed, tally->skipped);

@@ -15,6 +15,10 @@
 #   NUMA_VM_TIMEOUT   seconds per boot (300)
 #   NUMA_VM_ACCEL     QEMU accelerator (tcg)
 #   NUMA_VM_HUGEPAGES 2 MiB hugepages reserved per node at boot (64)
+#   NUMA_VM_PRESSURE  node count of the boot that also runs the cgroup v2
+#                     memory.high case (the first of NUMA_VM_NODES; "" for none)
+#   NUMA_VM_ENV       extra VAR=VALUE words exported to the guest's test program
+#                     (e.g. PAGEALLOC_PRESSURE=off, to see the pressure case fail)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,6 +29,8 @@ backings=${NUMA_VM_BACKINGS:-2M thp none}
 boot_timeout=${NUMA_VM_TIMEOUT:-300}
 accel=${NUMA_VM_ACCEL:-tcg}
 hugepages_per_node=${NUMA_VM_HUGEPAGES:-64}
+pressure_nodes=${NUMA_VM_PRESSURE-${nodes_list%% *}}
+guest_env=${NUMA_VM_ENV:-}
 guest_mem_mb=2048
 sentinel="NUMA-VM-RESULT:"
 
@@ -131,8 +137,17 @@ fi
 kdir=$cache/kernel/$kpkg
 [[ -s $kdir/vmlinuz && -s $kdir/config ]] || die "no kernel in $kdir"
 for opt in CONFIG_NUMA CONFIG_MIGRATION CONFIG_HUGETLBFS CONFIG_TRANSPARENT_HUGEPAGE \
-           CONFIG_DEVTMPFS CONFIG_SERIAL_8250_CONSOLE CONFIG_BLK_DEV_INITRD CONFIG_RD_GZIP; do
+           CONFIG_DEVTMPFS CONFIG_SERIAL_8250_CONSOLE CONFIG_BLK_DEV_INITRD CONFIG_RD_GZIP \
+           CONFIG_MEMCG CONFIG_PSI; do
     grep -q "^$opt=y" "$kdir/config" || die "$kpkg: $opt is not built in; this kernel cannot run the test"
+done
+# pressure stall information is off unless the command line turns it on
+psi_arg=""
+if grep -q '^CONFIG_PSI_DEFAULT_DISABLED=y' "$kdir/config"; then
+    psi_arg=" psi=1"
+fi
+for w in $guest_env; do
+    [[ $w =~ ^[A-Za-z_][A-Za-z0-9_]*=[^\'\"]*$ ]] || die "bad word '$w' in NUMA_VM_ENV (VAR=VALUE expected)"
 done
 
 # ---------------------------------------------------------------------------
@@ -177,8 +192,16 @@ for n in /sys/devices/system/node/node[0-9]*; do
     mem=\$(awk '/MemTotal/ { printf "%d", \$4 / 1024 }' \$n/meminfo)
     echo "NUMA-VM: \${n##*/}: cpus \$(cat \$n/cpulist), \${mem} MiB, 2M hugepages \$(cat \$hp)"
 done
-echo "NUMA-VM: running numa_vm_test $backings"
-/bin/numa_vm_test $backings
+# the memory controller is free in the guest: cgroup v2 gets it
+mkdir -p /sys/fs/cgroup
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+args="$backings"
+case " \$(cat /proc/cmdline) " in
+*" numa_vm.pressure=1 "*) args="\$args pressure" ;;
+esac
+${guest_env:+export $guest_env}
+echo "NUMA-VM: running numa_vm_test \$args${guest_env:+ with $guest_env}"
+/bin/numa_vm_test \$args
 rc=\$?
 echo "$sentinel exit=\$rc"
 sync
@@ -207,7 +230,8 @@ boot() {
                -numa "node,nodeid=$i,cpus=$i,memdev=m$i")
         hp+="${hp:+,}$i:$hugepages_per_node"
     done
-    local append="console=ttyS0 quiet panic=-1 hugepagesz=2M hugepages=$hp transparent_hugepage=madvise"
+    local append="console=ttyS0 quiet panic=-1 hugepagesz=2M hugepages=$hp transparent_hugepage=madvise$psi_arg"
+    [[ $n != "$pressure_nodes" ]] || append+=" numa_vm.pressure=1"
     say "booting $kpkg with $n nodes ($accel, -smp $n, ${per}M per node, timeout ${boot_timeout}s)"
     local start end rc=0
     start=$(date +%s.%N)
@@ -252,6 +276,7 @@ boot() {
     else
         grep '^NUMA-VM: node' "$log" | sed 's/^/  /'
         grep '# SKIP' "$log" | sed 's/^/  /' || true
+        grep '^# pressure: memory.current' "$log" | sed 's/^# /  /' || true
         say "PASS: $n nodes: $result in ${secs}s"
         summary+=("$n nodes: $result in ${secs}s")
     fi
