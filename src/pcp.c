@@ -445,14 +445,12 @@ static void mag_release(struct pa_page **pages, unsigned int n, struct zone *z, 
 {
     struct per_cpu_pages *pcp = cpu >= 0 ? this_pcp(z, cpu) : NULL;
     if (n && pcp && pcp_trylock(pcp, cpu)) {
-        /* n frees of free_unref_page_commit, the high rules applied once */
-        int pindex = order_to_pindex(mt, 0);
+        /* n frees of free_unref_page_commit, each with the high rules: one
+         * trim after all n would free too little when the zone flags cap
+         * high (ZONE_RECLAIM_ACTIVE keeps 4 batches, and a batch may be 1
+         * page), and the list would grow by n less that trim per flush */
         for (unsigned int i = 0; i < n; i++)
-            list_add(&pages[i]->lru, &pcp->lists[pindex]);
-        pcp->alloc_factor >>= 1;
-        WRITE_ONCE(pcp->count, pcp->count + (int)n);
-        pcp->free_count = (short)PA_MIN(pcp->free_count + (int)n - 1, pcp->batch << PCP_BATCH_SCALE_MAX);
-        free_unref_page_commit_tail(pcp, z, 0, pindex);   /* adds the last one to free_count */
+            free_unref_page_commit(pcp, z, pages[i], 0, mt);
         pcp_unlock(pcp);
         if (unlikely(!atomic_load_explicit(&pcp_decay_started, memory_order_relaxed)))
             pa_pcp_start_decay();
