@@ -275,7 +275,7 @@ static void show_free_areas(FILE *f)
                     nid, z->name, zone_page_state(z, NR_FREE_PAGES) * k, z->watermark_boost * k,
                     min_wmark_pages(z) * k, low_wmark_pages(z) * k, high_wmark_pages(z) * k,
                     z->nr_reserved_highatomic * k, z->present_pages * k, z->managed_pages * k,
-                    (z->online_end_pfn - z->zone_start_pfn) * k);
+                    (__atomic_load_n(&z->online_end_pfn, __ATOMIC_ACQUIRE) - z->zone_start_pfn) * k);
             fprintf(f, "lowmem_reserve[]: %ld %ld %ld %ld\n", z->lowmem_reserve[0], z->lowmem_reserve[1],
                     z->lowmem_reserve[2], z->lowmem_reserve[3]);
             fprintf(f, "Node %d %s: ", nid, z->name);
@@ -469,7 +469,12 @@ static void check_zone(struct zone *z, struct walk *w)
 static void check_pageset(struct zone *z, struct per_cpu_pages *pcp, void *arg)
 {
     struct walk *w = arg;
-    unsigned long pages = 0, limit = z->online_end_pfn - z->zone_start_pfn + 1;
+    /* Without z->lock: section growth and offlining move online_end_pfn
+     * meanwhile.  One acquire snapshot, as the other lockless readers; a
+     * page reached this list only after its section was online, and no
+     * page of a listed block can be offlined (offlining takes buddy blocks) */
+    unsigned long online_end = __atomic_load_n(&z->online_end_pfn, __ATOMIC_ACQUIRE);
+    unsigned long pages = 0, limit = online_end - z->zone_start_pfn + 1;
     for (int pindex = 0; pindex < NR_PCP_LISTS; pindex++) {
         unsigned int order = pindex_to_order(pindex);
         unsigned long n = 0;
@@ -481,7 +486,7 @@ static void check_pageset(struct zone *z, struct per_cpu_pages *pcp, void *arg)
                 walk_error(w, "%s/%d pcp list %d loops or is corrupt", z->name, z->node, pindex);
                 return;
             }
-            if (pfn < z->zone_start_pfn || pfn + (1UL << order) > z->online_end_pfn)
+            if (pfn < z->zone_start_pfn || pfn + (1UL << order) > online_end)
                 walk_error(w, "pcp page pfn %#lx is outside %s/%d's online range", pfn, z->name, z->node);
             else if (PageBuddy(p) || page_ref_count(p) != 0)
                 walk_error(w, "pcp page pfn %#lx is %s", pfn,
