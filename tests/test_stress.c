@@ -36,6 +36,7 @@ struct worker {
     uint64_t seed;
     struct queue *in, *out;
     struct worker *peer;
+    atomic_bool loop_done;   /* its random operations are over */
     atomic_bool done;
     struct item live[MAX_LIVE];
     size_t nlive;
@@ -238,6 +239,17 @@ static void *worker_main(void *arg)
                 pass_on(w, it); /* the other thread frees it */
             }
         }
+    }
+    /* A thread that finishes first keeps taking what the other passes on
+     * until the other finishes too: otherwise, on a machine that runs the
+     * two mostly one after the other (2 CPUs, a sanitizer, another test
+     * beside), the later one would find its peer gone and free its hand-offs
+     * itself, and the cross-thread frees this test is about would not
+     * happen. */
+    atomic_store(&w->loop_done, true);
+    while (!atomic_load(&w->peer->loop_done)) {
+        drain_incoming(w);
+        sched_yield();
     }
     /* Half of what is left goes to the other thread, half is freed here. */
     for (size_t i = 0; i < w->nlive; i++) {
