@@ -875,13 +875,13 @@ START_TEST(test_fragmentation_index_formula)
 END_TEST
 
 /* A shrinker that reports shrinker_objects objects and frees none. */
-static unsigned long shrinker_objects;
+static unsigned long shrinker_objects;   /* relaxed atomics: kswapd counts too */
 
 static unsigned long objects_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     (void)s;
     (void)sc;
-    return shrinker_objects;
+    return __atomic_load_n(&shrinker_objects, __ATOMIC_RELAXED);
 }
 
 static unsigned long objects_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
@@ -939,11 +939,11 @@ START_TEST(test_suitable_refuses_when_short)
     ck_assert_ptr_nonnull(sh);
     sh->count_objects = objects_count;
     sh->scan_objects = objects_scan;
-    shrinker_objects = 2 * (lack + 8);
+    __atomic_store_n(&shrinker_objects, 2 * (lack + 8), __ATOMIC_RELAXED);
     pa_shrinker_register(sh);
-    ck_assert_uint_eq(zone_reclaimable_pages(mz), shrinker_objects);
+    ck_assert_uint_eq(zone_reclaimable_pages(mz), __atomic_load_n(&shrinker_objects, __ATOMIC_RELAXED));
     ck_assert(compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
-    shrinker_objects = lack;
+    __atomic_store_n(&shrinker_objects, lack, __ATOMIC_RELAXED);
     ck_assert(!compaction_zonelist_suitable(&ac, 2, ALLOC_WMARK_MIN));
     pa_shrinker_free(sh);
     t_blocks_free_all(&extra);
