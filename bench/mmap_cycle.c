@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mmap_cycle.c: the mmap + touch + munmap cycle through the kernel and
- * through the LD_PRELOAD shim, side by side in one process (issue 6, part 5).
+ * through the LD_PRELOAD shim, side by side in one process.
  *
  * Run under LD_PRELOAD=libpagealloc-preload.so (bench/run.sh does).  One
  * cycle maps LEN bytes (private anonymous, read-write), writes one byte in

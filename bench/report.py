@@ -41,12 +41,12 @@ UNITS = {
     "frag_nogroup": "ns per churn step (pagealloc, one migratetype for all)",
 }
 
-# Targets from issue 3: (rows, peer, limit).  "rows" are (workload, threads).
+# The page-allocator targets: (rows, peer, limit).  "rows" are (workload, threads).
 TC_TARGETS = [("hot_pair", 1), ("batch256", 1), ("random_orders", 1)]
 TC_LIMIT = 0.7
 JE_LIMIT = 0.5
 SPEEDUP_LIMIT = 1.9
-# Issue 6: the mmap(64 KiB) + touch + munmap cycle under the shim at most
+# The mmap(64 KiB) + touch + munmap cycle under the shim at most
 # 1/50 of the kernel's time.
 CYCLE_TARGET = 50
 # Peak then idle (peak_idle.c): pagealloc's RSS 3 s after the frees at most
@@ -158,7 +158,7 @@ def cycle_report(per_run):
     return "\n".join(lines)
 
 
-# Issue 15: the malloc workload (bench-malloc-heap), jemalloc on libpagealloc
+# The malloc workload (bench-malloc-heap), jemalloc on libpagealloc
 # at most 1.1x plain jemalloc per malloc/free, with more of the heap on
 # 2 MiB pages.
 HEAP_WORKLOAD = "malloc_mixed"
@@ -259,7 +259,7 @@ def main(argv):
                     extras[key][k].append(float(v))
 
 
-    # The mmap cycle rows (kernel vs shim, issue 6) get their own table.
+    # The mmap cycle rows (kernel vs shim) get their own table.
     cycle_table = cycle_report(cycle_runs)
     heap_table = heap_report(heap_samples, heap_extras, out_dir)
     if not samples:
@@ -424,14 +424,14 @@ def main(argv):
     out.append("")
     out.append("Units: " + "; ".join(f"`{w}` {UNITS[w]}" for w in WORKLOADS if any(r[0] == w for r in rows)) + ".")
     out.append("")
-    out.append("## Targets (issue 3)\n")
+    out.append("## Targets\n")
     out.append(targets_table)
     out.append("")
     out.append("## Thread scaling (total throughput, median)\n")
     out.append(scale_table)
     out.append("")
     if cycle_table:
-        out.append("## mmap cycle: kernel vs the LD_PRELOAD shim (issue 6)\n")
+        out.append("## mmap cycle: kernel vs the LD_PRELOAD shim\n")
         out.append(cycle_table)
         out.append("")
         out.append("One process (`bench-mmap-cycle` under `LD_PRELOAD=libpagealloc-preload.so`) alternates "
@@ -461,7 +461,7 @@ def main(argv):
                "about 2-4 µs on this machine.")
     out.append("")
     if heap_table:
-        out.append("## malloc heap: jemalloc with its extents on libpagealloc (issue 15)\n")
+        out.append("## malloc heap: jemalloc with its extents on libpagealloc\n")
         out.append(heap_table)
         out.append("")
         out.append("`bench-malloc-heap`: threads each keep 4096 live blocks and replace a random one per "

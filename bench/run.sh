@@ -26,7 +26,7 @@
 # shim, alternating in one process, reported with the issue-6 target (shim at
 # most 1/50 of the kernel's time), wall and CPU time.
 #
-# And bench-malloc-heap (issue 15), a multi-threaded malloc workload with
+# And bench-malloc-heap, a multi-threaded malloc workload with
 # mixed sizes, twice: plain jemalloc, and jemalloc with every extent from
 # libpagealloc (LD_PRELOAD=libpagealloc-jemalloc-preload.so): ns per
 # malloc+free, resident memory, share on 2 MiB pages (results-heap.png).
@@ -161,7 +161,7 @@ for b in "${backends[@]}"; do
     [[ -x "$bin_dir/bench-peak-idle-$b" ]] && peak_jobs+=("$b:peak_idle")
 done
 
-# The mmap cycle (issue 6): kernel vs the LD_PRELOAD shim in one process.
+# The mmap cycle: kernel vs the LD_PRELOAD shim in one process.
 preload=$(cat "$bin_dir/preload.txt" 2>/dev/null || true)
 if [[ -x "$bin_dir/bench-mmap-cycle" && -n "$preload" && -f "$preload" ]]; then
     jobs+=("mmap-cycle:cycle")
@@ -170,7 +170,7 @@ else
     echo "run.sh: mmap cycle not available, skipped: bench-mmap-cycle or the shim not built" >&2
 fi
 
-# The malloc heap workload (issue 15): plain jemalloc vs jemalloc on libpagealloc.
+# The malloc heap workload: plain jemalloc vs jemalloc on libpagealloc.
 heap_preload=$(cat "$bin_dir/jemalloc-preload.txt" 2>/dev/null || true)
 if [[ -x "$bin_dir/bench-malloc-heap" && -n "$heap_preload" && -f "$heap_preload" ]]; then
     jobs+=("malloc-heap:plain" "malloc-heap:pagealloc")
