@@ -66,6 +66,19 @@ static unsigned long wait_reported(unsigned long pages)
     return v;
 }
 
+/* TSan's shadow memory counts in RSS and in a cgroup's usage, and is not
+ * given back when the memory it shadows is. */
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define UNDER_TSAN 1
+#endif
+#endif
+#ifndef UNDER_TSAN
+#define UNDER_TSAN 0
+#endif
+
 /* Allocate n order-9 blocks and write a pattern over all of them. */
 static void fill_pattern(struct t_blocks *l, size_t n, int byte)
 {
@@ -96,7 +109,10 @@ START_TEST(test_reported_blocks_zero_and_rss_drops)
     ck_assert_uint_ge(t_vmstat("pa_pages_reported"), 48UL << ORDER_2M);
     ck_assert_int_eq(pa_check_invariants(), 0);
     unsigned long now = rss_kib();
-    ck_assert_msg(now + 80 * 1024 < peak, "RSS %lu KiB after reporting, %lu KiB at the peak", now, peak);
+    /* under TSan the shadow of the 96 MiB stays resident (66 of 96 MiB
+     * dropped in one CI run): the counters above are the check there */
+    if (!UNDER_TSAN)
+        ck_assert_msg(now + 80 * 1024 < peak, "RSS %lu KiB after reporting, %lu KiB at the peak", now, peak);
 
     /* everything comes back zero-filled, the zeroing skipped or not */
     for (int i = 0; i < 48; i++) {
@@ -569,12 +585,8 @@ static void pressure_child(void *arg)
 /* TSan's shadow of the child's memory is charged to the cgroup too, several
  * times the memory itself: no limit below the peak can be met, or (v1's
  * hard limit) the child is OOM-killed.  The cgroup cases skip under it. */
-#if defined(__SANITIZE_THREAD__)
+#if UNDER_TSAN
 #define CGROUP_SKIP_SANITIZER "TSan's shadow memory is charged to the cgroup as well"
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CGROUP_SKIP_SANITIZER "TSan's shadow memory is charged to the cgroup as well"
-#endif
 #endif
 
 /* Fork pressure_child inside cg_dir: this process moves in around the
