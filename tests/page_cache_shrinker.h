@@ -9,9 +9,25 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include <pagealloc/pagealloc.h>
 #include <pagealloc/reclaim.h>
+
+/* A number from file name of cgroup directory dir (0 if unreadable). */
+static inline unsigned long long cg_read_ull(const char *dir, const char *name)
+{
+    char path[4200], buf[64] = "";
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (!fgets(buf, sizeof(buf), f))
+        buf[0] = 0;
+    fclose(f);
+    return strtoull(buf, NULL, 10);
+}
 
 struct cache {
     pthread_mutex_t lock;

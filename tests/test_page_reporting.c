@@ -515,15 +515,7 @@ static const char *make_cgroup(void)
 
 static unsigned long long read_ull(const char *name)
 {
-    char path[PATH_MAX + 64], buf[64] = "";
-    snprintf(path, sizeof(path), "%s/%s", cg_dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    if (!fgets(buf, sizeof(buf), f))
-        buf[0] = 0;
-    fclose(f);
-    return strtoull(buf, NULL, 10);
+    return cg_read_ull(cg_dir, name);
 }
 
 #define CACHE_MIB 160

@@ -758,15 +758,7 @@ static bool write_text(const char *path, const char *text, char *why, size_t len
 /* A number from a file of the child cgroup (0 if unreadable). */
 static unsigned long long cg_read(const char *name)
 {
-    char path[320], buf[64] = "";
-    snprintf(path, sizeof(path), "%s/%s", pressure_cg, name);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return 0;
-    if (!fgets(buf, sizeof(buf), f))
-        buf[0] = 0;
-    fclose(f);
-    return strtoull(buf, NULL, 10);
+    return cg_read_ull(pressure_cg, name);
 }
 
 /* The cgroup2 mount point, or "" (from /proc/self/mountinfo). */
