@@ -184,18 +184,6 @@ static int section_online(pg_data_t *pgdat, struct pa_section *s, unsigned long 
     return 0;
 }
 
-/* memmap_init: descriptors of [start, end) become pages of z. */
-static void memmap_init(struct zone *z, unsigned long start, unsigned long end)
-{
-    for (unsigned long pfn = start; pfn < end; pfn++) {
-        struct pa_page *p = pfn_to_page(pfn);
-        memset(p, 0, sizeof(*p));
-        p->nid = (uint16_t)z->node;
-        p->zid = (uint8_t)z->zid;
-    }
-    for (unsigned long pfn = start; pfn < end; pfn += pageblock_nr_pages)
-        pa_mm.pageblock_flags[pfn >> pageblock_order] = MIGRATE_MOVABLE;
-}
 
 int arena_grow_zone(struct zone *z)
 {

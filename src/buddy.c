@@ -20,6 +20,7 @@
  * taken any other way (compaction, CMA) loses it.
  */
 #include "internal.h"
+#include "pcp.h"
 #include "trace.h"
 
 const char *const migratetype_names[MIGRATE_TYPES] = {
@@ -285,7 +286,7 @@ static struct pa_page *__rmqueue_fallback(struct zone *z, unsigned int order, in
     return NULL;
 }
 
-struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order)
+static struct pa_page *__rmqueue_cma_fallback(struct zone *z, unsigned int order)
 {
     return __rmqueue_smallest(z, order, MIGRATE_CMA);
 }

@@ -21,6 +21,7 @@
  * free-list operations.  Docs: docs/compaction.md.
  */
 #include "internal.h"
+#include "pcp.h"
 #include "trace.h"
 
 #include <signal.h>

@@ -4,6 +4,7 @@
  * report, and the invariant walker the tests call after every step.
  */
 #include "internal.h"
+#include "pcp.h"
 
 #include <stdarg.h>
 #include <time.h>

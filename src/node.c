@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Nodes and zones: a pglist_data per node (real, or logical under NUMA
- * emulation), zones sized from the configuration, and the zonelists that
- * order the nodes by distance as the kernel's build_zonelists() does.
+ * Nodes: the zone a GFP mask asks for, the zonelists that order the nodes
+ * by distance as the kernel's build_zonelists() does, node masks, and the
+ * public node calls.  mm_init.c makes the nodes and sizes their zones.
  */
 #include "internal.h"
-
-static const char *const zone_names[MAX_NR_ZONES] = {"DMA", "DMA32", "Normal", "Movable"};
 
 /*
  * The kernel's GFP_ZONE_TABLE for a 64-bit machine without highmem:
@@ -34,72 +32,10 @@ int gfp_zone(pa_gfp_t gfp)
 }
 
 /* ------------------------------------------------------------------ */
-/* Sizing                                                              */
+/* Zonelists                                                           */
 /* ------------------------------------------------------------------ */
 
-static void zone_init(pg_data_t *pgdat, enum pa_zone_type zid, unsigned long start, unsigned long pages)
-{
-    struct zone *z = &pgdat->node_zones[zid];
-    z->zone_pgdat = pgdat;
-    z->node = pgdat->node_id;
-    z->zid = zid;
-    z->mag_slot = ((unsigned int)pgdat->node_id * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES;
-    pa_mm.zone_table[(size_t)pgdat->node_id * MAX_NR_ZONES + zid] = z;
-    z->name = zone_names[zid];
-    z->zone_start_pfn = start;
-    z->spanned_pages = pages;
-    /* capacity: what can come online; online pages are tracked separately */
-    z->present_pages = pages;
-    z->managed_pages = pages;
-    z->online_end_pfn = start;
-    spin_lock_init(&z->lock);
-    for (int o = 0; o < NR_PAGE_ORDERS; o++)
-        for (int mt = 0; mt < MIGRATE_TYPES; mt++)
-            INIT_LIST_HEAD(&z->free_area[o].free_list[mt]);
-}
-
-static unsigned long bytes_to_block_pages(size_t bytes)
-{
-    unsigned long pages = (unsigned long)(bytes >> PAGE_SHIFT);
-    return ALIGN_UP(pages, MAX_ORDER_NR_PAGES);
-}
-
-/* Zone boundaries are MAX_ORDER aligned so that buddies never cross them. */
-static int size_node(pg_data_t *pgdat, unsigned long start_pfn, unsigned long node_pages)
-{
-    int nid = pgdat->node_id;
-    unsigned long dma = 0, movable = 0;
-
-    if (nid == 0 && pa_opt.dma_size) {
-        dma = bytes_to_block_pages(pa_opt.dma_size);
-        if (dma > node_pages / 2) {
-            fprintf(stderr, "pagealloc: ZONE_DMA (PAGEALLOC_DMA_SIZE, 16M by default) is more than half "
-                            "of node 0 (%lu MiB); using %lu MiB\n", (node_pages << PAGE_SHIFT) >> 20,
-                    ((node_pages / 2) << PAGE_SHIFT) >> 20);
-            dma = ALIGN_DOWN(node_pages / 2, MAX_ORDER_NR_PAGES);
-        }
-    }
-    if (pa_opt.movablecore_percent)
-        movable = ALIGN_UP(node_pages / 100 * pa_opt.movablecore_percent, MAX_ORDER_NR_PAGES);
-    else if (pa_opt.movablecore)
-        movable = bytes_to_block_pages(pa_opt.movablecore);
-    if (movable > node_pages - dma)
-        movable = node_pages - dma;   /* as the kernel: movablecore never eats the lower zones' */
-
-    zone_init(pgdat, PA_ZONE_DMA, start_pfn, dma);
-    zone_init(pgdat, PA_ZONE_DMA32, 0, 0);
-    zone_init(pgdat, PA_ZONE_NORMAL, start_pfn + dma, node_pages - dma - movable);
-    zone_init(pgdat, PA_ZONE_MOVABLE, start_pfn + node_pages - movable, movable);
-    pgdat->node_start_pfn = start_pfn;
-    pgdat->node_spanned_pages = node_pages;
-    return 0;
-}
-
-static void set_node_cpu(int nid, int cpu)
-{
-    pa_mm.node_cpus[nid][cpu / 64] |= 1UL << (cpu % 64);
-    pa_mm.cpu_to_node[cpu] = (int16_t)nid;
-}
+static int node_load[MAX_NUMNODES];
 
 static bool node_has_cpus(int nid)
 {
@@ -108,80 +44,6 @@ static bool node_has_cpus(int nid)
             return true;
     return false;
 }
-
-int pa_nodes_init(const struct pa_os_topology *t)
-{
-    int n = pa_opt.numa_emulate > 0 ? pa_opt.numa_emulate : t->nr_nodes;
-    size_t total = 0;
-    for (int i = 0; i < t->nr_nodes; i++)
-        total += t->node_mem[i];
-
-    pa_mm.emulated = pa_opt.numa_emulate > 0;
-    pa_mm.mbind_nodes = !pa_mm.emulated && t->nr_nodes > 1;
-    pa_mm.nr_nodes = n;
-    pa_mm.nr_cpus = t->nr_cpus;
-    pa_mm.section_shift = arena_section_shift();
-
-    /* distances: real SLIT, or under emulation the kernel's numa=fake
-     * default of LOCAL within a node and REMOTE between logical nodes */
-    for (int i = 0; i < n; i++)
-        for (int j = 0; j < n; j++)
-            pa_mm.distance[i][j] = pa_mm.emulated ? (i == j ? LOCAL_DISTANCE : REMOTE_DISTANCE)
-                                                  : t->distance[i][j];
-    for (int c = 0; c < t->nr_cpus; c++) {
-        if (pa_mm.emulated)
-            set_node_cpu(c % n, c);        /* the contract: CPU c on node c mod N */
-        else
-            set_node_cpu(t->cpu_to_node[c] >= 0 ? t->cpu_to_node[c] : 0, c);
-    }
-
-    unsigned long section_pages = 1UL << pa_mm.section_shift;
-    unsigned long pfn = 0;
-    for (int nid = 0; nid < n; nid++) {
-        pg_data_t *pgdat = pa_os_alloc(sizeof(*pgdat));
-        if (!pgdat)
-            return -1;
-        pgdat->node_id = nid;
-        pgdat->phys_node = pa_mm.emulated ? t->node_id[0] : t->node_id[nid];
-        pgdat->node_mem_bytes = pa_mm.emulated ? total / (size_t)n : t->node_mem[nid];
-        pthread_mutex_init(&pgdat->grow_lock, NULL);
-
-        size_t limit = pa_opt.node_size ? pa_opt.node_size : pgdat->node_mem_bytes / 2;
-        unsigned long node_pages = ALIGN_DOWN((unsigned long)(limit >> PAGE_SHIFT), MAX_ORDER_NR_PAGES);
-        if (node_pages < 2 * MAX_ORDER_NR_PAGES)
-            node_pages = 2 * MAX_ORDER_NR_PAGES;
-        size_node(pgdat, pfn, node_pages);
-        pfn += ALIGN_UP(node_pages, section_pages);   /* each node starts on a section */
-        pa_mm.node_data[nid] = pgdat;
-    }
-    pa_mm.main_pages = pfn;
-    pa_mm.low_start_pfn = pfn;
-    if (pa_opt.dma32_size) {
-        unsigned long pages = bytes_to_block_pages(pa_opt.dma32_size);
-        zone_init(NODE_DATA(0), PA_ZONE_DMA32, pfn, pages);
-        pfn += ALIGN_UP(pages, section_pages);
-    }
-    pa_mm.max_pfn = pfn;
-
-    for (int nid = 0; nid < n; nid++) {
-        pg_data_t *pgdat = NODE_DATA(nid);
-        pgdat->nr_zones = 0;
-        pgdat->node_present_pages = 0;
-        for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
-            if (populated_zone(&pgdat->node_zones[zid]))
-                pgdat->nr_zones = zid + 1;
-            pgdat->node_present_pages += pgdat->node_zones[zid].present_pages;
-        }
-    }
-    build_all_zonelists();
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
-/* Zonelists                                                           */
-/* ------------------------------------------------------------------ */
-
-static int node_load[MAX_NUMNODES];
 
 /*
  * find_next_best_node(): the nearest unused node, preferring (by one unit

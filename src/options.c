@@ -435,7 +435,7 @@ static const struct option_desc options[] = {
         .default_text = "off",
     },
     {
-        /* Only copied here: page_alloc.c parses it (should_fail_alloc_page). */
+        /* Only copied here: fail_page_alloc.c parses it (fail_page_alloc_init). */
         .env = "PAGEALLOC_FAIL", .kind = OPT_STRING,
         OPT(fail, CT_CHARS),
         .hint = "e.g. probability=10,interval=1,times=-1,min-order=0,ignore-gfp-wait=0",

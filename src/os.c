@@ -62,7 +62,7 @@ static int sys_madvise(void *addr, size_t len, int advice)
 /* Topology                                                            */
 /* ------------------------------------------------------------------ */
 
-size_t pa_os_total_memory(void)
+static size_t pa_os_total_memory(void)
 {
     long pages = sysconf(_SC_PHYS_PAGES);
     long psz = sysconf(_SC_PAGESIZE);
@@ -210,12 +210,6 @@ size_t pa_os_max_reservation(size_t want)
 int pa_os_protect_read(void *addr, size_t size)
 {
     return (int)syscall(SYS_mprotect, addr, size, PROT_READ);
-}
-
-void pa_os_unreserve(void *addr, size_t size)
-{
-    if (addr)
-        sys_munmap(addr, size);
 }
 
 static bool thp_enabled(void)

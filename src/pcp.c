@@ -18,6 +18,7 @@
  * trylock (a drain or another thread on the same CPU) falls back to the zone.
  */
 #include "internal.h"
+#include "pcp_lock.h"
 #include "trace.h"
 
 #include <signal.h>
@@ -758,7 +759,7 @@ static void drain_or_decay(struct zone *z, struct per_cpu_pages *const *v, int n
     pcp_unlock_remote_many(busy, nb);
 }
 
-void pa_pcp_decay_all(void)
+static void pa_pcp_decay_all(void)
 {
     for_each_pageset(NULL, true);
 }
@@ -849,10 +850,10 @@ static void pa_fork_prepare(void)
     bool any = false;
     pthread_mutex_lock(&remote_lock);
     pa_threads_lock();
-    pa_threads_iterate(fork_hold_thread, &any);
+    pa_for_each_thread_locked(fork_hold_thread, &any);
     if (any)
         pa_os_membarrier(false);
-    pa_threads_iterate(fork_wait_thread, NULL);
+    pa_for_each_thread_locked(fork_wait_thread, NULL);
     for_each_zone_pagesets(true);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         pthread_mutex_lock(&NODE_DATA(nid)->grow_lock);
@@ -871,7 +872,7 @@ static void pa_fork_parent(void)
     for (int nid = pa_mm.nr_nodes - 1; nid >= 0; nid--)
         pthread_mutex_unlock(&NODE_DATA(nid)->grow_lock);
     for_each_zone_pagesets(false);
-    pa_threads_iterate(fork_release_thread, NULL);
+    pa_for_each_thread_locked(fork_release_thread, NULL);
     pa_threads_unlock();
     pthread_mutex_unlock(&remote_lock);
 }

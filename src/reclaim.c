@@ -19,6 +19,7 @@
  * here while any callback runs.
  */
 #include "internal.h"
+#include "pcp.h"
 #include "trace.h"
 
 #include <assert.h>

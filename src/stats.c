@@ -13,6 +13,7 @@
  * hot path spins on it and stdio may block.
  */
 #include "internal.h"
+#include "pcp.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -61,9 +62,9 @@
 
 #define NR_NAMES(...) (sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
 
-const char *const vm_event_names[NR_VM_EVENT_ITEMS] = { VM_EVENT_NAMES };
-const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = { ZONE_STAT_NAMES };
-const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS] = { NUMA_STAT_NAMES };
+static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = { VM_EVENT_NAMES };
+static const char *const zone_stat_names[NR_VM_ZONE_STAT_ITEMS] = { ZONE_STAT_NAMES };
+static const char *const numa_stat_names[NR_VM_NUMA_EVENT_ITEMS] = { NUMA_STAT_NAMES };
 static const char *const numastat_labels[NR_VM_NUMA_EVENT_ITEMS] = { NUMASTAT_LABELS };
 
 _Static_assert(NR_NAMES(VM_EVENT_NAMES) == NR_VM_EVENT_ITEMS,
@@ -653,7 +654,7 @@ int pa_show_numastat(FILE *f)
 /* The report's path: PAGEALLOC_STATS with %p replaced by the process id
  * (so that each process of a forking program has its own file) and %% by
  * %.  -1 if it does not fit. */
-int pa_stats_path(char *buf, size_t len, const char *spec, pid_t pid)
+static int pa_stats_path(char *buf, size_t len, const char *spec, pid_t pid)
 {
     size_t o = 0;
     for (const char *c = spec; *c; c++) {
@@ -806,7 +807,7 @@ static void publish_locked(void)
 
 /* One snapshot now (also usable by the program itself between ticks).
  * Does nothing unless publication was started by PAGEALLOC_STATS_INTERVAL. */
-void pa_stats_publish(void)
+static void pa_stats_publish(void)
 {
     pthread_mutex_lock(&publish_lock);
     publish_locked();

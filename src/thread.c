@@ -8,6 +8,7 @@
  * by one: readers derive them from the magazines' own counters.
  */
 #include "internal.h"
+#include "pcp.h"
 
 #include <unistd.h>
 
@@ -100,11 +101,19 @@ void pa_threads_unlock(void)
     pthread_mutex_unlock(&threads_lock);
 }
 
-/* With the registry locked by the caller. */
-void pa_threads_iterate(void (*fn)(struct pa_thread *, void *), void *arg)
+/* With the registry locked by the caller (pa_threads_lock). */
+void pa_for_each_thread_locked(void (*fn)(struct pa_thread *, void *), void *arg)
 {
     for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
         fn(t, arg);
+}
+
+/* Takes the registry lock around the walk. */
+void pa_for_each_thread(void (*fn)(struct pa_thread *, void *), void *arg)
+{
+    pthread_mutex_lock(&threads_lock);
+    pa_for_each_thread_locked(fn, arg);
+    pthread_mutex_unlock(&threads_lock);
 }
 
 /* In a forked child: every thread but the caller is gone.  reap gives back
@@ -123,14 +132,6 @@ void pa_threads_fork_child(void (*reap)(struct pa_thread *))
         t->next->prev = t->prev;
         pa_os_free(t, t->alloc_size);
     }
-}
-
-void pa_for_each_thread(void (*fn)(struct pa_thread *, void *), void *arg)
-{
-    pthread_mutex_lock(&threads_lock);
-    for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
-        fn(t, arg);
-    pthread_mutex_unlock(&threads_lock);
 }
 
 static void make_key(void)

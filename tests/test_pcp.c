@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "pcp.h"
 
 /* ------------------------------------------------------------------ */
 /* Modes                                                               */

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "pcp.h"
 
 bool kswapd_sleeping(int nid);   /* reclaim.c test hook */
 
