@@ -80,7 +80,6 @@ struct alloc_context {
 /* mm_init.c: pa_init, nodes and zones, page descriptors             */
 /* ------------------------------------------------------------------ */
 
-int pa_nodes_init(const struct pa_os_topology *t);   /* sizes zones, builds zonelists */
 /* memmap_init: descriptors of [start, end) become pages of z. */
 void memmap_init(struct zone *z, unsigned long start, unsigned long end);
 void pa_ensure_init(void);

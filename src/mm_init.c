@@ -83,7 +83,7 @@ static void set_node_cpu(int nid, int cpu)
 }
 
 
-int pa_nodes_init(const struct pa_os_topology *t)
+static int pa_nodes_init(const struct pa_os_topology *t)
 {
     int n = pa_opt.numa_emulate > 0 ? pa_opt.numa_emulate : t->nr_nodes;
     size_t total = 0;
