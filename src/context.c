@@ -4,7 +4,7 @@
  * memalloc_nofs_save, memalloc_noreclaim_save).  A save sets the thread's
  * PF_* flag and returns a token holding the flag's previous state; the
  * matching restore puts that state back.  current_gfp_context()
- * (internal.h) applies NOIO/NOFS on the slow path; PF_MEMALLOC keeps the
+ * (thread.h) applies NOIO/NOFS on the slow path; PF_MEMALLOC keeps the
  * slow path out of reclaim and lets it use the reserves.
  *
  * The kernel's token is just the old flag bit.  Ours also carries the kind

@@ -160,7 +160,7 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
-/* Remote locking (see pcp_trylock in internal.h)                      */
+/* Remote locking (see pcp_trylock in pcp_lock.h)                      */
 /* ------------------------------------------------------------------ */
 
 /* Lock n pagesets from outside their CPU or thread with one membarrier.
@@ -347,7 +347,7 @@ struct pa_page *rmqueue_pcplist(struct per_cpu_pages *pcp, struct zone *z, unsig
 }
 
 /*
- * The rest of free_unref_page_commit (internal.h has the start): the page is already on the list and counted.
+ * The rest of free_unref_page_commit (pcp.h has the start): the page is already on the list and counted.
  * Many high-order frees without allocations between are not hoarded
  * (free_high); at or above high a batch goes back to the buddy, and a zone
  * that is above HIGH again stops shrinking its lists.

@@ -31,7 +31,7 @@
 /* ------------------------------------------------------------------ */
 
 /* Each list is a macro so its length can be checked against the enum:
- * an array declared [N] in internal.h would otherwise silently accept
+ * an array declared [N] would otherwise silently accept
  * fewer names than items. */
 #define VM_EVENT_NAMES                                                        \
     "pgalloc_dma", "pgalloc_dma32", "pgalloc_normal", "pgalloc_movable",     \
@@ -76,7 +76,7 @@ _Static_assert(NR_NAMES(NUMA_STAT_NAMES) == NR_VM_NUMA_EVENT_ITEMS,
 _Static_assert(NR_NAMES(NUMASTAT_LABELS) == NR_VM_NUMA_EVENT_ITEMS,
                "numastat_labels must name every enum numa_stat_item");
 
-/* For a zone node.c left unnamed (an absent zone is still printed). */
+/* For a zone mm_init.c left unnamed (an absent zone is still printed). */
 static const char *const zone_names_fallback[MAX_NR_ZONES] = { "DMA", "DMA32", "Normal", "Movable" };
 
 /* The kernel stops counting a free list here: the walk holds the zone lock. */

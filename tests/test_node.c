@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Nodes and zones (src/node.c): gfp_zone() and the zone each request lands
+ * Nodes and zones (src/node.c, src/mm_init.c): gfp_zone() and the zone each request lands
  * in, zonelists, NUMA emulation, node distances, THISNODE and fallback with
  * the numa_* counters, nodemask parsing, the CPU -> node map.
  */

@@ -353,7 +353,7 @@ START_TEST(test_parse_size)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         errno = 0;
         ck_assert_msg(pa_parse_size(bad[i], &b, NULL) == -1, "\"%s\" accepted", bad[i]);
-        /* internal.h says EINVAL; ERANGE for an overflow is as good. */
+        /* options.h says EINVAL; ERANGE for an overflow is as good. */
         ck_assert_msg(errno == EINVAL || (errno == ERANGE && i == 4), "\"%s\": errno %d", bad[i],
                       errno);
     }
