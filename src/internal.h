@@ -77,7 +77,7 @@ struct alloc_context {
 };
 
 /* ------------------------------------------------------------------ */
-/* mm_init.c: pa_init, nodes and zones, page descriptors             */
+/* mm_init.c: pa_init, nodes and zones, page descriptors              */
 /* ------------------------------------------------------------------ */
 
 /* memmap_init: descriptors of [start, end) become pages of z. */
@@ -114,7 +114,7 @@ void mag_flush_all(struct pa_thread *t);   /* owner, or a drainer holding the pr
 extern atomic_int pcp_decay_started;
 
 /* ------------------------------------------------------------------ */
-/* node.c: zonelists, node masks                                        */
+/* node.c: zonelists, node masks                                      */
 /* ------------------------------------------------------------------ */
 
 /* gfp_zone(): the highest zone a request may use; -1 for a combination
@@ -124,7 +124,7 @@ int nodemask_parse(const char *s, pa_nodemask_t *mask);
 void build_all_zonelists(void);
 
 /* ------------------------------------------------------------------ */
-/* arena.c: reserving the pfn space, bringing sections online          */
+/* arena.c: reserving the pfn space, bringing sections online         */
 /* ------------------------------------------------------------------ */
 
 extern const char *const pa_backing_names[PA_NR_BACKINGS];
@@ -174,7 +174,7 @@ static inline void page_reporting_start_once(void)
 bool page_reporting_request_now(void);
 
 /* ------------------------------------------------------------------ */
-/* pressure.c: the system's memory pressure (PSI, cgroup v2 limits)     */
+/* pressure.c: the system's memory pressure (PSI, cgroup v2 limits)   */
 /* ------------------------------------------------------------------ */
 
 #define PRESSURE_MAX_FDS 2
@@ -191,7 +191,7 @@ unsigned long pressure_check(struct pollfd *fds, int nfds);
 void pressure_react(unsigned long nr_pages);
 
 /* ------------------------------------------------------------------ */
-/* buddy.c                                                             */
+/* buddy.c                                                            */
 /* ------------------------------------------------------------------ */
 
 extern const char *const migratetype_names[MIGRATE_TYPES];
@@ -222,7 +222,7 @@ bool take_free_range(struct zone *z, unsigned long start, unsigned long end, uns
                      unsigned long *hi);
 
 /* ------------------------------------------------------------------ */
-/* watermark.c                                                         */
+/* watermark.c                                                        */
 /* ------------------------------------------------------------------ */
 
 void setup_per_zone_wmarks(void);
@@ -238,7 +238,7 @@ unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
 bool boost_watermark(struct zone *z);
 
 /* ------------------------------------------------------------------ */
-/* reclaim.c                                                           */
+/* reclaim.c                                                          */
 /* ------------------------------------------------------------------ */
 
 #define MAX_RECLAIM_RETRIES 16
@@ -272,7 +272,7 @@ bool kswapd_idle(int nid);
 int kswapd_failures(int nid);
 
 /* ------------------------------------------------------------------ */
-/* compaction.c                                                        */
+/* compaction.c                                                       */
 /* ------------------------------------------------------------------ */
 
 enum compact_priority {
@@ -337,7 +337,7 @@ void reset_isolation_suitable(pg_data_t *pgdat);
 int migrate_movable_page_to(struct pa_page *src, struct pa_page *dst, enum pa_migrate_mode mode);
 
 /* ------------------------------------------------------------------ */
-/* oom.c                                                               */
+/* oom.c                                                              */
 /* ------------------------------------------------------------------ */
 
 struct oom_control {
@@ -359,7 +359,7 @@ bool out_of_memory(struct oom_control *oc);
 void oom_forget_memcg(struct pa_memcg *memcg);   /* a cgroup is going away */
 
 /* ------------------------------------------------------------------ */
-/* memcg.c                                                             */
+/* memcg.c                                                            */
 /* ------------------------------------------------------------------ */
 
 int pa_memcg_init(void);
@@ -374,7 +374,7 @@ struct dhugetlb_pool;
 struct dhugetlb_pool **memcg_dhugetlb_slot(struct pa_memcg *memcg);
 
 /* ------------------------------------------------------------------ */
-/* mempolicy.c                                                         */
+/* mempolicy.c                                                        */
 /* ------------------------------------------------------------------ */
 
 int pa_mempolicy_init(void);     /* process default policy, CDM nodes, policy_zone */
@@ -383,7 +383,7 @@ void mpol_thread_init(struct pa_thread *t);
 struct pa_page *alloc_pages_mpol(struct pa_thread *t, pa_gfp_t gfp, unsigned int order);
 
 /* ------------------------------------------------------------------ */
-/* page_alloc.c                                                        */
+/* page_alloc.c                                                       */
 /* ------------------------------------------------------------------ */
 
 int fast_tables_init(void);    /* pa_init: the fast paths' tables, once the descriptors exist */
@@ -398,7 +398,7 @@ void free_pages_to_buddy(struct pa_page *page, unsigned int order);
 void free_pages_range(struct zone *z, unsigned long start, unsigned long end);
 
 /* ------------------------------------------------------------------ */
-/* debug.c                                                             */
+/* debug.c                                                            */
 /* ------------------------------------------------------------------ */
 
 /* Report a bad page ("BUG: Bad page state ..."): pfn, order, flags, reason.
@@ -419,7 +419,7 @@ void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len);
 void warn_alloc(pa_gfp_t gfp, const pa_nodemask_t *nodemask, unsigned int order, const char *what);
 
 /* ------------------------------------------------------------------ */
-/* guard.c: debug guard pages (PAGEALLOC_DEBUG=guard)                  */
+/* guard.c: debug guard pages (PAGEALLOC_DEBUG=guard)                 */
 /* ------------------------------------------------------------------ */
 
 /* 0: off.  Else split-off halves of a lower order become guard pages. */
@@ -434,7 +434,7 @@ bool set_page_guard(struct zone *z, struct pa_page *page, unsigned int order);
 void clear_page_guard(struct zone *z, struct pa_page *page, unsigned int order);
 
 /* ------------------------------------------------------------------ */
-/* page_owner.c: allocation stacks (PAGEALLOC_DEBUG=owner)             */
+/* page_owner.c: allocation stacks (PAGEALLOC_DEBUG=owner)            */
 /* ------------------------------------------------------------------ */
 
 void pa_page_owner_init(void);    /* side table, stack depot, exit report */
@@ -446,13 +446,13 @@ void split_page_owner(struct pa_page *page, unsigned int order);
 void copy_page_owner(struct pa_page *src, struct pa_page *dst);
 
 /* ------------------------------------------------------------------ */
-/* stats.c                                                             */
+/* stats.c                                                            */
 /* ------------------------------------------------------------------ */
 
 void pa_stats_init(void);   /* registers the PAGEALLOC_STATS exit report */
 
 /* ------------------------------------------------------------------ */
-/* cma.c: contiguous memory areas                                      */
+/* cma.c: contiguous memory areas                                     */
 /* ------------------------------------------------------------------ */
 
 /* Any CMA area exists: the only test the buddy pays for when there is none. */
@@ -467,7 +467,7 @@ void pa_cma_init(void);
 int cma_validate(char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* dirty.c: dirty pages per node, the dirty limit (page-writeback.c)   */
+/* dirty.c: dirty pages per node, the dirty limit (page-writeback.c)  */
 /* ------------------------------------------------------------------ */
 
 /* The node may take more dirty pages: nr_dirty within node_dirty_limit. */
@@ -479,7 +479,7 @@ void account_page_cleaned(struct pa_page *page, unsigned long nr);
 void migrate_dirty_state(struct pa_page *dst, struct pa_page *src);
 
 /* ------------------------------------------------------------------ */
-/* dhugetlb.c: dynamic hugetlb pools of memory cgroups (openEuler)     */
+/* dhugetlb.c: dynamic hugetlb pools of memory cgroups (openEuler)    */
 /* ------------------------------------------------------------------ */
 
 struct dhugetlb_pool;
@@ -497,7 +497,7 @@ bool dhugetlb_pool_busy(const struct dhugetlb_pool *pool);
 int dhugetlb_validate(char *buf, size_t len);
 
 /* ------------------------------------------------------------------ */
-/* contig.c: runs of any length (alloc_contig_pages)                   */
+/* contig.c: runs of any length (alloc_contig_pages)                  */
 /* ------------------------------------------------------------------ */
 
 /* Each page of an allocated block its own order-0 allocation (split_page). */
