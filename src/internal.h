@@ -236,6 +236,11 @@ bool zone_watermark_fast(struct zone *z, unsigned int order, unsigned long mark,
                          int highest_zoneidx, unsigned int alloc_flags, pa_gfp_t gfp);
 unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
 bool boost_watermark(struct zone *z);
+/* Some zone's ZONE_BOOSTED_WATERMARK is set: the magazine fast path steps
+ * aside so that the general path's rmqueue wakes kswapd, as the kernel's
+ * does on every allocation, pcp hits included. */
+extern int zones_boosted;
+void zone_boost_consumed(void);
 
 /* ------------------------------------------------------------------ */
 /* reclaim.c                                                          */

@@ -69,22 +69,22 @@ static inline unsigned int pindex_to_order(int pindex)
  * plus membarrier by the drainer (PAGEALLOC_PCP_MAGAZINE=0 turns the layer
  * off).
  *
- * Counting: the owner adds 1 to `ops` for each pop (an allocation) and each
- * push (a free); fills add to `moved`, flushes and drains subtract.  Then
- * pops - pushes = moved - n, so readers derive both exactly (mag_events)
- * and no per-page vm or NUMA counter is touched.  Fields other threads read
- * are written with WRITE_ONCE.
+ * Counting: the owner adds 1 to `pops` for each pop (an allocation); fills
+ * add to `moved`, flushes and drains subtract.  A push (a free) counts
+ * nothing: pops - pushes = moved - n, so readers derive the pushes exactly
+ * (mag_events) and no per-page vm or NUMA counter is touched.  Fields
+ * other threads read are written with WRITE_ONCE.
  */
-#define PA_MAG_SIZE 251
+#define PA_MAG_SIZE 507
 struct pa_magazine {
     unsigned long n;             /* pages in pages[] */
     unsigned long high;          /* at most this many (0: not yet sized) */
-    unsigned long ops;           /* pops + pushes */
+    unsigned long pops;          /* allocations served from pages[] */
     unsigned long moved;         /* pages filled in minus pages flushed out (mod 2^64) */
     struct zone *zone;           /* whose pages these are */
     struct pa_page *pages[PA_MAG_SIZE];
 };
-_Static_assert(sizeof(struct pa_magazine) == 2048, "a magazine is 2 KiB: a power of two");
+_Static_assert(sizeof(struct pa_magazine) == 4096, "a magazine is 4 KiB: a power of two");
 
 /* The order-0 requests a magazine may serve: these GFP bits only (the
  * others need the general path: zeroing, compound, accounting, dirty
@@ -145,6 +145,12 @@ unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_maga
 bool mag_flush(struct pa_magazine *m, struct zone *z, int mt);
 /* fn for each thread that has magazines, each held still meanwhile. */
 void pa_mag_walk(void (*fn)(struct pa_thread *, void *), void *arg);
+/* The owner's view for frees: its magazines, unless it is inside reclaim
+ * (whose frees are counted through t->reclaimed by the general path). */
+static inline void mag_update_free(struct pa_thread *t)
+{
+    WRITE_ONCE(t->free_mags, t->reclaimed ? NULL : t->mags);
+}
 static inline struct pa_magazine *thread_mag(struct pa_thread *t, const struct zone *z, int mt)
 {
     return &t->mags[z->mag_slot + (unsigned int)mt];

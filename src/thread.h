@@ -46,6 +46,7 @@ struct pa_thread {
     unsigned long *numa_events;  /* [nid * MAX_NR_ZONES + zid][NR_VM_NUMA_EVENT_ITEMS] */
     struct per_cpu_pages **pcp;  /* PA_PCP_THREAD: [nid * MAX_NR_ZONES + zid], made on use */
     struct pa_magazine *mags;    /* [(nid * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES + mt] */
+    struct pa_magazine *free_mags;  /* mags while frees may go there (not in reclaim), else NULL */
     /* the magazine that serves each GFP zone/mobility combination: set when
      * the general path fills it for a local-policy request on this CPU's
      * node; NULL sends the request to the general path */
