@@ -9,9 +9,6 @@
  */
 #include "internal.h"
 
-struct pa_mm pa_mm;
-bool page_group_by_mobility_disabled;
-
 /* ------------------------------------------------------------------ */
 /* Nodes and zones (free_area_init)                                   */
 /* ------------------------------------------------------------------ */
