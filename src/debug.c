@@ -227,13 +227,13 @@ void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len)
 /* As the kernel's ___ratelimit with its defaults: 10 reports per 5 s. */
 static bool warn_ratelimit(void)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+    static struct mutex lock = MUTEX_INITIALIZER(LOCK_RATELIMIT);
     static time_t begin;
     static int printed, missed;
     bool ok;
     time_t now = time(NULL);
 
-    pthread_mutex_lock(&lock);
+    mutex_lock(&lock);
     if (now - begin >= 5) {
         if (missed)
             fprintf(stderr, "pagealloc: warn_alloc: %d callbacks suppressed\n", missed);
@@ -245,7 +245,7 @@ static bool warn_ratelimit(void)
         printed++;
     else
         missed++;
-    pthread_mutex_unlock(&lock);
+    mutex_unlock(&lock);
     return ok;
 }
 

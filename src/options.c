@@ -336,6 +336,7 @@ static const struct option_word debug_words[] = {
     { "poison", PA_DEBUG_POISON, NULL },
     { "guard", PA_DEBUG_GUARD, NULL },        /* also "guard:N", parsed in option_parse */
     { "owner", PA_DEBUG_OWNER, NULL },
+    { "locks", PA_DEBUG_LOCKS, NULL },
     { "all", PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER, NULL },
     { "off", 0, NULL },
     { "none", 0, NULL },
@@ -466,13 +467,13 @@ static const struct option_desc options[] = {
     {
         .env = "PAGEALLOC_DEBUG", .kind = OPT_DEBUG_LIST,
         OPT(debug, CT_UINT), CFG(debug, CT_UINT),
-        .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER |
+        .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER | PA_DEBUG_LOCKS |
                PA_DEBUG_GUARD_MINORDER(0xf),
         .words = debug_words,
         .hint = "use checks, poison, guard, guard:N (N = 1 to " PA_STRINGIFY(GUARD_MAX_ORDER)
-                "), owner, all or off, separated by commas",
+                "), owner, locks, all or off, separated by commas",
         .range_text = "use PA_DEBUG_CHECKS, PA_DEBUG_POISON, PA_DEBUG_GUARD (with "
-                      "PA_DEBUG_GUARD_MINORDER(1.." PA_STRINGIFY(GUARD_MAX_ORDER) ")) and PA_DEBUG_OWNER",
+                      "PA_DEBUG_GUARD_MINORDER(1.." PA_STRINGIFY(GUARD_MAX_ORDER) ")), PA_DEBUG_OWNER and PA_DEBUG_LOCKS",
         .default_text = "off",
     },
     {

@@ -56,6 +56,9 @@ static inline void t_env_reset(void)
      * (test_page_reporting turns it on) */
     setenv("PAGEALLOC_RELEASE", "off", 1);
     setenv("PAGEALLOC_PRESSURE", "off", 1);
+    /* the ctest variants *_locks run every case under the lock order checker */
+    if (getenv("PA_TEST_DEBUG_LOCKS"))
+        setenv("PAGEALLOC_DEBUG", "locks", 1);
 }
 
 static inline void t_setenv(const char *name, const char *value)

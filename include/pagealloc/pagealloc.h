@@ -64,6 +64,7 @@ enum pa_hugepages {
 #define PA_DEBUG_POISON 0x2u  /* fill freed pages with 0xaa, verify on allocation */
 #define PA_DEBUG_GUARD  0x4u  /* guard pages around split blocks (debug_guardpage_minorder) */
 #define PA_DEBUG_OWNER  0x8u  /* page owner: record each allocation's stack; report leaks at exit */
+#define PA_DEBUG_LOCKS  0x10u /* lock order checker: abort on a lock taken out of order */
 /* With PA_DEBUG_GUARD: split-off halves of order < n (1..PA_MAX_ORDER/2)
  * become PROT_NONE guard pages; 0 (the default) means 1.  "guard:N". */
 #define PA_DEBUG_GUARD_MINORDER(n)       (((unsigned int)(n) & 0xfu) << 8)
