@@ -8,7 +8,8 @@
  *
  * Held across fork: remote_lock, threads_lock, every thread's magazines,
  * every pageset, the grow and zone locks (pcp.c), then the leaves
- * shrinker_lock, memcg_lock, oom_registry_lock and depot_lock.  Reset in
+ * shrinker_lock, memcg_lock, oom_registry_lock, depot_lock and warn_alloc's
+ * rate limit.  Reset in
  * the child instead: the locks held across a callback into the program,
  * across thread creation or across stdio (oom_lock, the CMA area locks,
  * dhugetlb_mutex, publish_lock, the kswapd, kcompactd and worker start
@@ -21,25 +22,29 @@ static void fork_prepare(void)
     arena_fork_prepare();       /* a warning only, before any lock */
     pcp_fork_prepare();         /* remote_lock .. the zone locks */
     reclaim_fork_prepare();     /* shrinker_lock */
-    memcg_fork_prepare();       /* memcg_lock */
+    memcg_fork_lock();          /* memcg_lock */
     oom_fork_prepare();         /* oom_registry_lock */
-    page_owner_fork_prepare();  /* depot_lock */
+    page_owner_fork_lock();     /* depot_lock */
+    debug_fork_lock();          /* warn_alloc's rate limit */
 }
 
 static void fork_parent(void)
 {
-    page_owner_fork_parent();
+    debug_fork_unlock();
+    page_owner_fork_unlock();
     oom_fork_parent();
-    memcg_fork_parent();
+    memcg_fork_unlock();
     reclaim_fork_parent();
     pcp_fork_parent();
 }
 
 static void fork_child(void)
 {
-    page_owner_fork_child();
+    /* in reverse, as the parent, then what the vanished threads left */
+    debug_fork_unlock();
+    page_owner_fork_unlock();
     oom_fork_child();
-    memcg_fork_child();
+    memcg_fork_unlock();
     reclaim_fork_child();
     pcp_fork_child();           /* the zone locks free again: the steps below may take them */
     page_reporting_fork_child();

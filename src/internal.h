@@ -909,20 +909,20 @@ void pcp_fork_child(void);
 void reclaim_fork_prepare(void);       /* reclaim.c */
 void reclaim_fork_parent(void);
 void reclaim_fork_child(void);
-void memcg_fork_prepare(void);         /* memcg.c */
-void memcg_fork_parent(void);
-void memcg_fork_child(void);
+void memcg_fork_lock(void);            /* memcg.c */
+void memcg_fork_unlock(void);
 void oom_fork_prepare(void);           /* oom.c */
 void oom_fork_parent(void);
 void oom_fork_child(void);
-void page_owner_fork_prepare(void);    /* page_owner.c */
-void page_owner_fork_parent(void);
-void page_owner_fork_child(void);
+void page_owner_fork_lock(void);       /* page_owner.c */
+void page_owner_fork_unlock(void);
+void debug_fork_lock(void);            /* debug.c */
+void debug_fork_unlock(void);
 void page_reporting_fork_child(void);  /* page_reporting.c */
 void compaction_fork_child(void);      /* compaction.c */
 void dhugetlb_fork_child(void);        /* dhugetlb.c */
 void cma_fork_child(void);             /* cma.c */
-void stats_publish_fork_child(void);           /* stats.c */
+void stats_publish_fork_child(void);   /* stats.c */
 
 /* ------------------------------------------------------------------ */
 /* pcp.c                                                               */

@@ -59,17 +59,12 @@ static void memcg_make_key(void)
 }
 
 /* fork: memcg_lock is a leaf, held across fork so that no count is half-changed. */
-void memcg_fork_prepare(void)
+void memcg_fork_lock(void)
 {
     mutex_lock(&memcg_lock);
 }
 
-void memcg_fork_parent(void)
-{
-    mutex_unlock(&memcg_lock);
-}
-
-void memcg_fork_child(void)
+void memcg_fork_unlock(void)
 {
     mutex_unlock(&memcg_lock);
 }

@@ -100,17 +100,12 @@ static void page_owner_exit_report(void);
 
 /* fork: depot_lock is a leaf, held across fork so that no stack record is
  * half-written in the child. */
-void page_owner_fork_prepare(void)
+void page_owner_fork_lock(void)
 {
     mutex_lock(&depot_lock);
 }
 
-void page_owner_fork_parent(void)
-{
-    mutex_unlock(&depot_lock);
-}
-
-void page_owner_fork_child(void)
+void page_owner_fork_unlock(void)
 {
     mutex_unlock(&depot_lock);
 }
