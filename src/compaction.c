@@ -96,7 +96,6 @@ static struct pgdat_compact *pgdat_compacts;     /* [nid] */
 static int compaction_init_result = -1;
 static pthread_once_t compaction_once = PTHREAD_ONCE_INIT;
 
-
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */

@@ -161,7 +161,7 @@ static inline void spin_lock(pa_spinlock_t *l)
 }
 static inline void spin_unlock(pa_spinlock_t *l)
 {
-    lockdep_release((enum lock_class)l->class);
+    lockdep_release((enum lock_class)l->class, l->sub);
     atomic_store_explicit(&l->locked, 0, memory_order_release);
 }
 
@@ -1032,7 +1032,7 @@ static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
 }
 static inline void pcp_unlock(struct per_cpu_pages *pcp)
 {
-    lockdep_release(LOCK_PAGESET);
+    lockdep_release(LOCK_PAGESET, 0);
     __atomic_store_n(&pcp->locked, 0, __ATOMIC_RELEASE);
 }
 

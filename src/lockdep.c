@@ -3,7 +3,8 @@
  * The lock order checker of PAGEALLOC_DEBUG=locks, after the kernel's
  * lockdep and jemalloc's witness, reduced to what a fixed order needs:
  * each thread keeps, per lock class, how many locks of the class it holds
- * (and the sub-order of the last one taken); a blocking acquisition must
+ * (and, for the classes that nest in ascending order, which ones); a
+ * blocking acquisition must
  * be of a class ranked above every class held, or of a class that nests
  * with itself in the way its table entry allows.  A violation is reported
  * before the acquisition, so the report comes instead of a deadlock: both
@@ -55,10 +56,32 @@ static const struct {
 
 _Static_assert(NR_LOCK_CLASSES <= 32, "the held classes are a 32-bit mask");
 
-/* What this thread holds: a bit per class, a count and the last sub-order. */
+/* Sub-orders of the classes that nest in ascending order: zone locks
+ * (nid * MAX_NR_ZONES + zid) and grow locks (nid). */
+#define NR_SUBS 256
+_Static_assert(MAX_NUMNODES * MAX_NR_ZONES <= NR_SUBS, "a zone's sub-order fits the held set");
+
+/* What this thread holds: a bit per class, a count per class, and which
+ * locks of the ascending classes (a bit per sub-order). */
 static __thread uint32_t held_mask __attribute__((tls_model("initial-exec")));
 static __thread uint16_t held_count[NR_LOCK_CLASSES] __attribute__((tls_model("initial-exec")));
-static __thread unsigned int held_sub[NR_LOCK_CLASSES] __attribute__((tls_model("initial-exec")));
+static __thread uint64_t held_subs[2][NR_SUBS / 64] __attribute__((tls_model("initial-exec")));
+
+/* The held set of an ascending class, or NULL. */
+static uint64_t *subs_of(enum lock_class c)
+{
+    return c == LOCK_ZONE ? held_subs[0] : c == LOCK_GROW ? held_subs[1] : NULL;
+}
+
+/* The highest sub-order held of an ascending class (-1: none). */
+static int highest_sub(enum lock_class c)
+{
+    const uint64_t *s = subs_of(c);
+    for (int w = NR_SUBS / 64 - 1; s && w >= 0; w--)
+        if (s[w])
+            return w * 64 + 63 - __builtin_clzll(s[w]);
+    return -1;
+}
 
 void lockdep_init(void)
 {
@@ -70,9 +93,10 @@ static PA_COLD void lockdep_violation(enum lock_class c, unsigned int sub, enum 
     char buf[1024];
     int n = snprintf(buf, sizeof(buf),
                      "pagealloc: lock order violation (PAGEALLOC_DEBUG=locks): taking %s [class %d, sub %u] "
-                     "while holding %s [class %d, sub %u]: %s; the order is in docs/locking.md\n"
+                     "while holding %s [class %d, sub %d]: %s; the order is in docs/locking.md\n"
                      "pagealloc: held by this thread:",
-                     lock_classes[c].name, (int)c, sub, lock_classes[top].name, (int)top, held_sub[top], why);
+                     lock_classes[c].name, (int)c, sub, lock_classes[top].name, (int)top,
+                     PA_MAX(highest_sub(top), 0), why);
     for (int i = 1; i < NR_LOCK_CLASSES && n > 0 && (size_t)n < sizeof(buf); i++)
         if (held_mask & (1u << i))
             n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %s x%u;", lock_classes[i].name, held_count[i]);
@@ -99,7 +123,7 @@ void lockdep_acquire_slow(enum lock_class c, unsigned int sub, bool trylock)
                 lockdep_violation(c, sub, top, "the class does not nest with itself");
                 break;
             case NEST_ASCENDING:
-                if (sub <= held_sub[c])
+                if ((int)sub <= highest_sub(c))
                     lockdep_violation(c, sub, top, "locks of this class nest in ascending order only");
                 break;
             case NEST_REMOTE:
@@ -109,21 +133,29 @@ void lockdep_acquire_slow(enum lock_class c, unsigned int sub, bool trylock)
             }
         }
     }
+    uint64_t *subs = subs_of(c);
+    if (subs && sub < NR_SUBS)
+        subs[sub / 64] |= 1ULL << (sub % 64);
     held_count[c]++;
-    held_sub[c] = sub;
     held_mask |= 1u << c;
 }
 
-void lockdep_release_slow(enum lock_class c)
+void lockdep_release_slow(enum lock_class c, unsigned int sub)
 {
     if (c <= LOCK_NONE || c >= NR_LOCK_CLASSES || !held_count[c])
         return;   /* taken before the checker was on */
+    uint64_t *subs = subs_of(c);
+    if (subs && sub < NR_SUBS)
+        subs[sub / 64] &= ~(1ULL << (sub % 64));
     if (--held_count[c] == 0)
         held_mask &= ~(1u << c);
 }
 
 void lockdep_forget_class(enum lock_class c)
 {
+    uint64_t *subs = subs_of(c);
+    if (subs)
+        memset(subs, 0, NR_SUBS / 8);
     held_count[c] = 0;
     held_mask &= ~(1u << c);
 }

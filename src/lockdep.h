@@ -53,7 +53,7 @@ extern bool pa_lockdep_on;   /* PAGEALLOC_DEBUG=locks */
 
 /* lockdep.c: the checker proper (only called when it is on). */
 void lockdep_acquire_slow(enum lock_class c, unsigned int sub, bool trylock);
-void lockdep_release_slow(enum lock_class c);
+void lockdep_release_slow(enum lock_class c, unsigned int sub);
 void lockdep_init(void);
 /* Every lock of class c the caller holds is gone (a fork child resets them). */
 void lockdep_forget_class(enum lock_class c);
@@ -71,10 +71,10 @@ static inline void lockdep_acquired_try(enum lock_class c, unsigned int sub)
     if (__builtin_expect(__atomic_load_n(&pa_lockdep_on, __ATOMIC_RELAXED), 0))
         lockdep_acquire_slow(c, sub, true);
 }
-static inline void lockdep_release(enum lock_class c)
+static inline void lockdep_release(enum lock_class c, unsigned int sub)
 {
     if (__builtin_expect(__atomic_load_n(&pa_lockdep_on, __ATOMIC_RELAXED), 0))
-        lockdep_release_slow(c);
+        lockdep_release_slow(c, sub);
 }
 
 /* ------------------------------------------------------------------ */
@@ -109,20 +109,20 @@ static inline bool mutex_trylock(struct mutex *l)
 }
 static inline void mutex_unlock(struct mutex *l)
 {
-    lockdep_release(l->class);
+    lockdep_release(l->class, l->sub);
     pthread_mutex_unlock(&l->m);
 }
 /* The wait lets the mutex go and takes it back: the checker sees both. */
 static inline int mutex_cond_wait(pthread_cond_t *cond, struct mutex *l)
 {
-    lockdep_release(l->class);
+    lockdep_release(l->class, l->sub);
     int rc = pthread_cond_wait(cond, &l->m);
     lockdep_acquired_try(l->class, l->sub);
     return rc;
 }
 static inline int mutex_cond_timedwait(pthread_cond_t *cond, struct mutex *l, const struct timespec *abstime)
 {
-    lockdep_release(l->class);
+    lockdep_release(l->class, l->sub);
     int rc = pthread_cond_timedwait(cond, &l->m, abstime);
     lockdep_acquired_try(l->class, l->sub);
     return rc;

@@ -183,7 +183,7 @@ static void pcp_lock_remote_many(struct per_cpu_pages *const *v, int n)
 static void pcp_unlock_remote_many(struct per_cpu_pages *const *v, int n)
 {
     for (int i = 0; i < n; i++) {
-        lockdep_release(LOCK_PAGESET);
+        lockdep_release(LOCK_PAGESET, 0);
         if (pcp_lock_kind == PCP_LOCK_ATOMIC)
             __atomic_store_n(&v[i]->locked, 0, __ATOMIC_RELEASE);
         else
@@ -520,7 +520,7 @@ static void mag_lock_remote(struct pa_thread *t)
 
 static void mag_unlock_remote(struct pa_thread *t)
 {
-    lockdep_release(LOCK_MAGAZINE);
+    lockdep_release(LOCK_MAGAZINE, 0);
     __atomic_store_n(&t->mag_drain, 0, __ATOMIC_RELEASE);
 }
 

@@ -128,6 +128,8 @@ static void zones_ascending(void *arg)
     spin_lock(&lo->lock);
     spin_lock(&hi->lock);
     spin_unlock(&hi->lock);
+    spin_lock(&hi->lock);   /* again: only the held ones count */
+    spin_unlock(&hi->lock);
     spin_unlock(&lo->lock);
 }
 
