@@ -64,7 +64,7 @@ _Static_assert(MAX_NUMNODES * MAX_NR_ZONES <= NR_SUBS, "a zone's sub-order fits 
 /* What this thread holds: a bit per class, a count per class, and which
  * locks of the ascending classes (a bit per sub-order). */
 static __thread uint32_t held_mask __attribute__((tls_model("initial-exec")));
-static __thread uint16_t held_count[NR_LOCK_CLASSES] __attribute__((tls_model("initial-exec")));
+static __thread uint32_t held_count[NR_LOCK_CLASSES] __attribute__((tls_model("initial-exec")));
 static __thread uint64_t held_subs[2][NR_SUBS / 64] __attribute__((tls_model("initial-exec")));
 
 /* The held set of an ascending class, or NULL. */
