@@ -752,6 +752,7 @@ extern struct pa_options pa_opt;
  * the variable and the default used; never fails. */
 void pa_options_load(const struct pa_config *cfg);
 unsigned int pa_options_debug(void);   /* for the shim */
+const char *pa_option_env(size_t i);   /* row i's variable, NULL past the end */
 /* "64M", "1G", "4096", "25%": bytes, or a percentage when percent != NULL.
  * 0, or -1 with EINVAL on bad syntax (ERANGE on overflow). */
 int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);

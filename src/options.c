@@ -19,6 +19,7 @@
  * is ignored entirely, as secure_getenv() would, and nothing is printed.
  */
 #include "internal.h"
+#include "option_list.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -363,15 +364,23 @@ static const struct option_word stats_words[] = {
     { NULL, 0, NULL },
 };
 
-static const struct option_desc options[] = {
-    {
+/* options[OPT_<ID>] is PAGEALLOC_<ID>: one row per entry of option_list.h. */
+enum option_id {
+#define OPTION_ID(id) OPT_##id,
+    PA_OPTION_LIST(OPTION_ID)
+#undef OPTION_ID
+    OPT_COUNT
+};
+
+static const struct option_desc options[OPT_COUNT] = {
+    [OPT_NODE_SIZE] = {
         .env = "PAGEALLOC_NODE_SIZE", .kind = OPT_SIZE,
         OPT(node_size, CT_SIZE), CFG(node_size, CT_SIZE),
         .min = NODE_SIZE_MIN, .max = SIZE_MAX, .align = NODE_SIZE_ALIGN,
         .hint = "use a number with K, M, G or T",
         .default_text = "half of each node's memory",
     },
-    {
+    [OPT_HUGEPAGES] = {
         .env = "PAGEALLOC_HUGEPAGES", .kind = OPT_ENUM,
         OPT(hugepages, CT_UINT), CFG(hugepages, CT_UINT),
         .min = PA_HUGEPAGES_AUTO, .max = PA_HUGEPAGES_NONE,
@@ -380,14 +389,14 @@ static const struct option_desc options[] = {
         .range_text = "use PA_HUGEPAGES_AUTO to PA_HUGEPAGES_NONE",
         .default_text = "auto",
     },
-    {
+    [OPT_NUMA_EMULATE] = {
         .env = "PAGEALLOC_NUMA_EMULATE", .kind = OPT_UINT,
         OPT(numa_emulate, CT_INT), CFG(numa_emulate, CT_INT),
         .min = 1, .max = PA_MAX_NUMNODES, .zero_is_off = true, .words = off_words,
         .hint = "use a number of nodes from 1 to " PA_STRINGIFY(PA_MAX_NUMNODES) ", or off",
         .default_text = "off",
     },
-    {
+    [OPT_MOVABLECORE] = {
         .env = "PAGEALLOC_MOVABLECORE", .kind = OPT_SIZE_OR_PERCENT,
         OPT(movablecore, CT_SIZE), CFG(movablecore, CT_SIZE),
         .percent_off = CHECKED_OFFSET(struct pa_options, movablecore_percent, CT_UINT),
@@ -397,21 +406,21 @@ static const struct option_desc options[] = {
         .hint = "use a number with K, M, G or T, or a percentage from 1% to 100%",
         .default_text = "0, no Movable zone",
     },
-    {
+    [OPT_DMA_SIZE] = {
         .env = "PAGEALLOC_DMA_SIZE", .kind = OPT_SIZE,
         OPT(dma_size, CT_SIZE), CFG(dma_size, CT_SIZE),
         .min = 0, .max = SIZE_MAX,
         .hint = "use a number with K, M, G or T",
         .default_text = "16M",
     },
-    {
+    [OPT_DMA32_SIZE] = {
         .env = "PAGEALLOC_DMA32_SIZE", .kind = OPT_SIZE,
         OPT(dma32_size, CT_SIZE), CFG(dma32_size, CT_SIZE),
         .min = 0, .max = 2 * GiB,   /* the zone must fit below 4 GiB */
         .hint = "use a number with K, M, G or T",
         .default_text = "0, no DMA32 zone",
     },
-    {
+    [OPT_POLICY] = {
         /* Only copied here: mempolicy.c parses it and reports its errors. */
         .env = "PAGEALLOC_POLICY", .kind = OPT_STRING,
         OPT(policy, CT_CHARS), CFG(policy, CT_STR),
@@ -419,7 +428,7 @@ static const struct option_desc options[] = {
         .default_text = "default",
         .list = true,
     },
-    {
+    [OPT_CDM_NODES] = {
         /* Only copied here: mempolicy.c parses the node list once nodes exist. */
         .env = "PAGEALLOC_CDM_NODES", .kind = OPT_STRING,
         OPT(cdm_nodes, CT_CHARS),
@@ -427,14 +436,14 @@ static const struct option_desc options[] = {
         .default_text = "none",
         .list = true,
     },
-    {
+    [OPT_PANIC_ON_OOM] = {
         .env = "PAGEALLOC_PANIC_ON_OOM", .kind = OPT_BOOL,
         OPT(panic_on_oom, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
     },
-    {
+    [OPT_FAIL] = {
         /* Only copied here: page_alloc.c parses it (should_fail_alloc_page). */
         .env = "PAGEALLOC_FAIL", .kind = OPT_STRING,
         OPT(fail, CT_CHARS),
@@ -442,28 +451,28 @@ static const struct option_desc options[] = {
         .default_text = "off",
         .list = true,
     },
-    {
+    [OPT_COMPACTION_PROACTIVENESS] = {
         .env = "PAGEALLOC_COMPACTION_PROACTIVENESS", .kind = OPT_UINT,
         OPT(compaction_proactiveness, CT_UINT),
         .min = 0, .max = 100,
         .hint = "use a number from 0 (off) to 100",
         .default_text = "20",
     },
-    {
+    [OPT_EXTFRAG_THRESHOLD] = {
         .env = "PAGEALLOC_EXTFRAG_THRESHOLD", .kind = OPT_UINT,
         OPT(extfrag_threshold, CT_UINT),
         .min = 0, .max = 1000,
         .hint = "use a number from 0 to 1000",
         .default_text = "500",
     },
-    {
+    [OPT_WATERMARK_BOOST_FACTOR] = {
         .env = "PAGEALLOC_WATERMARK_BOOST_FACTOR", .kind = OPT_UINT,
         OPT(watermark_boost_factor, CT_UINT),
         .min = 0, .max = 1000000,
         .hint = "use a number from 0 (off) to 1000000",
         .default_text = "15000",
     },
-    {
+    [OPT_DEBUG] = {
         .env = "PAGEALLOC_DEBUG", .kind = OPT_DEBUG_LIST,
         OPT(debug, CT_UINT), CFG(debug, CT_UINT),
         .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER |
@@ -475,42 +484,42 @@ static const struct option_desc options[] = {
                       "PA_DEBUG_GUARD_MINORDER(1.." PA_STRINGIFY(GUARD_MAX_ORDER) ")) and PA_DEBUG_OWNER",
         .default_text = "off",
     },
-    {
+    [OPT_MIN_FREE_KBYTES] = {
         .env = "PAGEALLOC_MIN_FREE_KBYTES", .kind = OPT_UINT,
         OPT(min_free_kbytes, CT_ULONG), CFG(min_free_kbytes, CT_ULONG),
         .min = 1, .max = 1ULL << 30,
         .hint = "use a number of KiB from 1 to 1073741824",
         .default_text = "the kernel's formula",
     },
-    {
+    [OPT_WATERMARK_SCALE_FACTOR] = {
         .env = "PAGEALLOC_WATERMARK_SCALE_FACTOR", .kind = OPT_UINT,
         OPT(watermark_scale_factor, CT_UINT), CFG(watermark_scale_factor, CT_UINT),
         .min = 1, .max = 3000,
         .hint = "use a number from 1 to 3000",
         .default_text = "10",
     },
-    {
+    [OPT_STATS] = {
         .env = "PAGEALLOC_STATS", .kind = OPT_STRING,
         OPT(stats, CT_CHARS), CFG(stats, CT_STR),
         .words = stats_words,
         .hint = "use stderr, off or a file path",
         .default_text = "off",
     },
-    {
+    [OPT_STATS_INTERVAL] = {
         .env = "PAGEALLOC_STATS_INTERVAL", .kind = OPT_UINT,
         OPT(stats_interval_ms, CT_UINT),
         .min = 10, .max = 3600000, .zero_is_off = true, .words = off_words,
         .hint = "use milliseconds from 10 to 3600000, or off",
         .default_text = "off",
     },
-    {
+    [OPT_PREFAULT] = {
         .env = "PAGEALLOC_PREFAULT", .kind = OPT_BOOL,
         OPT(prefault, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
     },
-    {
+    [OPT_PCP] = {
         .env = "PAGEALLOC_PCP", .kind = OPT_ENUM,
         OPT(pcp_mode, CT_UINT),
         .min = PA_PCP_CPU, .max = PA_PCP_OFF,
@@ -518,21 +527,21 @@ static const struct option_desc options[] = {
         .hint = "use cpu, thread or off",
         .default_text = "cpu",
     },
-    {
+    [OPT_PCP_MAGAZINE] = {
         .env = "PAGEALLOC_PCP_MAGAZINE", .kind = OPT_BOOL,
         OPT(pcp_magazine, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "on",
     },
-    {
+    [OPT_MOBILITY_GROUPING] = {
         .env = "PAGEALLOC_MOBILITY_GROUPING", .kind = OPT_BOOL,
         OPT(mobility_grouping, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "on",
     },
-    {
+    [OPT_CMA] = {
         /* Only copied here: cma.c parses it once the nodes exist. */
         .env = "PAGEALLOC_CMA", .kind = OPT_STRING,
         OPT(cma, CT_CHARS),
@@ -540,35 +549,35 @@ static const struct option_desc options[] = {
         .default_text = "none",
         .list = true,
     },
-    {
+    [OPT_DIRTY_RATIO] = {
         .env = "PAGEALLOC_DIRTY_RATIO", .kind = OPT_UINT,
         OPT(dirty_ratio, CT_UINT),
         .min = 0, .max = 100,
         .hint = "use a percentage from 0 to 100",
         .default_text = "20",
     },
-    {
+    [OPT_DYNAMIC_HUGETLB] = {
         .env = "PAGEALLOC_DYNAMIC_HUGETLB", .kind = OPT_BOOL,
         OPT(dynamic_hugetlb, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
     },
-    {
+    [OPT_RELEASE] = {
         .env = "PAGEALLOC_RELEASE", .kind = OPT_UINT,
         OPT(release_ms, CT_UINT), CFG(release, CT_STR),
         .min = 0, .max = 3600000, .words = release_words,
         .hint = "use a delay in milliseconds from 0 to 3600000, or off",
         .default_text = "2000",
     },
-    {
+    [OPT_RELEASE_ORDER] = {
         .env = "PAGEALLOC_RELEASE_ORDER", .kind = OPT_UINT,
         OPT(release_order, CT_UINT), CFG(release_order, CT_UINT),
         .min = 0, .max = MAX_ORDER,
         .hint = "use an order from 0 to " PA_STRINGIFY(PA_MAX_ORDER),
         .default_text = "9, the pageblock order",
     },
-    {
+    [OPT_PRESSURE] = {
         .env = "PAGEALLOC_PRESSURE", .kind = OPT_BOOL,
         OPT(pressure, CT_BOOL),
         .words = bool_words,
@@ -980,4 +989,11 @@ void pa_options_load(const struct pa_config *cfg)
 unsigned int pa_options_debug(void)
 {
     return pa_opt.debug;
+}
+
+/* The environment variable of row i of the table (NULL past the end): the
+ * tests check it against option_list.h. */
+const char *pa_option_env(size_t i)
+{
+    return i < ARRAY_SIZE(options) ? options[i].env : NULL;
 }

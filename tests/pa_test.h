@@ -31,29 +31,32 @@
 
 #include <pagealloc/pagealloc.h>
 
+#include "../src/option_list.h"   /* relative: suites linked without src/ on the path use it too */
+
 #define T_PAGE 4096UL
 
 /* ------------------------------------------------------------------ */
 /* Environment                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Start from a known environment: nothing inherited except what ctest sets
- * for the _nohuge variant (PAGEALLOC_HUGEPAGES), then a small node. */
+/* Start from a known environment: every variable of the options table
+ * unset (src/option_list.h, so a new option is reset too) except
+ * PAGEALLOC_HUGEPAGES, which ctest sets for the _nohuge variant; then a
+ * small node, no reporting worker moving free blocks under tests that
+ * count them (test_page_reporting turns it on), and no reaction to the
+ * machine's memory pressure. */
 static inline void t_env_reset(void)
 {
+#define T_OPTION_ENV(id) "PAGEALLOC_" #id,
     static const char *const vars[] = {
-        "PAGEALLOC_NODE_SIZE", "PAGEALLOC_NUMA_EMULATE", "PAGEALLOC_MOVABLECORE",
-        "PAGEALLOC_DMA_SIZE", "PAGEALLOC_DMA32_SIZE", "PAGEALLOC_POLICY",
-        "PAGEALLOC_DEBUG", "PAGEALLOC_MIN_FREE_KBYTES",
-        "PAGEALLOC_WATERMARK_SCALE_FACTOR", "PAGEALLOC_STATS", "PAGEALLOC_PCP",
-        "PAGEALLOC_MOBILITY_GROUPING", "PAGEALLOC_PREFAULT", "PAGEALLOC_FAIL",
-        "PAGEALLOC_RELEASE_ORDER",
+        PA_OPTION_LIST(T_OPTION_ENV) PA_SHIM_OPTION_LIST(T_OPTION_ENV)
     };
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-        unsetenv(vars[i]);
+#undef T_OPTION_ENV
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        if (strcmp(vars[i], "PAGEALLOC_HUGEPAGES") != 0)
+            unsetenv(vars[i]);
+    }
     setenv("PAGEALLOC_NODE_SIZE", "64M", 1);
-    /* no reporting worker moving free blocks under tests that count them
-     * (test_page_reporting turns it on) */
     setenv("PAGEALLOC_RELEASE", "off", 1);
     setenv("PAGEALLOC_PRESSURE", "off", 1);
 }

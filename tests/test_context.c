@@ -20,9 +20,6 @@
 static void setup(void)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_CMA");
-    unsetenv("PAGEALLOC_DIRTY_RATIO");
-    unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     ck_assert_int_eq(pa_init(NULL), 0);

@@ -16,14 +16,10 @@
 static void setup(const char *on)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_CMA");
-    unsetenv("PAGEALLOC_DIRTY_RATIO");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_NODE_SIZE", "64M");
     if (on)
         t_setenv("PAGEALLOC_DYNAMIC_HUGETLB", on);
-    else
-        unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
     ck_assert_int_eq(pa_init(NULL), 0);
 }
 

@@ -18,19 +18,11 @@
 
 #include "internal.h"
 
-static void env_reset_mpol(void)
-{
-    t_env_reset();
-    unsetenv("PAGEALLOC_PCP_MAGAZINE");
-    unsetenv("PAGEALLOC_CDM_NODES");
-    unsetenv("PAGEALLOC_WATERMARK_BOOST_FACTOR");
-}
-
 /* N emulated nodes of `size`, no DMA zone unless dma is given. */
 static void setup_nodes_boost(int n, const char *size, const char *dma, const char *boost)
 {
     char buf[16];
-    env_reset_mpol();
+    t_env_reset();
     if (boost)
         t_setenv("PAGEALLOC_WATERMARK_BOOST_FACTOR", boost);
     snprintf(buf, sizeof(buf), "%d", n);
@@ -707,7 +699,7 @@ static void *env_thread_main(void *arg)
 
 START_TEST(test_policy_env_default)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "4");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -742,7 +734,7 @@ END_TEST
 
 START_TEST(test_policy_env_weighted)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_POLICY", "weighted-interleave=0:2,1:1");
@@ -759,7 +751,7 @@ END_TEST
 START_TEST(test_policy_env_bad)
 {
     static const char *const bad[] = {"bogus", "bind=7", "preferred=0,1", "weighted-interleave=0:0"};
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -850,7 +842,7 @@ END_TEST
 
 START_TEST(test_cdm_node)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -896,7 +888,7 @@ END_TEST
 
 START_TEST(test_cdm_bad_config)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_CDM_NODES", _i == 0 ? "0-1" : "5");
@@ -920,7 +912,7 @@ END_TEST
 
 START_TEST(test_reliable_exhaustion)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");

@@ -360,6 +360,23 @@ START_TEST(test_parse_size)
 }
 END_TEST
 
+/* Row i of the table is entry i of src/option_list.h (which t_env_reset
+ * unsets), and there are no more rows than entries. */
+START_TEST(test_table_follows_option_list)
+{
+#define T_OPTION_ENV(id) "PAGEALLOC_" #id,
+    static const char *const listed[] = { PA_OPTION_LIST(T_OPTION_ENV) };
+#undef T_OPTION_ENV
+    size_t n = sizeof(listed) / sizeof(listed[0]);
+    for (size_t i = 0; i < n; i++) {
+        const char *env = pa_option_env(i);
+        ck_assert_msg(env != NULL && strcmp(env, listed[i]) == 0, "row %zu is %s, the list says %s", i,
+                      env ? env : "(no row)", listed[i]);
+    }
+    ck_assert_ptr_null(pa_option_env(n));
+}
+END_TEST
+
 static Suite *options_suite(void)
 {
     Suite *s = suite_create("options");
@@ -376,6 +393,7 @@ static Suite *options_suite(void)
     tcase_add_test(tc, test_watermark_scale_factor_takes_effect);
     tcase_add_test(tc, test_movablecore_percent);
     tcase_add_test(tc, test_parse_size);
+    tcase_add_test(tc, test_table_follows_option_list);
     tc = t_tcase(s, "init", 60);
     tcase_add_test(tc, test_config_overrides_environment);
     tcase_add_test(tc, test_config_unset_fields_keep_environment);

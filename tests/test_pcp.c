@@ -39,18 +39,10 @@ static const struct {
     [M_NOMAG] = {"PAGEALLOC_PCP=cpu PAGEALLOC_PCP_MAGAZINE=0", "cpu", "0", PA_PCP_CPU},
 };
 
-static void env_reset_pcp(void)
-{
-    t_env_reset();
-    unsetenv("PAGEALLOC_PCP_MAGAZINE");
-    unsetenv("PAGEALLOC_CDM_NODES");
-    unsetenv("PAGEALLOC_WATERMARK_BOOST_FACTOR");
-}
-
 /* One node of node_size, no DMA zone, the pcp mode m. */
 static void setup_mode(int m, const char *node_size)
 {
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_NODE_SIZE", node_size);
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP", modes[m].pcp);
@@ -365,7 +357,7 @@ static const struct {
 
 START_TEST(test_batch_and_high_formulas)
 {
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", formula_cfgs[_i].emulate);
     t_setenv("PAGEALLOC_NODE_SIZE", formula_cfgs[_i].node_size);
     t_setenv("PAGEALLOC_DMA_SIZE", formula_cfgs[_i].dma);
@@ -425,7 +417,7 @@ END_TEST
 /* The same formulas for a thread's own pageset (PAGEALLOC_PCP=thread). */
 START_TEST(test_thread_pageset_formulas)
 {
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "128M");
     t_setenv("PAGEALLOC_PCP", "thread");
@@ -892,7 +884,7 @@ START_TEST(test_high_autotune_and_decay)
     int cpu = allowed_cpu(0);
     ck_assert_int_ge(cpu, 0);
     long ncpus = sysconf(_SC_NPROCESSORS_CONF);
-    env_reset_pcp();
+    t_env_reset();
     /*
      * One node (emulated, so it owns every CPU) of 256 MiB: batch 15.
      * min_free_kbytes is chosen so that LOW = 900 * ncpus / 2 pages and
@@ -1455,7 +1447,7 @@ START_TEST(test_high_shrinks_below_high_mark)
     int cpu = allowed_cpu(0);
     ck_assert_int_ge(cpu, 0);
     /* a wide LOW..HIGH gap, so that the test can sit inside it */
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_WATERMARK_SCALE_FACTOR", "1000");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP_MAGAZINE", "0");
