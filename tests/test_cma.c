@@ -158,7 +158,7 @@ START_TEST(test_area_reserved_and_reported)
 }
 END_TEST
 
-/* The issue's test: movable pages borrowed the area; a 32 MiB run is
+/* End to end: movable pages borrowed the area; a 32 MiB run is
  * still handed out, the borrowers moved with their contents intact. */
 START_TEST(test_run_migrates_borrowers)
 {

@@ -167,7 +167,7 @@ START_TEST(test_masks)
 }
 END_TEST
 
-/* The issue's test: inside a NOIO scope, direct reclaim asks the shrinker
+/* End to end: inside a NOIO scope, direct reclaim asks the shrinker
  * with a mask without IO (and FS), so the shrinker that needs I/O frees
  * nothing; outside it, the same requests reclaim from it. */
 START_TEST(test_noio_keeps_io_shrinker_out)

@@ -55,7 +55,7 @@ START_TEST(test_off_by_default)
 }
 END_TEST
 
-/* The issue's test: the cgroup's allocations come from its pool first and
+/* End to end: the cgroup's allocations come from its pool first and
  * fall back to the buddy when the pool is empty. */
 START_TEST(test_pool_first_then_buddy)
 {

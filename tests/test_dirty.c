@@ -153,7 +153,7 @@ START_TEST(test_limit_follows_ratio)
 }
 END_TEST
 
-/* The issue's test: PA_GFP_WRITE allocations for node 0 stay there until
+/* End to end: PA_GFP_WRITE allocations for node 0 stay there until
  * node 0 passes its dirty limit, then go to node 1; requests without
  * PA_GFP_WRITE are unaffected; cleaning brings node 0 back; with both
  * nodes over, the slow path still serves the request. */
