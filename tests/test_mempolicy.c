@@ -81,24 +81,10 @@ static int nid_of_alloc(pa_gfp_t gfp, unsigned int order)
     return nid;
 }
 
+/* Pin the calling thread to cpu and check that it runs there. */
 static bool pin_self(int cpu)
 {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return sched_setaffinity(0, sizeof(one), &one) == 0 && sched_getcpu() == cpu;
-}
-
-/* The k-th CPU this process may run on, or -1. */
-static int allowed_cpu(int k)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return -1;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &set) && k-- == 0)
-            return c;
-    return -1;
+    return t_pin_thread(pthread_self(), cpu) && sched_getcpu() == cpu;
 }
 
 /* Free pages of a node's zones (what the buddy holds). */
@@ -464,7 +450,7 @@ static void *il_main(void *arg)
 START_TEST(test_interleave_per_thread)
 {
     setup_nodes(4, "32M", NULL);
-    int cpu0 = allowed_cpu(0);
+    int cpu0 = t_allowed_cpu(0);
     ck_assert(pin_self(cpu0));
     int local = cpu0 % 4;
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -553,11 +539,12 @@ START_TEST(test_local_is_node_of_cpu)
 {
     int n = _i == 0 ? 2 : 3;
     setup_nodes(n, "32M", NULL);
-    int tried = 0;
-    for (int k = 0; k < 8; k++) {
-        int cpu = allowed_cpu(k);
-        if (cpu < 0)
-            break;
+    int tried = 0, cpus[8], ncpus = 0;
+    /* listed before pinning: a pinned thread's affinity is its one CPU */
+    while (ncpus < 8 && (cpus[ncpus] = t_allowed_cpu(ncpus)) >= 0)
+        ncpus++;
+    for (int k = 0; k < ncpus; k++) {
+        int cpu = cpus[k];
         ck_assert(pin_self(cpu));
         ck_assert_int_eq(pa_numa_node_id(), cpu % n);
         ck_assert_int_eq(pa_set_mempolicy(PA_MPOL_LOCAL, NULL), 0);
@@ -575,7 +562,7 @@ END_TEST
 START_TEST(test_thisnode_and_alloc_node_ignore_policy)
 {
     setup_nodes(3, "32M", NULL);
-    int cpu0 = allowed_cpu(0);
+    int cpu0 = t_allowed_cpu(0);
     ck_assert(pin_self(cpu0));
     int local = cpu0 % 3, other = (local + 1) % 3, third = (local + 2) % 3;
     static const int modes[] = {PA_MPOL_BIND, PA_MPOL_PREFERRED, PA_MPOL_PREFERRED_MANY, PA_MPOL_INTERLEAVE,
@@ -767,7 +754,7 @@ START_TEST(test_policy_env_bad)
     free(err);
     assert_policy(PA_MPOL_DEFAULT, 0, "after a bad PAGEALLOC_POLICY");
     ck_assert_int_eq(pa_get_interleave_weight(0), 1);
-    int cpu = allowed_cpu(0);
+    int cpu = t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     ck_assert_int_eq(nid_of_alloc(PA_GFP_KERNEL, 0), cpu % 2);
 }
@@ -797,7 +784,7 @@ START_TEST(test_mems_allowed)
     ck_assert_uint_eq(bits_of(&m), 0x3);
 
     /* run on node 1's CPU where there is one: its local node is outside */
-    int cpu = allowed_cpu(1) >= 0 ? allowed_cpu(1) : allowed_cpu(0);
+    int cpu = t_allowed_cpu(1) >= 0 ? t_allowed_cpu(1) : t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     ck_assert_int_eq(pa_set_mems_allowed(&zero), 0);
     ck_assert_int_eq(pa_get_mems_allowed(&m), 0);
@@ -849,7 +836,7 @@ START_TEST(test_cdm_node)
     t_setenv("PAGEALLOC_CDM_NODES", "1");
     ck_assert_int_eq(pa_init(NULL), 0);
     /* from node 1's own CPU when there is one: local or not, no */
-    int cpu = allowed_cpu(1) >= 0 ? allowed_cpu(1) : allowed_cpu(0);
+    int cpu = t_allowed_cpu(1) >= 0 ? t_allowed_cpu(1) : t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     struct t_blocks l = {0};
     for (unsigned int order = 0; order <= 4; order++)
@@ -978,7 +965,7 @@ static void assert_numa_delta(unsigned long b[NS_ROWS][PA_MAX_NUMNODES], const l
 START_TEST(test_numa_statistics)
 {
     setup_nodes(2, "32M", NULL);
-    int cpu = allowed_cpu(0);
+    int cpu = t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     int local = cpu % 2, remote = 1 - local;
     unsigned long s[NS_ROWS][PA_MAX_NUMNODES];
