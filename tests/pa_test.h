@@ -231,6 +231,14 @@ static inline size_t t_page_cache_count(struct t_page_cache *c)
     return n;
 }
 
+/* count_objects for a shrinker whose private_data is the cache. */
+static inline unsigned long t_page_cache_count_objects(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)sc;
+    size_t n = t_page_cache_count(s->private_data);
+    return n ? n : PA_SHRINK_EMPTY;
+}
+
 static inline void t_page_cache_push(struct t_page_cache *c, struct pa_page *p)
 {
     pthread_mutex_lock(&c->lock);

@@ -45,14 +45,6 @@ static struct {
     pid_t scanned_by;            /* the last thread that scanned */
 } cache = {.pc = T_PAGE_CACHE_INIT};
 
-static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
-{
-    (void)s;
-    (void)sc;
-    unsigned long n = t_page_cache_count(&cache.pc);
-    return n ? n : PA_SHRINK_EMPTY;
-}
-
 static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     (void)s;
@@ -77,7 +69,8 @@ static void cache_register(void)
 {
     struct pa_shrinker *s = pa_shrinker_alloc(0, "test_process cache");
     ck_assert_ptr_nonnull(s);
-    s->count_objects = cache_count;
+    s->count_objects = t_page_cache_count_objects;
+    s->private_data = &cache.pc;
     s->scan_objects = cache_scan;
     pa_shrinker_register(s);
 }

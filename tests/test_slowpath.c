@@ -41,14 +41,6 @@ static struct cache cache = {.pc = T_PAGE_CACHE_INIT};
         v_;                                               \
     })
 
-static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
-{
-    (void)s;
-    (void)sc;
-    unsigned long n = t_page_cache_count(&cache.pc);
-    return n ? n : PA_SHRINK_EMPTY;
-}
-
 static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     (void)s;
@@ -73,7 +65,8 @@ static struct pa_shrinker *cache_shrinker(bool frees)
     cache.frees = frees;
     struct pa_shrinker *s = pa_shrinker_alloc(0, "test-cache");
     ck_assert_ptr_nonnull(s);
-    s->count_objects = cache_count;
+    s->count_objects = t_page_cache_count_objects;
+    s->private_data = &cache.pc;
     s->scan_objects = cache_scan;
     s->seeks = PA_DEFAULT_SEEKS;
     pa_shrinker_register(s);
