@@ -750,6 +750,7 @@ extern struct pa_options pa_opt;
 void pa_options_load(const struct pa_config *cfg);
 unsigned int pa_options_debug(void);   /* for the shim */
 const char *pa_option_env(size_t i);   /* row i's variable, NULL past the end */
+const char *pa_option_cfg_field(size_t i);  /* row i's pa_config member */
 
 /* "64M", "1G", "4096", "25%": bytes, or a percentage when percent != NULL.
  * 0, or -1 with EINVAL on bad syntax (ERANGE on overflow). */

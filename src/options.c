@@ -1098,6 +1098,13 @@ const char *pa_option_env(size_t i)
     return i < ARRAY_SIZE(options) ? options[i].env : NULL;
 }
 
+/* The struct pa_config member of row i (NULL past the end, or for a row
+ * without one): the tests check that every option has one. */
+const char *pa_option_cfg_field(size_t i)
+{
+    return i < ARRAY_SIZE(options) ? options[i].cfg_field : NULL;
+}
+
 /* ------------------------------------------------------------------ */
 /* The LD_PRELOAD shim's variables                                     */
 /* ------------------------------------------------------------------ */

@@ -720,7 +720,8 @@ START_TEST(test_config_init_through_pa_init)
 END_TEST
 
 /* Row i of the table is entry i of src/option_list.h (which t_env_reset
- * unsets), and there are no more rows than entries. */
+ * unsets), with a pa_config field, and there are no more rows than
+ * entries. */
 START_TEST(test_table_follows_option_list)
 {
 #define T_OPTION_ENV(id) "PAGEALLOC_" #id,
@@ -731,6 +732,8 @@ START_TEST(test_table_follows_option_list)
         const char *env = pa_option_env(i);
         ck_assert_msg(env != NULL && strcmp(env, listed[i]) == 0, "row %zu is %s, the list says %s", i,
                       env ? env : "(no row)", listed[i]);
+        /* every option can be set through struct pa_config */
+        ck_assert_msg(pa_option_cfg_field(i) != NULL, "%s has no pa_config field", listed[i]);
     }
     ck_assert_ptr_null(pa_option_env(n));
 
