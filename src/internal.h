@@ -34,6 +34,7 @@
 
 #include "compiler.h"
 #include "list.h"
+#include "lockdep.h"
 #include "spinlock.h"
 #include "mm_types.h"
 #include "mmzone.h"
@@ -100,6 +101,15 @@ bool should_fail_alloc_page(pa_gfp_t gfp, unsigned int order);
 extern bool pa_fail_enabled;
 
 /* ------------------------------------------------------------------ */
+/* fork.c: the one fork handler                                       */
+/* ------------------------------------------------------------------ */
+
+/* Registers it, once.  It takes every lock in the order of
+ * docs/locking.md through the *_fork_* steps of each file (declared
+ * below, under the file that defines them), and lets go in reverse. */
+void pa_fork_init(void);
+
+/* ------------------------------------------------------------------ */
 /* pcp.c (the rest is in pcp.h)                                       */
 /* ------------------------------------------------------------------ */
 
@@ -112,6 +122,9 @@ extern bool pcp_magazines_on;   /* magazines in use (option, and membarrier avai
 int mag_create(struct pa_thread *t);
 void mag_flush_all(struct pa_thread *t);   /* owner, or a drainer holding the protocol */
 extern atomic_int pcp_decay_started;
+void pcp_fork_prepare(void);
+void pcp_fork_parent(void);
+void pcp_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* node.c: zonelists, node masks                                      */
@@ -141,6 +154,7 @@ int arena_grow_zone(struct zone *z);
  * to the reservation, online again on demand.  No lock held; takes the
  * grow lock, then the zone lock.  true when a section went offline. */
 bool arena_offline_section(struct zone *z);
+void arena_fork_prepare(void);   /* warns when hugetlb arenas outgrow the pool */
 
 /* ------------------------------------------------------------------ */
 /* page_reporting.c: free page reporting (mm/page_reporting.c)        */
@@ -172,6 +186,7 @@ static inline void page_reporting_start_once(void)
 /* Report free memory now, without the delay (memory pressure, tests);
  * false when reporting is off. */
 bool page_reporting_request_now(void);
+void page_reporting_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* pressure.c: the system's memory pressure (PSI, cgroup v2 limits)   */
@@ -275,6 +290,9 @@ unsigned long shrink_slab(pa_gfp_t gfp, int nid, struct pa_memcg *memcg, int pri
 bool kswapd_sleeping(int nid);
 bool kswapd_idle(int nid);
 int kswapd_failures(int nid);
+void reclaim_fork_prepare(void);
+void reclaim_fork_parent(void);
+void reclaim_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* compaction.c                                                       */
@@ -332,6 +350,7 @@ void wakeup_kcompactd(pg_data_t *pgdat, unsigned int order, int highest_zoneidx)
 /* kswapd going to sleep: clear the skip hints of the node's zones where a
  * direct compaction's scanners met since (compact_blockskip_flush). */
 void reset_isolation_suitable(pg_data_t *pgdat);
+void compaction_fork_child(void);
 
 /* For cma.c: isolate an allocated movable block (a page, or
  * the head of a block of any order, compound or not) through its owner and
@@ -362,6 +381,9 @@ int pa_oom_init(void);
  * could be.  Only one kill at a time. */
 bool out_of_memory(struct oom_control *oc);
 void oom_forget_memcg(struct pa_memcg *memcg);   /* a cgroup is going away */
+void oom_fork_prepare(void);
+void oom_fork_parent(void);
+void oom_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* memcg.c                                                            */
@@ -377,6 +399,8 @@ void memcg_uncharge_page(struct pa_page *page, unsigned int order);
 struct dhugetlb_pool;
 /* For dhugetlb.c: where the cgroup keeps its dynamic hugetlb pool. */
 struct dhugetlb_pool **memcg_dhugetlb_slot(struct pa_memcg *memcg);
+void memcg_fork_lock(void);
+void memcg_fork_unlock(void);
 
 /* ------------------------------------------------------------------ */
 /* mempolicy.c                                                        */
@@ -422,6 +446,8 @@ const char *pa_format_gfp(pa_gfp_t gfp, char *buf, size_t len);
 /* "0-2,5" (or "(null)"), as the kernel's %*pbl. */
 void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len);
 void warn_alloc(pa_gfp_t gfp, const pa_nodemask_t *nodemask, unsigned int order, const char *what);
+void debug_fork_lock(void);
+void debug_fork_unlock(void);
 
 /* ------------------------------------------------------------------ */
 /* guard.c: debug guard pages (PAGEALLOC_DEBUG=guard)                 */
@@ -449,12 +475,15 @@ void reset_page_owner(struct pa_page *page, unsigned int order);
 void split_page_owner(struct pa_page *page, unsigned int order);
 /* Migration moved an allocated block: the record goes with it. */
 void copy_page_owner(struct pa_page *src, struct pa_page *dst);
+void page_owner_fork_lock(void);
+void page_owner_fork_unlock(void);
 
 /* ------------------------------------------------------------------ */
 /* stats.c                                                            */
 /* ------------------------------------------------------------------ */
 
 void pa_stats_init(void);   /* registers the PAGEALLOC_STATS exit report */
+void stats_publish_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* cma.c: contiguous memory areas                                     */
@@ -470,6 +499,7 @@ void pa_cma_init(void);
 /* The walker's part: CMA pageblocks and runs handed out are consistent.
  * Returns the number of problems, the first described in buf. */
 int cma_validate(char *buf, size_t len);
+void cma_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* dirty.c: dirty pages per node, the dirty limit (page-writeback.c)  */
@@ -500,6 +530,7 @@ void free_page_to_dhugetlb_pool(struct pa_page *page);
 void dhugetlb_pool_destroy(struct dhugetlb_pool *pool);   /* every block free */
 bool dhugetlb_pool_busy(const struct dhugetlb_pool *pool);
 int dhugetlb_validate(char *buf, size_t len);
+void dhugetlb_fork_child(void);
 
 /* ------------------------------------------------------------------ */
 /* contig.c: runs of any length (alloc_contig_pages)                  */

@@ -30,7 +30,7 @@ static void zone_init(pg_data_t *pgdat, enum pa_zone_type zid, unsigned long sta
     z->present_pages = pages;
     z->managed_pages = pages;
     z->online_end_pfn = start;
-    spin_lock_init(&z->lock);
+    spin_lock_init(&z->lock, LOCK_ZONE, (unsigned int)pgdat->node_id * MAX_NR_ZONES + zid);
     for (int o = 0; o < NR_PAGE_ORDERS; o++)
         for (int mt = 0; mt < MIGRATE_TYPES; mt++)
             INIT_LIST_HEAD(&z->free_area[o].free_list[mt]);
@@ -115,7 +115,7 @@ static int pa_nodes_init(const struct pa_os_topology *t)
         pgdat->node_id = nid;
         pgdat->phys_node = pa_mm.emulated ? t->node_id[0] : t->node_id[nid];
         pgdat->node_mem_bytes = pa_mm.emulated ? total / (size_t)n : t->node_mem[nid];
-        pthread_mutex_init(&pgdat->grow_lock, NULL);
+        mutex_init(&pgdat->grow_lock, LOCK_GROW, (unsigned int)nid);
 
         size_t limit = pa_opt.node_size ? pa_opt.node_size : pgdat->node_mem_bytes / 2;
         unsigned long node_pages = ALIGN_DOWN((unsigned long)(limit >> PAGE_SHIFT), MAX_ORDER_NR_PAGES);
@@ -169,12 +169,13 @@ void memmap_init(struct zone *z, unsigned long start, unsigned long end)
 /* pa_init                                                            */
 /* ------------------------------------------------------------------ */
 
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex init_lock = MUTEX_INITIALIZER(LOCK_INIT);
 static struct pa_os_topology topology;
 
 static int do_init(const struct pa_config *cfg)
 {
     pa_options_load(cfg);
+    lockdep_init();
     pa_guard_init();   /* before the arenas: guard pages want 4 KiB backing */
     if (pa_os_discover(&topology) != 0 || pa_nodes_init(&topology) != 0 || pa_arena_init() != 0 ||
         pa_mempolicy_init() != 0)
@@ -195,7 +196,7 @@ static int do_init(const struct pa_config *cfg)
         pa_page_owner_init();
     pa_threads_init();
     pa_stats_init();
-    pa_page_reporting_init();   /* after pa_pcp_init: its fork handler runs after pcp's */
+    pa_page_reporting_init();
     return 0;
 }
 
@@ -205,7 +206,7 @@ PA_API int pa_init(const struct pa_config *cfg)
     int state = atomic_load_explicit(&pa_mm.initialized, memory_order_acquire);
     if (likely(state == 2))
         return 0;
-    pthread_mutex_lock(&init_lock);
+    mutex_lock(&init_lock);
     state = atomic_load_explicit(&pa_mm.initialized, memory_order_relaxed);
     if (state == 0) {
         atomic_store_explicit(&pa_mm.initialized, 1, memory_order_relaxed);
@@ -218,7 +219,7 @@ PA_API int pa_init(const struct pa_config *cfg)
         if (state == 2)
             pa_cma_init();
     }
-    pthread_mutex_unlock(&init_lock);
+    mutex_unlock(&init_lock);
     if (state != 2) {
         errno = ENOMEM;
         return -1;

@@ -17,6 +17,7 @@
 
 #include "compiler.h"
 #include "list.h"
+#include "lockdep.h"
 #include "mm_types.h"
 #include "os.h"
 #include "spinlock.h"
@@ -218,7 +219,7 @@ typedef struct pglist_data {
     size_t node_mem_bytes;           /* the node's real memory (or its share) */
     unsigned long nr_sections_online;
     unsigned long backing_pages[PA_NR_BACKINGS]; /* online pages by backing */
-    pthread_mutex_t grow_lock;       /* serialises bringing sections online */
+    struct mutex grow_lock;          /* serialises bringing sections online */
     struct pgdat_reclaim *reclaim;   /* kswapd state: reclaim.c */
     struct pgdat_compact *compact;   /* kcompactd state: compaction.c */
     unsigned long nr_dirty;          /* NR_FILE_DIRTY: pages marked dirty (dirty.c), atomic */

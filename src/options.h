@@ -11,9 +11,6 @@
 
 #include <pagealloc/pagealloc.h>
 
-/* Where freed order <= 3 (and pageblock-order) pages are cached. */
-enum { PA_PCP_CPU, PA_PCP_THREAD, PA_PCP_OFF };
-
 struct pa_options {
     size_t node_size;                  /* 0: half of each node's memory */
     enum pa_hugepages hugepages;       /* never UNSET after load */
@@ -35,7 +32,7 @@ struct pa_options {
     unsigned int stats_interval_ms;    /* PAGEALLOC_STATS_INTERVAL: publish reports for pagealloc-stat, 0 = off */
     char stats[4096];                  /* "" = off, "stderr", or a path */
     bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
-    unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
+    unsigned int pcp_mode;             /* PAGEALLOC_PCP: enum pa_pcp_mode, never UNSET after load */
     bool mobility_grouping;            /* PAGEALLOC_MOBILITY_GROUPING: off = page_group_by_mobility_disabled */
     bool pcp_magazine;                 /* PAGEALLOC_PCP_MAGAZINE: per-thread order-0 magazines */
     char cma[256];                     /* PAGEALLOC_CMA: "SIZE[@NODE],...", "" = no CMA areas */
@@ -54,6 +51,9 @@ extern struct pa_options pa_opt;
  * the variable and the default used; never fails. */
 void pa_options_load(const struct pa_config *cfg);
 unsigned int pa_options_debug(void);   /* for the shim */
+const char *pa_option_env(size_t i);   /* row i's variable, NULL past the end */
+const char *pa_option_cfg_field(size_t i);  /* row i's pa_config member */
+
 /* "64M", "1G", "4096", "25%": bytes, or a percentage when percent != NULL.
  * 0, or -1 with EINVAL on bad syntax (ERANGE on overflow). */
 int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);

@@ -195,7 +195,7 @@ static struct pa_magazine *mag_to_fill(pa_gfp_t gfp, unsigned int order, unsigne
         t->mag_nid = numa_node_id();
     }
     t->mag_for_gfp[gfp & MAG_GFP_INDEX] = NULL;
-    if (!pcp_magazines_on || !t->mpol_fast || pa_opt.debug || pa_fail_enabled ||
+    if (!pcp_magazines_on || !t->mpol_fast || (pa_opt.debug & ~PA_DEBUG_LOCKS) || pa_fail_enabled ||
         (alloc_flags & (ALLOC_WMARK_MASK | ALLOC_NO_WATERMARKS | ALLOC_RESERVES)) != ALLOC_WMARK_LOW ||
         ac->migratetype >= MIGRATE_PCPTYPES || z != ac->preferred_zoneref->zone || z->node != numa_node_id())
         return NULL;

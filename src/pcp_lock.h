@@ -11,6 +11,7 @@
 #include <sys/rseq.h>
 
 #include "compiler.h"
+#include "lockdep.h"
 #include "pcp.h"
 
 /*
@@ -75,7 +76,7 @@ static inline bool rseq_pcp_trylock(struct per_cpu_pages *pcp, int cpu)
 }
 #endif
 
-static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
+static inline bool __pcp_trylock(struct per_cpu_pages *pcp, int cpu)
 {
     if (likely(pcp_lock_kind == PCP_LOCK_RSEQ))
         return rseq_pcp_trylock(pcp, cpu);
@@ -90,8 +91,16 @@ static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
     return __atomic_load_n(&pcp->locked, __ATOMIC_RELAXED) == 0 &&
            !__atomic_exchange_n(&pcp->locked, 1, __ATOMIC_ACQUIRE);
 }
+static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
+{
+    bool ok = __pcp_trylock(pcp, cpu);
+    if (ok)
+        lockdep_acquired_try(LOCK_PAGESET, 0);
+    return ok;
+}
 static inline void pcp_unlock(struct per_cpu_pages *pcp)
 {
+    lockdep_release(LOCK_PAGESET, 0);
     __atomic_store_n(&pcp->locked, 0, __ATOMIC_RELEASE);
 }
 
