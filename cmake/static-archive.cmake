@@ -5,9 +5,11 @@
 #   1. builds cmake/consumer/kernel_names.c, a program that defines
 #      bad_page, out_of_memory, drain_all_pages, gfp_zone, __free_one_page
 #      and more names the library uses inside, and runs it;
-#   2. checks with nm that every defined global symbol of the archive starts
-#      with pa_ or PA_ (one exception: _.stapsdt.base, see CMakeLists.txt),
-#      and that they are the symbols libpagealloc.so exports.
+#   2. checks with nm that every defined global symbol of the archive (and
+#      of libpagealloc-jemalloc.a, when installed) starts with pa_ or PA_
+#      (one exception: _.stapsdt.base, see
+#      cmake/pagealloc-public-object.cmake), and that they are the symbols
+#      the .so exports.
 # Any failure stops with FATAL_ERROR, which makes the test fail.
 #
 # Inputs (-D): BUILD_DIR SOURCE_DIR WORK_DIR LIBDIR INCLUDEDIR C_COMPILER NM
@@ -89,30 +91,37 @@ if(NOT rc EQUAL 0 OR NOT out MATCHES "library allocations and frees ok")
     message(FATAL_ERROR "[static_archive] kernel_names failed (exit ${rc})")
 endif()
 
-# 3. Only pa_ symbols global in the archive, the same ones the .so exports.
-nm_symbols(globals "[A-Z]" -g --defined-only "${archive}")
-set(outside)
-foreach(name IN LISTS globals)
-    if(NOT name MATCHES "^(pa_|PA_)" AND NOT name STREQUAL "_.stapsdt.base")
-        list(APPEND outside "${name}")
+# 3. Only pa_ symbols global in the archives, the same ones the .so
+#    libraries export (libpagealloc-jemalloc when jemalloc was there).
+function(check_archive lib)
+    nm_symbols(globals "[A-Z]" -g --defined-only "${libdir}/${lib}.a")
+    set(outside)
+    foreach(name IN LISTS globals)
+        if(NOT name MATCHES "^(pa_|PA_)" AND NOT name STREQUAL "_.stapsdt.base")
+            list(APPEND outside "${name}")
+        endif()
+    endforeach()
+    if(outside)
+        list(LENGTH outside nout)
+        list(JOIN outside "\n  " outside_text)
+        message(FATAL_ERROR "[static_archive] ${nout} global symbols of ${lib}.a outside the pa_ "
+                            "namespace (they clash with a program's own):\n  ${outside_text}")
     endif()
-endforeach()
-if(outside)
-    list(LENGTH outside nout)
-    list(JOIN outside "\n  " outside_text)
-    message(FATAL_ERROR "[static_archive] ${nout} global symbols of libpagealloc.a outside the pa_ "
-                        "namespace (they clash with a program's own):\n  ${outside_text}")
+    list(REMOVE_ITEM globals _.stapsdt.base)
+    nm_symbols(exported "[A-Z]" -D --defined-only "${libdir}/${lib}.so")
+    list(FILTER exported INCLUDE REGEX "^(pa_|PA_)")
+    if(NOT globals STREQUAL exported)
+        set(only_a ${globals})
+        list(REMOVE_ITEM only_a ${exported})
+        set(only_so ${exported})
+        list(REMOVE_ITEM only_so ${globals})
+        message(FATAL_ERROR "[static_archive] ${lib}.a and ${lib}.so differ in their public symbols: "
+                            "only in the .a: ${only_a}; only in the .so: ${only_so}")
+    endif()
+    list(LENGTH globals nglobals)
+    message(STATUS "[static_archive] ${lib}.a: ${nglobals} global symbols, all pa_*, as the .so exports")
+endfunction()
+check_archive(libpagealloc)
+if(EXISTS "${libdir}/libpagealloc-jemalloc.a")
+    check_archive(libpagealloc-jemalloc)
 endif()
-list(REMOVE_ITEM globals _.stapsdt.base)
-nm_symbols(exported "[A-Z]" -D --defined-only "${libdir}/libpagealloc.so")
-list(FILTER exported INCLUDE REGEX "^(pa_|PA_)")
-if(NOT globals STREQUAL exported)
-    set(only_a ${globals})
-    list(REMOVE_ITEM only_a ${exported})
-    set(only_so ${exported})
-    list(REMOVE_ITEM only_so ${globals})
-    message(FATAL_ERROR "[static_archive] libpagealloc.a and libpagealloc.so differ in their public "
-                        "symbols: only in the .a: ${only_a}; only in the .so: ${only_so}")
-endif()
-list(LENGTH globals nglobals)
-message(STATUS "[static_archive] libpagealloc.a: ${nglobals} global symbols, all pa_*, as the .so exports")
