@@ -10,6 +10,8 @@
  *     frees below run the library's drain_all_pages and __free_one_page, and
  *     must not land here (each definition here counts its calls);
  *   - the library writes none of the program's variables.
+ * With <sys/sdt.h> the program has a USDT probe of its own, as the library
+ * has: both objects' copies of the probes' base symbol must link as one.
  * Any failure exits non-zero with a message.
  */
 #include <errno.h>
@@ -18,6 +20,16 @@
 #include <string.h>
 
 #include <pagealloc/pagealloc.h>
+
+#if defined(__has_include)
+#if __has_include(<sys/sdt.h>)
+#include <sys/sdt.h>
+#define PROGRAM_PROBE() DTRACE_PROBE(kernel_names, start)
+#endif
+#endif
+#ifndef PROGRAM_PROBE
+#define PROGRAM_PROBE() ((void)0)
+#endif
 
 static unsigned int own_calls;   /* calls that reached this file's functions */
 
@@ -61,6 +73,7 @@ static void cycle(unsigned int order)
 
 int main(void)
 {
+    PROGRAM_PROBE();
     /* The library: order 0 (per-CPU lists, drained below) and order 4
      * (straight back to the buddy, through its __free_one_page). */
     for (int i = 0; i < 64; i++)
