@@ -21,7 +21,7 @@ for d in pair batch256; do
         -lnuma -lpthread -o "$out/$d"
 done
 ir() {
-    PAGEALLOC_NODE_SIZE=256M valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$out/$1" "$2" 2>&1 |
+    PAGEALLOC_NODE_SIZE=${NODE_SIZE:-256M} valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$out/$1" "$2" 2>&1 |
         awk '/Collected/ {print $4}'
 }
 a=$(ir pair 100000); b=$(ir pair 200000)

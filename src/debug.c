@@ -519,10 +519,10 @@ static void check_magazines(struct pa_thread *t, void *arg)
                                m->zone != z ? " and names another zone" : "");
                     continue;
                 }
-                /* pops - pushes = moved - n: ops and moved - n have one parity */
-                if ((m->ops + m->moved - m->n) & 1)
-                    walk_error(w, "thread %d magazine %s/%d/%s: counters out of step (ops %lu, moved %lu, n %lu)",
-                               t->tid, z->name, nid, migratetype_names[mt], m->ops, m->moved, m->n);
+                /* pushes = pops - (moved - n): never negative */
+                if ((long)(m->pops - (m->moved - m->n)) < 0)
+                    walk_error(w, "thread %d magazine %s/%d/%s: counters out of step (pops %lu, moved %lu, n %lu)",
+                               t->tid, z->name, nid, migratetype_names[mt], m->pops, m->moved, m->n);
                 for (unsigned int i = 0; i < m->n; i++) {
                     struct pa_page *p = m->pages[i];
                     if (p->nid != nid || p->zid != zid || PageBuddy(p) || page_ref_count(p) != 0)

@@ -773,22 +773,22 @@ int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
  * plus membarrier by the drainer (PAGEALLOC_PCP_MAGAZINE=0 turns the layer
  * off).
  *
- * Counting: the owner adds 1 to `ops` for each pop (an allocation) and each
- * push (a free); fills add to `moved`, flushes and drains subtract.  Then
- * pops - pushes = moved - n, so readers derive both exactly (mag_events)
- * and no per-page vm or NUMA counter is touched.  Fields other threads read
- * are written with WRITE_ONCE.
+ * Counting: the owner adds 1 to `pops` for each pop (an allocation); fills
+ * add to `moved`, flushes and drains subtract.  A push (a free) counts
+ * nothing: pops - pushes = moved - n, so readers derive the pushes exactly
+ * (mag_events) and no per-page vm or NUMA counter is touched.  Fields
+ * other threads read are written with WRITE_ONCE.
  */
-#define PA_MAG_SIZE 251
+#define PA_MAG_SIZE 507
 struct pa_magazine {
     unsigned long n;             /* pages in pages[] */
     unsigned long high;          /* at most this many (0: not yet sized) */
-    unsigned long ops;           /* pops + pushes */
+    unsigned long pops;          /* allocations served from pages[] */
     unsigned long moved;         /* pages filled in minus pages flushed out (mod 2^64) */
     struct zone *zone;           /* whose pages these are */
     struct pa_page *pages[PA_MAG_SIZE];
 };
-_Static_assert(sizeof(struct pa_magazine) == 2048, "a magazine is 2 KiB: a power of two");
+_Static_assert(sizeof(struct pa_magazine) == 4096, "a magazine is 4 KiB: a power of two");
 
 /* The order-0 requests a magazine may serve: these GFP bits only (the
  * others need the general path: zeroing, compound, accounting, dirty
@@ -828,6 +828,7 @@ struct pa_thread {
     unsigned long *numa_events;  /* [nid * MAX_NR_ZONES + zid][NR_VM_NUMA_EVENT_ITEMS] */
     struct per_cpu_pages **pcp;  /* PA_PCP_THREAD: [nid * MAX_NR_ZONES + zid], made on use */
     struct pa_magazine *mags;    /* [(nid * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES + mt] */
+    struct pa_magazine *free_mags;  /* mags while frees may go there (not in reclaim), else NULL */
     /* the magazine that serves each GFP zone/mobility combination: set when
      * the general path fills it for a local-policy request on this CPU's
      * node; NULL sends the request to the general path */
@@ -1025,6 +1026,12 @@ unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_maga
 bool mag_flush(struct pa_magazine *m, struct zone *z, int mt);
 void mag_flush_all(struct pa_thread *t);   /* owner, or a drainer holding the protocol */
 void pa_mag_walk(void (*fn)(struct pa_thread *, void *), void *arg);
+/* The owner's view for frees: its magazines, unless it is inside reclaim
+ * (whose frees are counted through t->reclaimed by the general path). */
+static inline void mag_update_free(struct pa_thread *t)
+{
+    WRITE_ONCE(t->free_mags, t->reclaimed ? NULL : t->mags);
+}
 static inline struct pa_magazine *thread_mag(struct pa_thread *t, const struct zone *z, int mt)
 {
     return &t->mags[z->mag_slot + (unsigned int)mt];
@@ -1182,6 +1189,11 @@ bool zone_watermark_fast(struct zone *z, unsigned int order, unsigned long mark,
                          int highest_zoneidx, unsigned int alloc_flags, pa_gfp_t gfp);
 unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
 bool boost_watermark(struct zone *z);
+/* Some zone's ZONE_BOOSTED_WATERMARK is set: the magazine fast path steps
+ * aside so that the general path's rmqueue wakes kswapd, as the kernel's
+ * does on every allocation, pcp hits included. */
+extern int zones_boosted;
+void zone_boost_consumed(void);
 
 /* ------------------------------------------------------------------ */
 /* reclaim.c                                                           */

@@ -79,6 +79,10 @@ static void mpol_update_fast(struct pa_thread *t)
     int mode = effective_policy(t)->mode;
     t->mpol_fast = (mode == PA_MPOL_DEFAULT || mode == PA_MPOL_LOCAL) && !t->mems_restricted &&
                    !pa_mm.has_cdm;
+    /* the magazine table serves the fast path without looking at the
+     * policy: a new policy starts it over (the general path refills it
+     * only while mpol_fast holds) */
+    memset(t->mag_for_gfp, 0, sizeof(t->mag_for_gfp));
 }
 
 void mpol_thread_init(struct pa_thread *t)

@@ -40,12 +40,15 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Bytes of the descriptor array: the free fast path's range check
  * (0 until the descriptors exist). */
 static uintptr_t fast_desc_bytes;
+/* Bytes of the main arena's descriptors: pa_page_address's fast check. */
+static uintptr_t main_desc_bytes;
 
 static void fail_page_alloc_init(void);
 
 static int fast_tables_init(void)
 {
     fast_desc_bytes = pa_mm.max_pfn * sizeof(struct pa_page);
+    main_desc_bytes = pa_mm.main_pages * sizeof(struct pa_page);
     return 0;
 }
 static struct pa_os_topology topology;
@@ -458,8 +461,10 @@ try_this_zone:
         /* a fallback boosted the watermarks: kswapd rebuilds free memory now,
          * as the node may be balanced and would not wake by itself */
         if (unlikely(__atomic_load_n(&z->boosted_watermark, __ATOMIC_RELAXED)) && (alloc_flags & ALLOC_KSWAPD) &&
-            __atomic_exchange_n(&z->boosted_watermark, 0, __ATOMIC_RELAXED))
+            __atomic_exchange_n(&z->boosted_watermark, 0, __ATOMIC_RELAXED)) {
+            zone_boost_consumed();
             wakeup_kswapd(z, 0, 0, z->zid);
+        }
         if (likely(page)) {
             prep_new_page(page, order, gfp);
             if (unlikely((alloc_flags & ALLOC_HIGHATOMIC) && order && order < pageblock_order))
@@ -1136,37 +1141,52 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
 /* Public API                                                          */
 /* ------------------------------------------------------------------ */
 
+/* The magazine table was filled on this CPU's node (always, on one node).
+ * No call: a thread without rseq on a multi-node machine takes the
+ * general path, which knows its CPU. */
+static inline bool mag_node_current(const struct pa_thread *t)
+{
+    if (likely(pa_mm.nr_nodes == 1))
+        return true;
+    if (unlikely(__rseq_size == 0))
+        return false;
+    const struct rseq *rs = (const struct rseq *)(void *)((char *)__builtin_thread_pointer() + __rseq_offset);
+    int cpu = (int)__atomic_load_n(&rs->cpu_id, __ATOMIC_RELAXED);
+    return cpu >= 0 && cpu < PA_MAX_CPUS && pa_mm.cpu_to_node[cpu] == t->mag_nid;
+}
+
 /*
  * The fast path: an order-0 request served from the thread's magazine that
  * its table names for these GFP bits (see mag_to_fill).  Anything else --
- * other bits, a policy, an empty or unnamed magazine, a drain under way --
- * takes the general path, which fills the magazine again.
+ * other bits, an empty or unnamed magazine, a drain under way, another
+ * node's CPU -- takes the general path, which fills the magazine again.
+ * The table holds entries only while the thread's policy is local
+ * (mpol_update_fast clears it), and the zone's watermark and statistics
+ * were dealt with when the magazine was filled; a boosted zone sends
+ * requests to the general path until one of them wakes kswapd.
  */
-static inline __attribute__((always_inline)) struct pa_page *alloc_from_mag(pa_gfp_t gfp)
+static inline __attribute__((always_inline)) bool alloc_from_mag(pa_gfp_t gfp, struct pa_page **pagep)
 {
     struct pa_thread *t = pa_current_thread;
-    if (unlikely(!t || (gfp & ~MAG_GFP_OK) || !t->mpol_fast))
-        return NULL;
+    if (unlikely(!t || (gfp & ~MAG_GFP_OK)))
+        return false;
     struct pa_magazine *m = t->mag_for_gfp[gfp & MAG_GFP_INDEX];
-    /* a boosted zone: the general path wakes kswapd; another node's CPU:
-     * the general path serves it locally */
-    if (unlikely(!m || (__atomic_load_n(&m->zone->boosted_watermark, __ATOMIC_RELAXED) &&
-                        (gfp & PA_GFP_KSWAPD_RECLAIM)) ||
-                 (pa_mm.nr_nodes > 1 && numa_node_id() != t->mag_nid) || !mag_enter(t)))
-        return NULL;
-    struct pa_page *page = NULL;
+    if (unlikely(!m || __atomic_load_n(&zones_boosted, __ATOMIC_RELAXED) || !mag_node_current(t) ||
+                 !mag_enter(t)))
+        return false;
     unsigned long n = m->n;
-    if (likely(n)) {
-        page = m->pages[n - 1];
-        WRITE_ONCE(m->n, n - 1);
-        WRITE_ONCE(m->ops, m->ops + 1);
+    if (unlikely(!n)) {
+        mag_exit(t);
+        return false;
     }
+    struct pa_page *page = m->pages[n - 1];
+    WRITE_ONCE(m->n, n - 1);
+    WRITE_ONCE(m->pops, m->pops + 1);
     mag_exit(t);
-    if (likely(page)) {
-        set_page_count(page, 1);
-        trace_mm_page_alloc(page_to_pfn(page), 0, gfp, (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT);
-    }
-    return page;
+    set_page_count(page, 1);
+    trace_mm_page_alloc(page_to_pfn(page), 0, gfp, (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT);
+    *pagep = page;
+    return true;
 }
 
 PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int order)
@@ -1179,12 +1199,10 @@ PA_API struct pa_page *pa_alloc_pages_node(int nid, pa_gfp_t gfp, unsigned int o
         errno = EINVAL;
         return NULL;
     }
-    if (!order && nid == numa_node_id()) {
-        struct pa_page *page = alloc_from_mag(gfp);
-        if (likely(page))
-            return page;
-    }
-    struct pa_page *page = __alloc_pages(gfp, order, nid, NULL);
+    struct pa_page *page;
+    if (!order && nid == numa_node_id() && alloc_from_mag(gfp, &page))
+        return page;
+    page = __alloc_pages(gfp, order, nid, NULL);
     __asm__ volatile("" ::: "memory");   /* no tail call: page owner finds this frame */
     return page;
 }
@@ -1201,14 +1219,15 @@ static __attribute__((noinline)) struct pa_page *alloc_pages_general(pa_gfp_t gf
 PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
 {
     struct pa_page *page;
-    if (likely(!order)) {
-        page = alloc_from_mag(gfp);
-        if (likely(page))
-            return page;
+    if (likely(!order) && likely(alloc_from_mag(gfp, &page)))
+        return page;
+    if (unlikely(pa_opt.debug & PA_DEBUG_OWNER)) {
+        page = alloc_pages_general(gfp, order);
+        __asm__ volatile("" ::: "memory");   /* no tail call: page owner finds this frame */
+        return page;
     }
-    page = alloc_pages_general(gfp, order);
-    __asm__ volatile("" ::: "memory");   /* no tail call: page owner finds this frame */
-    return page;
+    /* a tail call: the fast path above saves no registers */
+    return alloc_pages_general(gfp, order);
 }
 
 /*
@@ -1218,13 +1237,12 @@ PA_API struct pa_page *pa_alloc_pages(pa_gfp_t gfp, unsigned int order)
  */
 static __attribute__((noinline)) void free_unreferenced_page(struct pa_thread *t, struct pa_page *page, int mt)
 {
-    if (t->mags && mt < MIGRATE_PCPTYPES && !t->reclaimed && mag_enter(t)) {
+    if (t->free_mags && mt < MIGRATE_PCPTYPES && mag_enter(t)) {
         struct zone *z = page_zone(page);
         struct pa_magazine *m = thread_mag(t, z, mt);
         if (mag_flush(m, z, mt)) {
             m->pages[m->n] = page;
             WRITE_ONCE(m->n, m->n + 1);
-            WRITE_ONCE(m->ops, m->ops + 1);
             mag_exit(t);
             trace_mm_page_free(page_to_pfn(page), 0);
             return;
@@ -1280,15 +1298,15 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                page_ref_drop_last(page))) {
         unsigned long pfn = off / sizeof(struct pa_page);
         int mt = get_pfnblock_migratetype(pfn);
-        if (likely(t->mags && mt < MIGRATE_PCPTYPES && !t->reclaimed) && likely(mag_enter(t))) {
+        struct pa_magazine *mags = t->free_mags;
+        if (likely(mags && mt < MIGRATE_PCPTYPES) && likely(mag_enter(t))) {
             /* thread_mag(t, page_zone(page), mt) without the zone */
             struct pa_magazine *m =
-                &t->mags[((unsigned int)page->nid * MAX_NR_ZONES + page->zid) * MIGRATE_PCPTYPES + (unsigned int)mt];
+                &mags[((unsigned int)page->nid * MAX_NR_ZONES + page->zid) * MIGRATE_PCPTYPES + (unsigned int)mt];
             unsigned long n = m->n;
             if (likely(n < m->high)) {
                 m->pages[n] = page;
                 WRITE_ONCE(m->n, n + 1);
-                WRITE_ONCE(m->ops, m->ops + 1);
                 mag_exit(t);
                 trace_mm_page_free(pfn, 0);
                 return;
@@ -1406,9 +1424,9 @@ PA_API void *pa_page_address(const struct pa_page *page)
 {
     uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
     /* the common case first: a descriptor of an online main-arena page */
-    if (likely(off < fast_desc_bytes && !(off % sizeof(struct pa_page)))) {
+    if (likely(off < main_desc_bytes && !(off % sizeof(struct pa_page)))) {
         unsigned long pfn = off / sizeof(struct pa_page);
-        if (likely(pfn < pa_mm.main_pages && pfn_valid(pfn)))
+        if (likely(__atomic_load_n(&pfn_to_section(pfn)->online, __ATOMIC_ACQUIRE)))
             return pa_mm.main_base + (pfn << PAGE_SHIFT);
     }
     if (unlikely(!page_ptr_valid(page))) {

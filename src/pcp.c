@@ -388,14 +388,19 @@ int mag_create(struct pa_thread *t)
         m[i].zone = &NODE_DATA((int)(zs / MAX_NR_ZONES))->node_zones[zs % MAX_NR_ZONES];
     }
     __atomic_store_n(&t->mags, m, __ATOMIC_RELEASE);
+    mag_update_free(t);
     return 0;
 }
 
-/* A magazine holds at most a quarter of the pcp's high_min: the thread's
- * share of a pageset, small for a small zone (0: no magazine here). */
-static unsigned long mag_high(const struct per_cpu_pages *pcp)
+/* A magazine holds at most a quarter of the pcp's high_min, up to
+ * PA_MAG_SIZE: the thread's share of a pageset, small for a small zone (0:
+ * no magazine here), and small enough that frees overflow into the pcp
+ * list, whose high rules (ZONE_BELOW_HIGH, ZONE_RECLAIM_ACTIVE) then trim
+ * it.  Never set below the pages already held. */
+static void mag_set_high(struct pa_magazine *m, const struct per_cpu_pages *pcp)
 {
-    return (unsigned long)PA_MIN(PA_MAG_SIZE, PA_MAX(pcp->high_min, 0) / 4);
+    unsigned long high = (unsigned long)PA_MIN(PA_MAG_SIZE, PA_MAX(pcp->high_min, 0) / 4);
+    WRITE_ONCE(m->high, PA_MAX(high, m->n));
 }
 
 /*
@@ -407,8 +412,7 @@ unsigned long mag_fill(struct per_cpu_pages *pcp, struct zone *z, struct pa_maga
                        unsigned int alloc_flags)
 {
     unsigned long want, n = m->n, got = 0;
-    if (!m->high)
-        WRITE_ONCE(m->high, mag_high(pcp));
+    mag_set_high(m, pcp);
     want = m->high / 2;
     /* one allocation from the pcp's point of view: free_count halves once */
     pcp->free_count >>= 1;
@@ -481,12 +485,10 @@ static void mag_shrink(struct pa_magazine *m, unsigned long nr, struct zone *z, 
 bool mag_flush(struct pa_magazine *m, struct zone *z, int mt)
 {
     int cpu = pa_cpu_id();
-    if (unlikely(!m->high)) {
-        struct per_cpu_pages *pcp = this_pcp(z, cpu);
-        if (!pcp)
-            return false;
-        WRITE_ONCE(m->high, mag_high(pcp));   /* high_min is set once, read unlocked */
-    }
+    struct per_cpu_pages *pcp = this_pcp(z, cpu);
+    if (!pcp)
+        return false;
+    mag_set_high(m, pcp);   /* high is read unlocked: a hint that bounds m */
     if (m->n >= m->high && m->n)
         mag_shrink(m, m->n - m->high / 2, z, cpu, mt);
     return m->n < m->high;
@@ -693,6 +695,7 @@ void pcp_thread_exit(struct pa_thread *t)
         pa_os_free(t->mags, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES *
                                 sizeof(struct pa_magazine));
     t->mags = NULL;
+    t->free_mags = NULL;
     pthread_mutex_lock(&remote_lock);
     drain_thread_pcps(t, &a);
     pthread_mutex_unlock(&remote_lock);
@@ -898,6 +901,7 @@ static void fork_reap_thread(struct pa_thread *t)
         pa_os_free(t->mags, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES * sizeof(struct pa_magazine));
     t->pcp = NULL;
     t->mags = NULL;
+    t->free_mags = NULL;
 }
 
 static void pa_fork_child(void)

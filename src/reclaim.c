@@ -364,6 +364,7 @@ static void reclaim_begin(struct scan_control *sc, struct pa_thread *t)
     sc->saved_reclaimed = t->reclaimed;
     sc->reclaimed_local = 0;
     t->reclaimed = &sc->reclaimed_local;
+    mag_update_free(t);
     sc->pgfree_base = pa_relaxed_load(&t->vm_events[PGFREE]);
 }
 
@@ -371,6 +372,7 @@ static void reclaim_end(struct scan_control *sc)
 {
     struct pa_thread *t = sc->t;
     t->reclaimed = sc->saved_reclaimed;
+    mag_update_free(t);
     t->pf_flags = (t->pf_flags & ~PF_MEMALLOC) | sc->saved_memalloc;
 }
 

@@ -37,10 +37,10 @@ static void mag_events(const struct pa_thread *t, size_t zs, unsigned long *pops
         return;
     for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
         const struct pa_magazine *m = &mags[zs * MIGRATE_PCPTYPES + (size_t)mt];
-        unsigned long ops = pa_relaxed_load(&m->ops);
+        unsigned long popped = pa_relaxed_load(&m->pops);
         unsigned long diff = pa_relaxed_load(&m->moved) - pa_relaxed_load(&m->n);   /* pops - pushes */
-        *pops += (ops + diff) / 2;
-        *pushes += (ops - diff) / 2;
+        *pops += popped;
+        *pushes += popped - diff;
     }
 }
 
