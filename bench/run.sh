@@ -23,7 +23,7 @@
 #
 # Also runs bench-mmap-cycle under LD_PRELOAD=libpagealloc-preload.so: the
 # mmap(64 KiB) + touch + munmap cycle through the kernel and through the
-# shim, alternating in one process, reported with the issue-6 target (shim at
+# shim, alternating in one process, reported with the shim's target (shim at
 # most 1/50 of the kernel's time), wall and CPU time.
 #
 # And bench-malloc-heap, a multi-threaded malloc workload with

@@ -33,7 +33,7 @@ foreach(f
         "${incdir}/pagealloc/pagealloc.h"
         "${incdir}/pagealloc/config.h"
         "${libdir}/libpagealloc.so"
-        "${libdir}/libpagealloc.so.0"
+        "${libdir}/libpagealloc.so.1"
         "${libdir}/libpagealloc.so.${VERSION}"
         "${libdir}/libpagealloc.a"
         "${libdir}/pkgconfig/pagealloc.pc"

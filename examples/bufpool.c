@@ -315,7 +315,8 @@ int main(int argc, char **argv)
         }
     }
 
-    struct pa_config cfg = { 0 };
+    struct pa_config cfg;
+    pa_config_init(&cfg);        /* the defaults; a field left alone keeps the environment's value */
     if (!getenv("PAGEALLOC_NODE_SIZE"))
         cfg.node_size = 64UL << 20;
     if (pa_init(&cfg) != 0) {

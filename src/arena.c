@@ -61,7 +61,7 @@ static size_t desc_bytes(unsigned long pages) { return pages * sizeof(struct pa_
  * pool has fewer free hugepages than the arenas hold, say so once and how
  * to avoid it.
  */
-static void arena_atfork_prepare(void)
+void arena_fork_prepare(void)
 {
     static atomic_bool warned;
     static const struct {
@@ -90,9 +90,6 @@ int pa_arena_init(void)
     size_t section_bytes = (size_t)section_pages << PAGE_SHIFT;
 
     pa_mm.first_backing = first_backing();
-    static atomic_bool atfork_registered;
-    if (!atomic_exchange(&atfork_registered, true))
-        pthread_atfork(arena_atfork_prepare, NULL, NULL);
     pa_mm.main_base = pa_os_reserve((size_t)pa_mm.main_pages << PAGE_SHIFT, section_bytes, false);
     if (!pa_mm.main_base) {
         fprintf(stderr, "pagealloc: cannot reserve %lu MiB of address space: %s\n",
@@ -203,7 +200,10 @@ int arena_grow_zone(struct zone *z)
     unsigned long section_pages = 1UL << pa_mm.section_shift;
     int ret = -1;
 
-    pthread_mutex_lock(&pgdat->grow_lock);
+    /* the thread's state (counters) first: making it takes threads_lock,
+     * which ranks above grow_lock */
+    (void)pa_thread();
+    mutex_lock(&pgdat->grow_lock);
     unsigned long start = z->online_end_pfn;
     if (start >= zone_end_pfn(z)) {
         errno = ENOMEM;
@@ -237,7 +237,7 @@ int arena_grow_zone(struct zone *z)
     spin_unlock(&z->lock);
     ret = 0;
 out:
-    pthread_mutex_unlock(&pgdat->grow_lock);
+    mutex_unlock(&pgdat->grow_lock);
     /* memory to give back, and to watch.  Normally the pcp decay thread
      * starts the worker (a clean thread: here we may be inside malloc
      * called by pthread_create itself, under the shim, and creating a
@@ -274,7 +274,8 @@ bool arena_offline_section(struct zone *z)
 
     if (z->zid == PA_ZONE_DMA || z->cma_pages || debug_guardpage_minorder)
         return false;
-    pthread_mutex_lock(&pgdat->grow_lock);
+    (void)pa_thread();   /* as in arena_grow_zone */
+    mutex_lock(&pgdat->grow_lock);
     unsigned long end = z->online_end_pfn, start = end - section_pages;
     if (!IS_ALIGNED(end, section_pages) || end < z->zone_start_pfn + 2 * section_pages)
         goto out;
@@ -309,7 +310,7 @@ bool arena_offline_section(struct zone *z)
     count_vm_event(PA_SECTIONS_OFFLINED);
     ret = true;
 out:
-    pthread_mutex_unlock(&pgdat->grow_lock);
+    mutex_unlock(&pgdat->grow_lock);
     return ret;
 }
 
@@ -321,11 +322,11 @@ PA_API const char *pa_node_backing(int nid)
         return NULL;
     }
     pg_data_t *pgdat = NODE_DATA(nid);
-    pthread_mutex_lock(&pgdat->grow_lock);
+    mutex_lock(&pgdat->grow_lock);
     int best = PA_BACKING_NONE;
     for (int b = PA_BACKING_HUGETLB_1G; b < PA_NR_BACKINGS; b++)
         if (pgdat->backing_pages[b] > pgdat->backing_pages[best])
             best = b;
-    pthread_mutex_unlock(&pgdat->grow_lock);
+    mutex_unlock(&pgdat->grow_lock);
     return best == PA_BACKING_NONE ? NULL : pa_backing_names[best];
 }

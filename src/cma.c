@@ -38,7 +38,7 @@ struct cma_area {
     unsigned long *bitmap;          /* 1 = handed out by pa_cma_alloc */
     unsigned long *starts;          /* 1 = first page of a run handed out */
     size_t bitmap_bytes;
-    pthread_mutex_t lock;
+    struct mutex lock;
 };
 
 bool cma_configured;
@@ -165,7 +165,7 @@ static int cma_activate_area(struct cma_area *a)
     a->starts = pa_os_alloc(a->bitmap_bytes);
     if (!a->bitmap || !a->starts)
         return -1;
-    pthread_mutex_init(&a->lock, NULL);
+    mutex_init(&a->lock, LOCK_CMA, 0);
     /* the area's pages are free (nothing has been allocated yet, or the
      * range was only just brought online): retag their pageblocks */
     drain_all_pages(z);
@@ -178,11 +178,12 @@ static int cma_activate_area(struct cma_area *a)
 }
 
 /* A child forked while another thread held an area's mutex would wait
- * forever: the child has only the forking thread, so the locks are free. */
-static void cma_atfork_child(void)
+ * forever: the child has only the forking thread, so the locks are free.
+ * (Held across migration callbacks: not across fork.) */
+void cma_fork_child(void)
 {
     for (int i = 0; i < cma_area_count; i++)
-        pthread_mutex_init(&cma_areas[i].lock, NULL);
+        mutex_init(&cma_areas[i].lock, LOCK_CMA, 0);
 }
 
 void pa_cma_init(void)
@@ -222,8 +223,6 @@ void pa_cma_init(void)
         cma_area_count++;
         __atomic_store_n(&cma_configured, true, __ATOMIC_RELEASE);
     }
-    if (cma_area_count)
-        pthread_atfork(NULL, NULL, cma_atfork_child);
 }
 
 /* ------------------------------------------------------------------ */
@@ -374,7 +373,7 @@ static struct pa_page *cma_alloc_area(struct cma_area *a, unsigned long count, u
     struct pa_page *page = NULL;
     if (count > a->count)
         return NULL;
-    pthread_mutex_lock(&a->lock);
+    mutex_lock(&a->lock);
     unsigned long off = ALIGN_UP(a->base_pfn, align) - a->base_pfn;
     while (off + count <= a->count) {
         unsigned long busy = bits_find_set(a->bitmap, off, count);
@@ -395,7 +394,7 @@ static struct pa_page *cma_alloc_area(struct cma_area *a, unsigned long count, u
             bad = find_unmovable(start, end);   /* what got in the way, if it stayed */
         off = ALIGN_UP((bad < end ? bad : start) + 1, align) - a->base_pfn;
     }
-    pthread_mutex_unlock(&a->lock);
+    mutex_unlock(&a->lock);
     return page;
 }
 
@@ -446,7 +445,7 @@ PA_API int pa_cma_release(struct pa_page *pages, size_t count)
         why = a ? "the run goes past the end of its CMA area" : "not a page of a CMA area";
         goto bad;
     }
-    pthread_mutex_lock(&a->lock);
+    mutex_lock(&a->lock);
     unsigned long off = pfn - a->base_pfn;
     for (unsigned long i = 0; i < count && !why; i++) {
         struct pa_page *p = pfn_to_page(pfn + i);
@@ -462,14 +461,14 @@ PA_API int pa_cma_release(struct pa_page *pages, size_t count)
         !bit_test(a->starts, off + count))
         why = "the range is shorter than the run";
     if (why) {
-        pthread_mutex_unlock(&a->lock);
+        mutex_unlock(&a->lock);
         goto bad;
     }
     bits_assign(a->bitmap, off, count, false);
     bits_assign(a->starts, off, 1, false);
     a->allocated -= count;
     free_pages_range(a->zone, pfn, pfn + count);
-    pthread_mutex_unlock(&a->lock);
+    mutex_unlock(&a->lock);
     return 0;
 bad:
     bad_pointer(__func__, pages, why);
@@ -491,12 +490,12 @@ PA_API int pa_cma_area_info(int idx, struct pa_cma_info *info)
         return -1;
     }
     struct cma_area *a = &cma_areas[idx];
-    pthread_mutex_lock(&a->lock);
+    mutex_lock(&a->lock);
     info->nid = a->nid;
     info->base_pfn = a->base_pfn;
     info->count = a->count;
     info->allocated = a->allocated;
-    pthread_mutex_unlock(&a->lock);
+    mutex_unlock(&a->lock);
     return 0;
 }
 
@@ -509,7 +508,7 @@ int cma_validate(char *buf, size_t len)
     int errors = 0;
     for (int i = 0; i < cma_area_count; i++) {
         struct cma_area *a = &cma_areas[i];
-        pthread_mutex_lock(&a->lock);
+        mutex_lock(&a->lock);
         unsigned long bits = 0;
         for (unsigned long off = 0; off < a->count; off++) {
             unsigned long pfn = a->base_pfn + off;
@@ -526,7 +525,7 @@ int cma_validate(char *buf, size_t len)
         }
         if (bits != a->allocated && !errors++)
             snprintf(buf, len, "CMA area %d: %lu pages marked handed out, %lu counted", i, bits, a->allocated);
-        pthread_mutex_unlock(&a->lock);
+        mutex_unlock(&a->lock);
     }
     return errors;
 }

@@ -53,7 +53,7 @@ struct zone_compact {
 /* Per node (pgdat->compact): kcompactd. */
 struct pgdat_compact {
     pg_data_t *pgdat;
-    pthread_mutex_t lock;
+    struct mutex lock;
     pthread_cond_t wait;
     bool started;                /* the thread exists (lazily, on the first wakeup) */
     bool sleeping;               /* waiting for work: a wakeup must signal */
@@ -96,8 +96,6 @@ static struct pgdat_compact *pgdat_compacts;     /* [nid] */
 static int compaction_init_result = -1;
 static pthread_once_t compaction_once = PTHREAD_ONCE_INIT;
 
-static void kcompactd_atfork_child(void);
-
 /* ------------------------------------------------------------------ */
 /* Setup                                                               */
 /* ------------------------------------------------------------------ */
@@ -118,7 +116,7 @@ static void compaction_init_once(void)
         struct pgdat_compact *pc = &pgdat_compacts[nid];
         pthread_condattr_t ca;
         pc->pgdat = pgdat;
-        pthread_mutex_init(&pc->lock, NULL);
+        mutex_init(&pc->lock, LOCK_KCOMPACTD, 0);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&pc->wait, &ca);
@@ -132,7 +130,6 @@ static void compaction_init_once(void)
         }
         __atomic_store_n(&pgdat->compact, pc, __ATOMIC_RELEASE);
     }
-    pthread_atfork(NULL, NULL, kcompactd_atfork_child);
     compaction_init_result = 0;
 }
 
@@ -1530,29 +1527,29 @@ static void *kcompactd(void *arg)
 
         clock_gettime(CLOCK_MONOTONIC, &deadline);
         timespec_add_ms(&deadline, timeout);
-        pthread_mutex_lock(&pc->lock);
+        mutex_lock(&pc->lock);
         pc->sleeping = true;
         while (pc->kcompactd_max_order <= 0) {
-            int rc = proactive ? pthread_cond_timedwait(&pc->wait, &pc->lock, &deadline)
-                               : pthread_cond_wait(&pc->wait, &pc->lock);
+            int rc = proactive ? mutex_cond_timedwait(&pc->wait, &pc->lock, &deadline)
+                               : mutex_cond_wait(&pc->wait, &pc->lock);
             if (rc == ETIMEDOUT)
                 break;
         }
         pc->sleeping = false;
         order = pc->kcompactd_max_order;
         highest_zoneidx = pc->kcompactd_highest_zoneidx;
-        pthread_mutex_unlock(&pc->lock);
+        mutex_unlock(&pc->lock);
 
         if (order > 0) {
             kcompactd_do_work(pc, order, highest_zoneidx);
             /* done until woken again; keep a higher or tighter request
              * that came in meanwhile */
-            pthread_mutex_lock(&pc->lock);
+            mutex_lock(&pc->lock);
             if (pc->kcompactd_max_order <= order)
                 pc->kcompactd_max_order = 0;
             if (pc->kcompactd_highest_zoneidx >= highest_zoneidx)
                 pc->kcompactd_highest_zoneidx = pc->pgdat->nr_zones - 1;
-            pthread_mutex_unlock(&pc->lock);
+            mutex_unlock(&pc->lock);
             timeout = default_timeout;
             continue;
         }
@@ -1605,7 +1602,7 @@ void wakeup_kcompactd(pg_data_t *pgdat, unsigned int order, int highest_zoneidx)
     if (!pc)
         return;
     highest_zoneidx = PA_MIN(PA_MAX(highest_zoneidx, 0), MAX_NR_ZONES - 1);
-    pthread_mutex_lock(&pc->lock);
+    mutex_lock(&pc->lock);
     if (!pc->started)
         kcompactd_run(pc);
     if (order) {
@@ -1617,17 +1614,18 @@ void wakeup_kcompactd(pg_data_t *pgdat, unsigned int order, int highest_zoneidx)
             kcompactd_node_suitable(pgdat, pc->kcompactd_max_order, pc->kcompactd_highest_zoneidx))
             pthread_cond_signal(&pc->wait);
     }
-    pthread_mutex_unlock(&pc->lock);
+    mutex_unlock(&pc->lock);
 }
 
 /* In a forked child only the forking thread exists: no daemon runs, and
- * the locks may have been held by a thread that is gone. */
-static void kcompactd_atfork_child(void)
+ * the locks may have been held by a thread that is gone (they are not held
+ * across fork: kcompactd_run creates the thread under one). */
+void compaction_fork_child(void)
 {
     for (int nid = 0; pgdat_compacts && nid < pa_mm.nr_nodes; nid++) {
         struct pgdat_compact *pc = &pgdat_compacts[nid];
         pthread_condattr_t ca;
-        pthread_mutex_init(&pc->lock, NULL);
+        mutex_init(&pc->lock, LOCK_KCOMPACTD, 0);
         pthread_condattr_init(&ca);
         pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
         pthread_cond_init(&pc->wait, &ca);

@@ -224,16 +224,29 @@ void format_nodemask(const pa_nodemask_t *m, char *buf, size_t len)
     }
 }
 
+static struct mutex ratelimit_lock = MUTEX_INITIALIZER(LOCK_RATELIMIT);
+
+/* fork: a leaf, held across it so that a report in flight in another
+ * thread does not leave it locked in the child. */
+void debug_fork_lock(void)
+{
+    mutex_lock(&ratelimit_lock);
+}
+
+void debug_fork_unlock(void)
+{
+    mutex_unlock(&ratelimit_lock);
+}
+
 /* As the kernel's ___ratelimit with its defaults: 10 reports per 5 s. */
 static bool warn_ratelimit(void)
 {
-    static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
     static time_t begin;
     static int printed, missed;
     bool ok;
     time_t now = time(NULL);
 
-    pthread_mutex_lock(&lock);
+    mutex_lock(&ratelimit_lock);
     if (now - begin >= 5) {
         if (missed)
             fprintf(stderr, "pagealloc: warn_alloc: %d callbacks suppressed\n", missed);
@@ -245,7 +258,7 @@ static bool warn_ratelimit(void)
         printed++;
     else
         missed++;
-    pthread_mutex_unlock(&lock);
+    mutex_unlock(&ratelimit_lock);
     return ok;
 }
 

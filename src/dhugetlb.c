@@ -39,21 +39,17 @@ struct dhugetlb_pool {
 
 bool dhugetlb_active;
 /* resizes, pool creation and destruction, the walker */
-static pthread_mutex_t dhugetlb_mutex = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex dhugetlb_mutex = MUTEX_INITIALIZER(LOCK_DHUGETLB);
 static struct list_head all_pools = { &all_pools, &all_pools };
 
 /* A child forked while another thread held a pool's lock or the mutex
- * would wait forever: only the forking thread exists there. */
-static void dhugetlb_atfork_child(void)
+ * would wait forever: only the forking thread exists there.  (The mutex is
+ * held across allocations, with reclaim and its callbacks: not across fork.) */
+void dhugetlb_fork_child(void)
 {
-    pthread_mutex_init(&dhugetlb_mutex, NULL);
+    mutex_init(&dhugetlb_mutex, LOCK_DHUGETLB, 0);
     for (struct list_head *l = all_pools.next; l != &all_pools; l = l->next)
-        spin_lock_init(&list_entry(l, struct dhugetlb_pool, link)->lock);
-}
-static pthread_once_t dhugetlb_atfork_once = PTHREAD_ONCE_INIT;
-static void dhugetlb_register_atfork(void)
-{
-    pthread_atfork(NULL, NULL, dhugetlb_atfork_child);
+        spin_lock_init(&list_entry(l, struct dhugetlb_pool, link)->lock, LOCK_DHUGETLB_POOL, 0);
 }
 
 static inline struct dhugetlb_pool *memcg_pool(struct pa_memcg *memcg)
@@ -136,7 +132,6 @@ void free_page_to_dhugetlb_pool(struct pa_page *page)
 
 static struct dhugetlb_pool *pool_create(void)
 {
-    pthread_once(&dhugetlb_atfork_once, dhugetlb_register_atfork);
     struct dhugetlb_pool *pool = pa_os_alloc(sizeof(*pool));
     if (!pool)
         return NULL;
@@ -150,7 +145,7 @@ static struct dhugetlb_pool *pool_create(void)
         pa_os_free(pool, sizeof(*pool));
         return NULL;
     }
-    spin_lock_init(&pool->lock);
+    spin_lock_init(&pool->lock, LOCK_DHUGETLB_POOL, 0);
     INIT_LIST_HEAD(&pool->free);
     list_add(&pool->link, &all_pools);
     return pool;
@@ -283,7 +278,7 @@ PA_API int pa_memcg_dhugetlb_resize(struct pa_memcg *memcg, size_t bytes)
     }
     unsigned long target = bytes / BLOCK_BYTES;
     int ret = 0;
-    pthread_mutex_lock(&dhugetlb_mutex);
+    mutex_lock(&dhugetlb_mutex);
     struct dhugetlb_pool *pool = memcg_pool(memcg);
     if (!pool) {
         if (!target)
@@ -305,7 +300,7 @@ PA_API int pa_memcg_dhugetlb_resize(struct pa_memcg *memcg, size_t bytes)
         ret = pool_shrink(pool, pool->nr_blocks - target);
     }
 out:
-    pthread_mutex_unlock(&dhugetlb_mutex);
+    mutex_unlock(&dhugetlb_mutex);
     return ret;
 }
 
@@ -336,11 +331,11 @@ bool dhugetlb_pool_busy(const struct dhugetlb_pool *pool)
 
 void dhugetlb_pool_destroy(struct dhugetlb_pool *pool)
 {
-    pthread_mutex_lock(&dhugetlb_mutex);
+    mutex_lock(&dhugetlb_mutex);
     if (pool->nr_blocks)
         pool_shrink(pool, pool->nr_blocks);
     list_del(&pool->link);
-    pthread_mutex_unlock(&dhugetlb_mutex);
+    mutex_unlock(&dhugetlb_mutex);
     pa_os_free(pool->blocks, pool->blocks_bytes);
     pa_os_free(pool, sizeof(*pool));
 }
@@ -352,7 +347,7 @@ void dhugetlb_pool_destroy(struct dhugetlb_pool *pool)
 int dhugetlb_validate(char *buf, size_t len)
 {
     int errors = 0;
-    pthread_mutex_lock(&dhugetlb_mutex);
+    mutex_lock(&dhugetlb_mutex);
     for (struct list_head *l = all_pools.next; l != &all_pools; l = l->next) {
         struct dhugetlb_pool *pool = list_entry(l, struct dhugetlb_pool, link);
         spin_lock(&pool->lock);
@@ -379,6 +374,6 @@ int dhugetlb_validate(char *buf, size_t len)
                      pool->nr_blocks);
         spin_unlock(&pool->lock);
     }
-    pthread_mutex_unlock(&dhugetlb_mutex);
+    mutex_unlock(&dhugetlb_mutex);
     return errors;
 }

@@ -27,6 +27,8 @@
 
 #include <pagealloc/pagealloc.h>
 
+#include "lockdep.h"
+
 /* ------------------------------------------------------------------ */
 /* Basics                                                              */
 /* ------------------------------------------------------------------ */
@@ -126,27 +128,40 @@ static inline void list_move_tail(struct list_head *e, struct list_head *h) { li
 
 /* Zone and per-CPU locks: a test-and-test-and-set spinlock that yields
  * after a short spin, so a preempted holder on a 2-CPU machine does not
- * burn the other CPU's time slice. */
+ * burn the other CPU's time slice.  Its class and sub-order are for the
+ * lock order checker (lockdep.h). */
 typedef struct {
     atomic_int locked;
+    uint16_t class;
+    uint16_t sub;
 } pa_spinlock_t;
 
 void pa_spin_lock_slow(pa_spinlock_t *l);           /* page_alloc.c */
 
-static inline void spin_lock_init(pa_spinlock_t *l) { atomic_init(&l->locked, 0); }
+static inline void spin_lock_init(pa_spinlock_t *l, enum lock_class c, unsigned int sub)
+{
+    atomic_init(&l->locked, 0);
+    l->class = (uint16_t)c;
+    l->sub = (uint16_t)sub;
+}
 static inline bool spin_trylock(pa_spinlock_t *l)
 {
-    return atomic_load_explicit(&l->locked, memory_order_relaxed) == 0 &&
-           !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire);
+    bool ok = atomic_load_explicit(&l->locked, memory_order_relaxed) == 0 &&
+              !atomic_exchange_explicit(&l->locked, 1, memory_order_acquire);
+    if (ok)
+        lockdep_acquired_try((enum lock_class)l->class, l->sub);
+    return ok;
 }
 static inline void spin_lock(pa_spinlock_t *l)
 {
+    lockdep_acquire((enum lock_class)l->class, l->sub);
     if (likely(!atomic_exchange_explicit(&l->locked, 1, memory_order_acquire)))
         return;
     pa_spin_lock_slow(l);
 }
 static inline void spin_unlock(pa_spinlock_t *l)
 {
+    lockdep_release((enum lock_class)l->class, l->sub);
     atomic_store_explicit(&l->locked, 0, memory_order_release);
 }
 
@@ -524,7 +539,7 @@ typedef struct pglist_data {
     size_t node_mem_bytes;           /* the node's real memory (or its share) */
     unsigned long nr_sections_online;
     unsigned long backing_pages[PA_NR_BACKINGS]; /* online pages by backing */
-    pthread_mutex_t grow_lock;       /* serialises bringing sections online */
+    struct mutex grow_lock;          /* serialises bringing sections online */
     struct pgdat_reclaim *reclaim;   /* kswapd state: reclaim.c */
     struct pgdat_compact *compact;   /* kcompactd state: compaction.c */
     unsigned long nr_dirty;          /* NR_FILE_DIRTY: pages marked dirty (dirty.c), atomic */
@@ -709,9 +724,6 @@ static inline int numa_node_id(void)
 /* options.c: every getenv and every configuration value               */
 /* ------------------------------------------------------------------ */
 
-/* Where freed order <= 3 (and pageblock-order) pages are cached. */
-enum { PA_PCP_CPU, PA_PCP_THREAD, PA_PCP_OFF };
-
 struct pa_options {
     size_t node_size;                  /* 0: half of each node's memory */
     enum pa_hugepages hugepages;       /* never UNSET after load */
@@ -733,7 +745,7 @@ struct pa_options {
     unsigned int stats_interval_ms;    /* PAGEALLOC_STATS_INTERVAL: publish reports for pagealloc-stat, 0 = off */
     char stats[4096];                  /* "" = off, "stderr", or a path */
     bool prefault;                     /* PAGEALLOC_PREFAULT: populate sections as they come online */
-    unsigned int pcp_mode;             /* PAGEALLOC_PCP: PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF */
+    unsigned int pcp_mode;             /* PAGEALLOC_PCP: enum pa_pcp_mode, never UNSET after load */
     bool mobility_grouping;            /* PAGEALLOC_MOBILITY_GROUPING: off = page_group_by_mobility_disabled */
     bool pcp_magazine;                 /* PAGEALLOC_PCP_MAGAZINE: per-thread order-0 magazines */
     char cma[256];                     /* PAGEALLOC_CMA: "SIZE[@NODE],...", "" = no CMA areas */
@@ -752,6 +764,9 @@ extern struct pa_options pa_opt;
  * the variable and the default used; never fails. */
 void pa_options_load(const struct pa_config *cfg);
 unsigned int pa_options_debug(void);   /* for the shim */
+const char *pa_option_env(size_t i);   /* row i's variable, NULL past the end */
+const char *pa_option_cfg_field(size_t i);  /* row i's pa_config member */
+
 /* "64M", "1G", "4096", "25%": bytes, or a percentage when percent != NULL.
  * 0, or -1 with EINVAL on bad syntax (ERANGE on overflow). */
 int pa_parse_size(const char *s, size_t *bytes, unsigned int *percent);
@@ -884,6 +899,33 @@ void pa_threads_iterate(void (*fn)(struct pa_thread *, void *), void *arg);  /* 
 void pa_threads_fork_child(void (*reap)(struct pa_thread *));
 
 /* ------------------------------------------------------------------ */
+/* fork.c: the one fork handler, and the steps it calls in lock order   */
+/* ------------------------------------------------------------------ */
+
+void pa_fork_init(void);               /* registers it, once */
+void arena_fork_prepare(void);         /* arena.c */
+void pcp_fork_prepare(void);           /* pcp.c */
+void pcp_fork_parent(void);
+void pcp_fork_child(void);
+void reclaim_fork_prepare(void);       /* reclaim.c */
+void reclaim_fork_parent(void);
+void reclaim_fork_child(void);
+void memcg_fork_lock(void);            /* memcg.c */
+void memcg_fork_unlock(void);
+void oom_fork_prepare(void);           /* oom.c */
+void oom_fork_parent(void);
+void oom_fork_child(void);
+void page_owner_fork_lock(void);       /* page_owner.c */
+void page_owner_fork_unlock(void);
+void debug_fork_lock(void);            /* debug.c */
+void debug_fork_unlock(void);
+void page_reporting_fork_child(void);  /* page_reporting.c */
+void compaction_fork_child(void);      /* compaction.c */
+void dhugetlb_fork_child(void);        /* dhugetlb.c */
+void cma_fork_child(void);             /* cma.c */
+void stats_publish_fork_child(void);   /* stats.c */
+
+/* ------------------------------------------------------------------ */
 /* pcp.c                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -967,7 +1009,7 @@ static inline bool rseq_pcp_trylock(struct per_cpu_pages *pcp, int cpu)
 }
 #endif
 
-static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
+static inline bool __pcp_trylock(struct per_cpu_pages *pcp, int cpu)
 {
     if (likely(pcp_lock_kind == PCP_LOCK_RSEQ))
         return rseq_pcp_trylock(pcp, cpu);
@@ -982,8 +1024,16 @@ static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
     return __atomic_load_n(&pcp->locked, __ATOMIC_RELAXED) == 0 &&
            !__atomic_exchange_n(&pcp->locked, 1, __ATOMIC_ACQUIRE);
 }
+static inline bool pcp_trylock(struct per_cpu_pages *pcp, int cpu)
+{
+    bool ok = __pcp_trylock(pcp, cpu);
+    if (ok)
+        lockdep_acquired_try(LOCK_PAGESET, 0);
+    return ok;
+}
 static inline void pcp_unlock(struct per_cpu_pages *pcp)
 {
+    lockdep_release(LOCK_PAGESET, 0);
     __atomic_store_n(&pcp->locked, 0, __ATOMIC_RELEASE);
 }
 

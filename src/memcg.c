@@ -35,7 +35,7 @@ struct pa_memcg {
 _Static_assert(PA_MAX_ORDER <= (int)MEMCG_DATA_ORDER_MASK, "the charged order must fit in memcg_data");
 
 /* create, destroy and attach: rare, and they must agree on nr_attached */
-static pthread_mutex_t memcg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex memcg_lock = MUTEX_INITIALIZER(LOCK_MEMCG);
 /* Thread exit detaches: the key's value is the thread's cgroup. */
 static pthread_key_t memcg_thread_key;
 static pthread_once_t memcg_key_once = PTHREAD_ONCE_INIT;
@@ -45,9 +45,9 @@ static pthread_once_t memcg_key_once = PTHREAD_ONCE_INIT;
 static void memcg_thread_exit(void *arg)
 {
     struct pa_memcg *memcg = arg;
-    pthread_mutex_lock(&memcg_lock);
+    mutex_lock(&memcg_lock);
     memcg->nr_attached--;
-    pthread_mutex_unlock(&memcg_lock);
+    mutex_unlock(&memcg_lock);
 }
 
 static void memcg_make_key(void)
@@ -58,16 +58,20 @@ static void memcg_make_key(void)
     }
 }
 
-/* A forked child: the lock may have been held by a thread that is gone. */
-static void memcg_atfork_child(void)
+/* fork: memcg_lock is a leaf, held across fork so that no count is half-changed. */
+void memcg_fork_lock(void)
 {
-    pthread_mutex_init(&memcg_lock, NULL);
+    mutex_lock(&memcg_lock);
+}
+
+void memcg_fork_unlock(void)
+{
+    mutex_unlock(&memcg_lock);
 }
 
 int pa_memcg_init(void)
 {
     pthread_once(&memcg_key_once, memcg_make_key);
-    pthread_atfork(NULL, NULL, memcg_atfork_child);
     return 0;
 }
 
@@ -122,16 +126,16 @@ PA_API int pa_memcg_destroy(struct pa_memcg *memcg)
         errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&memcg_lock);
+    mutex_lock(&memcg_lock);
     /* charges come only from attached threads: with none attached and
      * nothing charged, nothing can reach this cgroup any more */
     if (memcg->nr_attached || atomic_load(&memcg->usage) ||
         (memcg->dhugetlb && dhugetlb_pool_busy(memcg->dhugetlb))) {
-        pthread_mutex_unlock(&memcg_lock);
+        mutex_unlock(&memcg_lock);
         errno = EBUSY;
         return -1;
     }
-    pthread_mutex_unlock(&memcg_lock);
+    mutex_unlock(&memcg_lock);
     if (memcg->dhugetlb)
         dhugetlb_pool_destroy(memcg->dhugetlb);   /* its blocks go back to the buddy */
     oom_forget_memcg(memcg);
@@ -143,7 +147,7 @@ PA_API int pa_memcg_attach(struct pa_memcg *memcg)
 {
     struct pa_thread *t = pa_thread();
     pthread_once(&memcg_key_once, memcg_make_key);
-    pthread_mutex_lock(&memcg_lock);
+    mutex_lock(&memcg_lock);
     struct pa_memcg *old = t->memcg;
     if (old != memcg) {
         if (memcg)
@@ -153,7 +157,7 @@ PA_API int pa_memcg_attach(struct pa_memcg *memcg)
         t->memcg = memcg;
         pthread_setspecific(memcg_thread_key, memcg);
     }
-    pthread_mutex_unlock(&memcg_lock);
+    mutex_unlock(&memcg_lock);
     return 0;
 }
 

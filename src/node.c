@@ -52,7 +52,7 @@ static void zone_init(pg_data_t *pgdat, enum pa_zone_type zid, unsigned long sta
     z->present_pages = pages;
     z->managed_pages = pages;
     z->online_end_pfn = start;
-    spin_lock_init(&z->lock);
+    spin_lock_init(&z->lock, LOCK_ZONE, (unsigned int)pgdat->node_id * MAX_NR_ZONES + zid);
     for (int o = 0; o < NR_PAGE_ORDERS; o++)
         for (int mt = 0; mt < MIGRATE_TYPES; mt++)
             INIT_LIST_HEAD(&z->free_area[o].free_list[mt]);
@@ -144,7 +144,7 @@ int pa_nodes_init(const struct pa_os_topology *t)
         pgdat->node_id = nid;
         pgdat->phys_node = pa_mm.emulated ? t->node_id[0] : t->node_id[nid];
         pgdat->node_mem_bytes = pa_mm.emulated ? total / (size_t)n : t->node_mem[nid];
-        pthread_mutex_init(&pgdat->grow_lock, NULL);
+        mutex_init(&pgdat->grow_lock, LOCK_GROW, (unsigned int)nid);
 
         size_t limit = pa_opt.node_size ? pa_opt.node_size : pgdat->node_mem_bytes / 2;
         unsigned long node_pages = ALIGN_DOWN((unsigned long)(limit >> PAGE_SHIFT), MAX_ORDER_NR_PAGES);

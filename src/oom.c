@@ -68,13 +68,13 @@ struct oom_entry {
     int seen_adj;
 };
 
-static pthread_mutex_t oom_registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex oom_registry_lock = MUTEX_INITIALIZER(LOCK_OOM_REGISTRY);
 static pthread_cond_t oom_registry_cond = PTHREAD_COND_INITIALIZER;
 static struct list_head oom_clients = {&oom_clients, &oom_clients};
 static int oom_next_index = 1;
 
 /* One OOM kill at a time (the kernel's oom_lock). */
-static pthread_mutex_t oom_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex oom_lock = MUTEX_INITIALIZER(LOCK_OOM);
 static unsigned long oom_seq;                   /* selections so far; under oom_lock */
 static time_t oom_report_window;                /* rate limit; under oom_lock */
 static int oom_report_count;
@@ -85,12 +85,25 @@ static __thread bool oom_lock_owner;
 /* memcg.c: the cgroup's name for the report; oom.c: a destroyed cgroup's
  * clients become global ones.  (Shared between the two files only.) */
 
+/* fork: the registry lock (a leaf) is held across fork, so the client list
+ * is whole in the child.  oom_lock is not: it is held across the clients'
+ * callbacks and the wait for a victim (seconds). */
+void oom_fork_prepare(void)
+{
+    mutex_lock(&oom_registry_lock);
+}
+
+void oom_fork_parent(void)
+{
+    mutex_unlock(&oom_registry_lock);
+}
+
 /* In a forked child only the forking thread exists: a kill or an rss_pages
  * call another thread had in progress is gone, and so is its lock. */
-static void oom_atfork_child(void)
+void oom_fork_child(void)
 {
-    pthread_mutex_init(&oom_lock, NULL);
-    pthread_mutex_init(&oom_registry_lock, NULL);
+    mutex_unlock(&oom_registry_lock);
+    mutex_init(&oom_lock, LOCK_OOM, 0);
     pthread_cond_init(&oom_registry_cond, NULL);
     struct list_head *pos;
     list_for_each(pos, &oom_clients)
@@ -99,8 +112,7 @@ static void oom_atfork_child(void)
 
 int pa_oom_init(void)
 {
-    /* everything else is statically initialised; nothing to do until a client registers */
-    pthread_atfork(NULL, NULL, oom_atfork_child);
+    /* statically initialised; nothing to do until a client registers */
     return 0;
 }
 
@@ -137,16 +149,16 @@ PA_API int pa_oom_register(struct pa_oom_client *c)
     struct pa_thread *t = pa_current_thread;
     e->client = c;
     e->memcg = t ? t->memcg : NULL;
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     if (find_entry(c)) {
-        pthread_mutex_unlock(&oom_registry_lock);
+        mutex_unlock(&oom_registry_lock);
         pa_os_free(e, sizeof(*e));
         errno = EINVAL;
         return -1;
     }
     e->index = oom_next_index++;
     list_add_tail(&e->list, &oom_clients);
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
     return 0;
 }
 
@@ -165,20 +177,20 @@ PA_API int pa_oom_unregister(struct pa_oom_client *c)
         errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     struct oom_entry *e = find_entry(c);
     if (!e) {
-        pthread_mutex_unlock(&oom_registry_lock);
+        mutex_unlock(&oom_registry_lock);
         errno = EINVAL;
         return -1;
     }
     list_del(&e->list);
     e->dead = true;
     while (e->in_call && !oom_lock_owner)
-        pthread_cond_wait(&oom_registry_cond, &oom_registry_lock);
+        mutex_cond_wait(&oom_registry_cond, &oom_registry_lock);
     if (!e->held)
         to_free = e;
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
     if (to_free)
         pa_os_free(to_free, sizeof(*to_free));
     return 0;
@@ -189,22 +201,22 @@ PA_API int pa_oom_unregister(struct pa_oom_client *c)
 void oom_forget_memcg(struct pa_memcg *memcg)
 {
     struct list_head *pos;
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     list_for_each(pos, &oom_clients) {
         struct oom_entry *e = list_entry(pos, struct oom_entry, list);
         if (e->memcg == memcg)
             e->memcg = NULL;
     }
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
 }
 
 /* The OOM thread lets go of an entry; a dead one is freed here. */
 static void oom_entry_put(struct oom_entry *e)
 {
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     e->held = false;
     bool dead = e->dead;
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
     if (dead)
         pa_os_free(e, sizeof(*e));
 }
@@ -218,7 +230,7 @@ static struct oom_entry *oom_next_candidate(int after, const struct oom_control 
 {
     struct list_head *pos;
     struct oom_entry *found = NULL;
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     list_for_each(pos, &oom_clients) {
         struct oom_entry *e = list_entry(pos, struct oom_entry, list);
         if (e->index <= after)
@@ -229,7 +241,7 @@ static struct oom_entry *oom_next_candidate(int after, const struct oom_control 
         found = e;
         break;
     }
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
     return found;
 }
 
@@ -237,9 +249,9 @@ static struct oom_entry *oom_next_candidate(int after, const struct oom_control 
  * unregistered meanwhile. */
 static bool oom_call_rss(struct oom_entry *e, unsigned long *rss, int *adj)
 {
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     if (e->dead) {
-        pthread_mutex_unlock(&oom_registry_lock);
+        mutex_unlock(&oom_registry_lock);
         return false;
     }
     e->in_call = true;
@@ -249,14 +261,14 @@ static bool oom_call_rss(struct oom_entry *e, unsigned long *rss, int *adj)
         int a = c->oom_score_adj;
         *adj = a < OOM_SCORE_ADJ_MIN ? OOM_SCORE_ADJ_MIN : a > OOM_SCORE_ADJ_MAX ? OOM_SCORE_ADJ_MAX : a;
     }
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
 
     *rss = c->rss_pages(c);
 
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     e->in_call = false;
     pthread_cond_broadcast(&oom_registry_cond);
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
     return true;
 }
 
@@ -371,9 +383,9 @@ static enum oom_select select_bad_process(struct oom_control *oc, struct oom_ent
         e->seen_seq = oom_seq;
         e->seen_rss = rss;
         e->seen_adj = adj;
-        pthread_mutex_lock(&oom_registry_lock);
+        mutex_lock(&oom_registry_lock);
         uint8_t state = e->dead ? OOM_SKIP : e->state;
-        pthread_mutex_unlock(&oom_registry_lock);
+        mutex_unlock(&oom_registry_lock);
         if (state == OOM_VICTIM) {
             if (*chosen)
                 oom_entry_put(*chosen);
@@ -458,7 +470,7 @@ static void dump_header(const struct oom_control *oc, enum oom_constraint constr
     fprintf(stderr, "Clients state (memory values in pages):\n");
     fprintf(stderr, "[  pid  ]      rss oom_score_adj name\n");
     struct list_head *pos;
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     list_for_each(pos, &oom_clients) {
         const struct oom_entry *e = list_entry(pos, struct oom_entry, list);
         if (e->seen_seq != oom_seq)
@@ -469,7 +481,7 @@ static void dump_header(const struct oom_control *oc, enum oom_constraint constr
         fprintf(stderr, "oom-kill:constraint=%s,nodemask=%s,oom_memcg=%s,task=%s,pid=%d\n",
                 oom_constraint_text[constraint], nodes, oc->memcg ? memcg_name(oc->memcg) : "/",
                 client_name(victim->client), victim->index);
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
 }
 
 /* check_panic_on_oom: PAGEALLOC_PANIC_ON_OOM acts as the sysctl's value 1,
@@ -534,12 +546,12 @@ static void oom_kill_process(struct oom_control *oc, enum oom_constraint constra
 
     if (report)
         dump_header(oc, constraint, victim);
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     snprintf(name, sizeof(name), "%s", client_name(victim->client));
     struct pa_oom_client *c = victim->dead ? NULL : victim->client;
     if (c)
         victim->state = OOM_VICTIM;
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
     if (!c)
         return;   /* unregistered since the selection: it gave its memory back itself */
 
@@ -552,11 +564,11 @@ static void oom_kill_process(struct oom_control *oc, enum oom_constraint constra
             rss << (PAGE_SHIFT - 10), adj);
 
     bool reaped = oom_reap(oc, victim, rss, free_before, usage_before);
-    pthread_mutex_lock(&oom_registry_lock);
+    mutex_lock(&oom_registry_lock);
     /* a client lives on after giving its memory back, and may be chosen
      * again once it has grown; one that did not give it back is skipped */
     victim->state = reaped ? OOM_NOT_VICTIM : OOM_SKIP;
-    pthread_mutex_unlock(&oom_registry_lock);
+    mutex_unlock(&oom_registry_lock);
     if (!reaped)
         fprintf(stderr, "oom_reaper: client %d (%s) did not give its memory back within %ld ms; "
                         "it will not be chosen again\n", victim->index, name, OOM_REAP_TIMEOUT_NS / 1000000);
@@ -586,11 +598,11 @@ bool out_of_memory(struct oom_control *oc)
         usleep(1000);
         return true;
     }
-    if (pthread_mutex_trylock(&oom_lock) != 0) {
+    if (!mutex_trylock(&oom_lock)) {
         /* another kill is in progress: wait for it, then let the caller
          * retry its allocation (__alloc_pages_may_oom's trylock) */
-        pthread_mutex_lock(&oom_lock);
-        pthread_mutex_unlock(&oom_lock);
+        mutex_lock(&oom_lock);
+        mutex_unlock(&oom_lock);
         return true;
     }
     oom_lock_owner = true;
@@ -621,6 +633,6 @@ bool out_of_memory(struct oom_control *oc)
         break;
     }
     oom_lock_owner = false;
-    pthread_mutex_unlock(&oom_lock);
+    mutex_unlock(&oom_lock);
     return progress;
 }

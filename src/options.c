@@ -9,6 +9,11 @@
  *
  *     built-in defaults  <  environment  <  fields set in struct pa_config
  *
+ * A field is set when it differs from its unset value: 0 (NULL, false) in
+ * a config zeroed by hand (size 0), the default pa_config_init_size wrote
+ * in one it filled.  Only the fields the caller's size covers are read, so
+ * the struct can grow at its end.
+ *
  * This is the only file that reads the environment (docs/environment.md
  * lists the variables).  A bad value never aborts and is never applied in
  * part: it gets one line on stderr naming the variable, the value, why it
@@ -19,6 +24,8 @@
  * is ignored entirely, as secure_getenv() would, and nothing is printed.
  */
 #include "internal.h"
+#include "option_list.h"
+#include "shim_options.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -283,7 +290,8 @@ typedef const char *ctype_CT_STR;
     .opt_size = sizeof(((struct pa_options *)0)->member), .opt_type = ct
 #define CFG(member, ct)                                                  \
     .cfg_field = #member,                                                \
-    .cfg_off = CHECKED_OFFSET(struct pa_config, member, ct), .cfg_type = ct
+    .cfg_off = CHECKED_OFFSET(struct pa_config, member, ct),             \
+    .cfg_size = sizeof(((struct pa_config *)0)->member), .cfg_type = ct
 
 struct option_word {
     const char *word;
@@ -297,8 +305,8 @@ struct option_desc {
     size_t opt_off, opt_size;        /* member of struct pa_options */
     enum ctype opt_type;
     size_t percent_off;              /* OPT_SIZE_OR_PERCENT: the percent member of pa_options */
-    const char *cfg_field;           /* member of struct pa_config, or NULL */
-    size_t cfg_off;
+    const char *cfg_field;           /* member of struct pa_config */
+    size_t cfg_off, cfg_size;
     enum ctype cfg_type;
     const char *cfg_percent_field;   /* OPT_SIZE_OR_PERCENT: the percent member of pa_config */
     size_t cfg_percent_off;
@@ -336,6 +344,7 @@ static const struct option_word debug_words[] = {
     { "poison", PA_DEBUG_POISON, NULL },
     { "guard", PA_DEBUG_GUARD, NULL },        /* also "guard:N", parsed in option_parse */
     { "owner", PA_DEBUG_OWNER, NULL },
+    { "locks", PA_DEBUG_LOCKS, NULL },
     { "all", PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER, NULL },
     { "off", 0, NULL },
     { "none", 0, NULL },
@@ -363,15 +372,23 @@ static const struct option_word stats_words[] = {
     { NULL, 0, NULL },
 };
 
-static const struct option_desc options[] = {
-    {
+/* options[OPT_<ID>] is PAGEALLOC_<ID>: one row per entry of option_list.h. */
+enum option_id {
+#define OPTION_ID(id) OPT_##id,
+    PA_OPTION_LIST(OPTION_ID)
+#undef OPTION_ID
+    OPT_COUNT
+};
+
+static const struct option_desc options[OPT_COUNT] = {
+    [OPT_NODE_SIZE] = {
         .env = "PAGEALLOC_NODE_SIZE", .kind = OPT_SIZE,
         OPT(node_size, CT_SIZE), CFG(node_size, CT_SIZE),
         .min = NODE_SIZE_MIN, .max = SIZE_MAX, .align = NODE_SIZE_ALIGN,
         .hint = "use a number with K, M, G or T",
         .default_text = "half of each node's memory",
     },
-    {
+    [OPT_HUGEPAGES] = {
         .env = "PAGEALLOC_HUGEPAGES", .kind = OPT_ENUM,
         OPT(hugepages, CT_UINT), CFG(hugepages, CT_UINT),
         .min = PA_HUGEPAGES_AUTO, .max = PA_HUGEPAGES_NONE,
@@ -380,14 +397,14 @@ static const struct option_desc options[] = {
         .range_text = "use PA_HUGEPAGES_AUTO to PA_HUGEPAGES_NONE",
         .default_text = "auto",
     },
-    {
+    [OPT_NUMA_EMULATE] = {
         .env = "PAGEALLOC_NUMA_EMULATE", .kind = OPT_UINT,
         OPT(numa_emulate, CT_INT), CFG(numa_emulate, CT_INT),
         .min = 1, .max = PA_MAX_NUMNODES, .zero_is_off = true, .words = off_words,
         .hint = "use a number of nodes from 1 to " PA_STRINGIFY(PA_MAX_NUMNODES) ", or off",
         .default_text = "off",
     },
-    {
+    [OPT_MOVABLECORE] = {
         .env = "PAGEALLOC_MOVABLECORE", .kind = OPT_SIZE_OR_PERCENT,
         OPT(movablecore, CT_SIZE), CFG(movablecore, CT_SIZE),
         .percent_off = CHECKED_OFFSET(struct pa_options, movablecore_percent, CT_UINT),
@@ -397,21 +414,21 @@ static const struct option_desc options[] = {
         .hint = "use a number with K, M, G or T, or a percentage from 1% to 100%",
         .default_text = "0, no Movable zone",
     },
-    {
+    [OPT_DMA_SIZE] = {
         .env = "PAGEALLOC_DMA_SIZE", .kind = OPT_SIZE,
         OPT(dma_size, CT_SIZE), CFG(dma_size, CT_SIZE),
         .min = 0, .max = SIZE_MAX,
         .hint = "use a number with K, M, G or T",
         .default_text = "16M",
     },
-    {
+    [OPT_DMA32_SIZE] = {
         .env = "PAGEALLOC_DMA32_SIZE", .kind = OPT_SIZE,
         OPT(dma32_size, CT_SIZE), CFG(dma32_size, CT_SIZE),
         .min = 0, .max = 2 * GiB,   /* the zone must fit below 4 GiB */
         .hint = "use a number with K, M, G or T",
         .default_text = "0, no DMA32 zone",
     },
-    {
+    [OPT_POLICY] = {
         /* Only copied here: mempolicy.c parses it and reports its errors. */
         .env = "PAGEALLOC_POLICY", .kind = OPT_STRING,
         OPT(policy, CT_CHARS), CFG(policy, CT_STR),
@@ -419,158 +436,159 @@ static const struct option_desc options[] = {
         .default_text = "default",
         .list = true,
     },
-    {
+    [OPT_CDM_NODES] = {
         /* Only copied here: mempolicy.c parses the node list once nodes exist. */
         .env = "PAGEALLOC_CDM_NODES", .kind = OPT_STRING,
-        OPT(cdm_nodes, CT_CHARS),
+        OPT(cdm_nodes, CT_CHARS), CFG(cdm_nodes, CT_STR),
         .hint = "a node list, e.g. 2-3",
         .default_text = "none",
         .list = true,
     },
-    {
+    [OPT_PANIC_ON_OOM] = {
         .env = "PAGEALLOC_PANIC_ON_OOM", .kind = OPT_BOOL,
-        OPT(panic_on_oom, CT_BOOL),
+        OPT(panic_on_oom, CT_BOOL), CFG(panic_on_oom, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
     },
-    {
+    [OPT_FAIL] = {
         /* Only copied here: page_alloc.c parses it (should_fail_alloc_page). */
         .env = "PAGEALLOC_FAIL", .kind = OPT_STRING,
-        OPT(fail, CT_CHARS),
+        OPT(fail, CT_CHARS), CFG(fail, CT_STR),
         .hint = "e.g. probability=10,interval=1,times=-1,min-order=0,ignore-gfp-wait=0",
         .default_text = "off",
         .list = true,
     },
-    {
+    [OPT_COMPACTION_PROACTIVENESS] = {
         .env = "PAGEALLOC_COMPACTION_PROACTIVENESS", .kind = OPT_UINT,
-        OPT(compaction_proactiveness, CT_UINT),
+        OPT(compaction_proactiveness, CT_UINT), CFG(compaction_proactiveness, CT_UINT),
         .min = 0, .max = 100,
         .hint = "use a number from 0 (off) to 100",
         .default_text = "20",
     },
-    {
+    [OPT_EXTFRAG_THRESHOLD] = {
         .env = "PAGEALLOC_EXTFRAG_THRESHOLD", .kind = OPT_UINT,
-        OPT(extfrag_threshold, CT_UINT),
+        OPT(extfrag_threshold, CT_UINT), CFG(extfrag_threshold, CT_UINT),
         .min = 0, .max = 1000,
         .hint = "use a number from 0 to 1000",
         .default_text = "500",
     },
-    {
+    [OPT_WATERMARK_BOOST_FACTOR] = {
         .env = "PAGEALLOC_WATERMARK_BOOST_FACTOR", .kind = OPT_UINT,
-        OPT(watermark_boost_factor, CT_UINT),
+        OPT(watermark_boost_factor, CT_UINT), CFG(watermark_boost_factor, CT_UINT),
         .min = 0, .max = 1000000,
         .hint = "use a number from 0 (off) to 1000000",
         .default_text = "15000",
     },
-    {
+    [OPT_DEBUG] = {
         .env = "PAGEALLOC_DEBUG", .kind = OPT_DEBUG_LIST,
         OPT(debug, CT_UINT), CFG(debug, CT_UINT),
-        .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER |
+        .max = PA_DEBUG_CHECKS | PA_DEBUG_POISON | PA_DEBUG_GUARD | PA_DEBUG_OWNER | PA_DEBUG_LOCKS |
                PA_DEBUG_GUARD_MINORDER(0xf),
         .words = debug_words,
         .hint = "use checks, poison, guard, guard:N (N = 1 to " PA_STRINGIFY(GUARD_MAX_ORDER)
-                "), owner, all or off, separated by commas",
+                "), owner, locks, all or off, separated by commas",
         .range_text = "use PA_DEBUG_CHECKS, PA_DEBUG_POISON, PA_DEBUG_GUARD (with "
-                      "PA_DEBUG_GUARD_MINORDER(1.." PA_STRINGIFY(GUARD_MAX_ORDER) ")) and PA_DEBUG_OWNER",
+                      "PA_DEBUG_GUARD_MINORDER(1.." PA_STRINGIFY(GUARD_MAX_ORDER) ")), PA_DEBUG_OWNER and PA_DEBUG_LOCKS",
         .default_text = "off",
     },
-    {
+    [OPT_MIN_FREE_KBYTES] = {
         .env = "PAGEALLOC_MIN_FREE_KBYTES", .kind = OPT_UINT,
         OPT(min_free_kbytes, CT_ULONG), CFG(min_free_kbytes, CT_ULONG),
         .min = 1, .max = 1ULL << 30,
         .hint = "use a number of KiB from 1 to 1073741824",
         .default_text = "the kernel's formula",
     },
-    {
+    [OPT_WATERMARK_SCALE_FACTOR] = {
         .env = "PAGEALLOC_WATERMARK_SCALE_FACTOR", .kind = OPT_UINT,
         OPT(watermark_scale_factor, CT_UINT), CFG(watermark_scale_factor, CT_UINT),
         .min = 1, .max = 3000,
         .hint = "use a number from 1 to 3000",
         .default_text = "10",
     },
-    {
+    [OPT_STATS] = {
         .env = "PAGEALLOC_STATS", .kind = OPT_STRING,
         OPT(stats, CT_CHARS), CFG(stats, CT_STR),
         .words = stats_words,
         .hint = "use stderr, off or a file path",
         .default_text = "off",
     },
-    {
+    [OPT_STATS_INTERVAL] = {
         .env = "PAGEALLOC_STATS_INTERVAL", .kind = OPT_UINT,
-        OPT(stats_interval_ms, CT_UINT),
+        OPT(stats_interval_ms, CT_UINT), CFG(stats_interval_ms, CT_UINT),
         .min = 10, .max = 3600000, .zero_is_off = true, .words = off_words,
         .hint = "use milliseconds from 10 to 3600000, or off",
         .default_text = "off",
     },
-    {
+    [OPT_PREFAULT] = {
         .env = "PAGEALLOC_PREFAULT", .kind = OPT_BOOL,
-        OPT(prefault, CT_BOOL),
+        OPT(prefault, CT_BOOL), CFG(prefault, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
     },
-    {
+    [OPT_PCP] = {
         .env = "PAGEALLOC_PCP", .kind = OPT_ENUM,
-        OPT(pcp_mode, CT_UINT),
+        OPT(pcp_mode, CT_UINT), CFG(pcp, CT_UINT),
         .min = PA_PCP_CPU, .max = PA_PCP_OFF,
         .words = pcp_words,
         .hint = "use cpu, thread or off",
+        .range_text = "use PA_PCP_CPU, PA_PCP_THREAD or PA_PCP_OFF",
         .default_text = "cpu",
     },
-    {
+    [OPT_PCP_MAGAZINE] = {
         .env = "PAGEALLOC_PCP_MAGAZINE", .kind = OPT_BOOL,
-        OPT(pcp_magazine, CT_BOOL),
+        OPT(pcp_magazine, CT_BOOL), CFG(pcp_magazine, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "on",
     },
-    {
+    [OPT_MOBILITY_GROUPING] = {
         .env = "PAGEALLOC_MOBILITY_GROUPING", .kind = OPT_BOOL,
-        OPT(mobility_grouping, CT_BOOL),
+        OPT(mobility_grouping, CT_BOOL), CFG(mobility_grouping, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "on",
     },
-    {
+    [OPT_CMA] = {
         /* Only copied here: cma.c parses it once the nodes exist. */
         .env = "PAGEALLOC_CMA", .kind = OPT_STRING,
-        OPT(cma, CT_CHARS),
+        OPT(cma, CT_CHARS), CFG(cma, CT_STR),
         .hint = "SIZE[@NODE],..., e.g. 64M@0",
         .default_text = "none",
         .list = true,
     },
-    {
+    [OPT_DIRTY_RATIO] = {
         .env = "PAGEALLOC_DIRTY_RATIO", .kind = OPT_UINT,
-        OPT(dirty_ratio, CT_UINT),
+        OPT(dirty_ratio, CT_UINT), CFG(dirty_ratio, CT_UINT),
         .min = 0, .max = 100,
         .hint = "use a percentage from 0 to 100",
         .default_text = "20",
     },
-    {
+    [OPT_DYNAMIC_HUGETLB] = {
         .env = "PAGEALLOC_DYNAMIC_HUGETLB", .kind = OPT_BOOL,
-        OPT(dynamic_hugetlb, CT_BOOL),
+        OPT(dynamic_hugetlb, CT_BOOL), CFG(dynamic_hugetlb, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "off",
     },
-    {
+    [OPT_RELEASE] = {
         .env = "PAGEALLOC_RELEASE", .kind = OPT_UINT,
         OPT(release_ms, CT_UINT), CFG(release, CT_STR),
         .min = 0, .max = 3600000, .words = release_words,
         .hint = "use a delay in milliseconds from 0 to 3600000, or off",
         .default_text = "2000",
     },
-    {
+    [OPT_RELEASE_ORDER] = {
         .env = "PAGEALLOC_RELEASE_ORDER", .kind = OPT_UINT,
         OPT(release_order, CT_UINT), CFG(release_order, CT_UINT),
         .min = 0, .max = MAX_ORDER,
         .hint = "use an order from 0 to " PA_STRINGIFY(PA_MAX_ORDER),
         .default_text = "9, the pageblock order",
     },
-    {
+    [OPT_PRESSURE] = {
         .env = "PAGEALLOC_PRESSURE", .kind = OPT_BOOL,
-        OPT(pressure, CT_BOOL),
+        OPT(pressure, CT_BOOL), CFG(pressure, CT_BOOL),
         .words = bool_words,
         .hint = "use yes or no",
         .default_text = "on",
@@ -774,9 +792,10 @@ static int option_check(const struct option_desc *d, struct option_value *v,
     return -1;
 }
 
-static void option_store(const struct option_desc *d, const struct option_value *v)
+/* v into the member of d in *base (pa_opt, or the shim's options). */
+static void option_store(const struct option_desc *d, const struct option_value *v, void *base)
 {
-    char *dst = (char *)&pa_opt + d->opt_off;
+    char *dst = (char *)base + d->opt_off;
 
     switch (d->opt_type) {
     case CT_SIZE:  *(size_t *)(void *)dst = (size_t)v->u; break;
@@ -789,16 +808,27 @@ static void option_store(const struct option_desc *d, const struct option_value 
     case CT_STR:   break;
     }
     if (d->kind == OPT_SIZE_OR_PERCENT)
-        *(unsigned int *)(void *)((char *)&pa_opt + d->percent_off) = v->percent;
+        *(unsigned int *)(void *)((char *)base + d->percent_off) = v->percent;
+}
+
+/* Whether the len bytes of a config member at off differ from their unset
+ * value in `unset`. */
+static bool cfg_member_differs(const struct pa_config *cfg, const struct pa_config *unset,
+                               size_t off, size_t len)
+{
+    return memcmp((const char *)cfg + off, (const char *)unset + off, len) != 0;
 }
 
 /* The cfg member of d as a candidate value, with its name and its value
- * as text for messages.  false when the member is unset (0 or NULL). */
+ * as text for messages.  false when the member is unset: equal to its
+ * value in `unset` (all zero, or what pa_config_init wrote), or an enum at
+ * its _UNSET value. */
 static bool cfg_read(const struct option_desc *d, const struct pa_config *cfg,
-                     struct option_value *v, char *name, size_t namelen,
-                     char *text, size_t textlen)
+                     const struct pa_config *unset, struct option_value *v,
+                     char *name, size_t namelen, char *text, size_t textlen)
 {
     const char *src = (const char *)cfg + d->cfg_off;
+    bool set = cfg_member_differs(cfg, unset, d->cfg_off, d->cfg_size);
 
     memset(v, 0, sizeof(*v));
     snprintf(name, namelen, "pa_config.%s", d->cfg_field);
@@ -806,36 +836,42 @@ static bool cfg_read(const struct option_desc *d, const struct pa_config *cfg,
     case CT_SIZE:
         v->u = *(const size_t *)(const void *)src;
         if (d->kind == OPT_SIZE_OR_PERCENT) {
+            bool percent_set = cfg_member_differs(cfg, unset, d->cfg_percent_off, sizeof(unsigned int));
+
             v->percent = *(const unsigned int *)(const void *)((const char *)cfg + d->cfg_percent_off);
-            if (v->percent != 0 && v->u != 0) {
+            if (percent_set && set) {
                 snprintf(text, textlen, "%llu and pa_config.%s=%u", v->u,
                          d->cfg_percent_field, v->percent);
                 v->conflict = true;
                 return true;
             }
-            if (v->percent != 0) {
+            if (percent_set) {
                 snprintf(name, namelen, "pa_config.%s", d->cfg_percent_field);
                 snprintf(text, textlen, "%u", v->percent);
                 return true;
             }
         }
         snprintf(text, textlen, "%llu", v->u);
-        return v->u != 0;
+        return set;
     case CT_INT: {
         int i = *(const int *)(const void *)src;
 
         snprintf(text, textlen, "%d", i);
         v->u = i < 0 ? ULLONG_MAX : (unsigned long long)i;
-        return i != 0;
+        return set;
     }
     case CT_UINT:
         v->u = *(const unsigned int *)(const void *)src;
         snprintf(text, textlen, d->kind == OPT_DEBUG_LIST ? "0x%llx" : "%llu", v->u);
-        return v->u != 0;
+        return set && !(d->kind == OPT_ENUM && v->u == 0);
     case CT_ULONG:
         v->u = *(const unsigned long *)(const void *)src;
         snprintf(text, textlen, "%llu", v->u);
-        return v->u != 0;
+        return set;
+    case CT_BOOL:
+        v->u = *(const bool *)(const void *)src;
+        snprintf(text, textlen, "%s", v->u ? "true" : "false");
+        return set;
     case CT_STR:
         v->s = *(const char *const *)(const void *)src;
         if (v->s == NULL)
@@ -843,7 +879,6 @@ static bool cfg_read(const struct option_desc *d, const struct pa_config *cfg,
         format_quoted(text, textlen, v->s);
         return true;
     case CT_NONE:
-    case CT_BOOL:
     case CT_CHARS:
         break;
     }
@@ -876,7 +911,10 @@ static void report(const char *name, const char *shown, const char *why,
 /* Loading                                                             */
 /* ------------------------------------------------------------------ */
 
-static void option_load(const struct option_desc *d, const struct pa_config *cfg, bool secure)
+/* Defaults < environment < cfg for the option of row d, stored in *base.
+ * cfg is NULL or covers `covered` bytes; `unset` holds its unset values. */
+static void option_load(const struct option_desc *d, void *base, const struct pa_config *cfg,
+                        size_t covered, const struct pa_config *unset, bool secure)
 {
     struct option_value v;
     char why[256], shown[400], cfg_name[64];
@@ -890,7 +928,7 @@ static void option_load(const struct option_desc *d, const struct pa_config *cfg
     if (env != NULL && env[0] != '\0') {
         if (option_parse(d, env, &v, why, sizeof(why)) == 0 &&
             option_check(d, &v, why, sizeof(why)) == 0) {
-            option_store(d, &v);
+            option_store(d, &v, base);
             env_applied = true;
         } else {
             format_quoted(shown, sizeof(shown), env);
@@ -898,9 +936,11 @@ static void option_load(const struct option_desc *d, const struct pa_config *cfg
         }
     }
 
-    /* struct pa_config: the members that are set. */
-    if (cfg == NULL || d->cfg_field == NULL ||
-        !cfg_read(d, cfg, &v, cfg_name, sizeof(cfg_name), shown, sizeof(shown)))
+    /* struct pa_config: the members that the caller's size covers and
+     * that are set. */
+    if (cfg == NULL || d->cfg_off + d->cfg_size > covered ||
+        (d->kind == OPT_SIZE_OR_PERCENT && d->cfg_percent_off + sizeof(unsigned int) > covered) ||
+        !cfg_read(d, cfg, unset, &v, cfg_name, sizeof(cfg_name), shown, sizeof(shown)))
         return;
     if (v.conflict) {
         snprintf(why, sizeof(why), "both set (set one)");
@@ -911,7 +951,7 @@ static void option_load(const struct option_desc *d, const struct pa_config *cfg
     if (rc == 0)
         rc = option_check(d, &v, why, sizeof(why));
     if (rc == 0) {
-        option_store(d, &v);
+        option_store(d, &v, &pa_opt);
         return;
     }
     if (secure)
@@ -960,18 +1000,88 @@ static void clamp_node_size(const struct pa_config *cfg)
         (void)!write(STDERR_FILENO, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
+/* The end of the last member of the first struct pa_config with a size:
+ * the fields a zero-initialised config (size 0) covers, and the least a
+ * caller's size can be.  Fixed as the struct grows. */
+#define CONFIG_SIZE_FIRST (offsetof(struct pa_config, pressure) + sizeof(bool))
+_Static_assert(CONFIG_SIZE_FIRST <= sizeof(struct pa_config), "the first layout is a prefix");
+
+int pa_config_init_size(struct pa_config *cfg, size_t size)
+{
+    if (cfg == NULL || size < CONFIG_SIZE_FIRST) {
+        errno = EINVAL;
+        return -1;
+    }
+    memset(cfg, 0, size);
+    cfg->size = size;
+    for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+        const struct option_desc *d = &options[i];
+        const char *def = (const char *)&pa_opt_defaults + d->opt_off;
+        char *dst = (char *)cfg + d->cfg_off;
+
+        /* a member of pa_opt's type holds the default as is (the row's
+         * CHECKED_OFFSETs made both that type); a string member starts
+         * NULL, unset; the percent member of movablecore stays 0 */
+        if (d->cfg_type == d->opt_type && d->cfg_off + d->cfg_size <= size)
+            memcpy(dst, def, d->cfg_size);
+    }
+    return 0;
+}
+
+/* How many bytes of *cfg the library may read (0: none), after checking
+ * its size.  A config larger than this library's struct is read up to its
+ * end; fields past it that are set (not zero) are reported as unknown. */
+static size_t config_covered(const struct pa_config *cfg, bool secure)
+{
+    char shown[32], why[160];
+
+    if (cfg == NULL)
+        return 0;
+    if (cfg->size == 0)
+        return CONFIG_SIZE_FIRST;
+    snprintf(shown, sizeof(shown), "%zu", cfg->size);
+    if (cfg->size < CONFIG_SIZE_FIRST) {
+        snprintf(why, sizeof(why), "too small (at least %zu: fill it with pa_config_init)",
+                 (size_t)CONFIG_SIZE_FIRST);
+        if (!secure)
+            report("pa_config.size", shown, why, NULL, "the environment and built-in values for every field");
+        return 0;
+    }
+    if (cfg->size <= sizeof(struct pa_config))
+        return cfg->size;
+    for (size_t i = sizeof(struct pa_config); i < cfg->size; i++) {
+        if (((const unsigned char *)cfg)[i] != 0) {
+            snprintf(why, sizeof(why),
+                     "byte %zu is set, past the %zu bytes of fields this libpagealloc knows "
+                     "(the program's header is newer)", i, sizeof(struct pa_config));
+            if (!secure)
+                report("pa_config.size", shown, why, NULL, "the environment and built-in values for those fields");
+            break;
+        }
+    }
+    return sizeof(struct pa_config);
+}
+
 /* Not thread-safe: pa_init() calls it once under its lock; tests call it
  * directly, and each call starts again from the defaults. */
 void pa_options_load(const struct pa_config *cfg)
 {
     /* secure_getenv() semantics, decided once for the whole table. */
     bool secure = getauxval(AT_SECURE) != 0;
+    size_t covered = config_covered(cfg, secure);
+    /* what "unset" means: 0 in a config filled by hand, the value
+     * pa_config_init gave it in one filled by it */
+    struct pa_config unset;
+
+    memset(&unset, 0, sizeof(unset));
+    if (cfg != NULL && cfg->size != 0)
+        pa_config_init_size(&unset, sizeof(unset));
 
     pa_opt = pa_opt_defaults;
     pa_opt.secure = secure;
     for (size_t i = 0; i < ARRAY_SIZE(options); i++)
-        option_load(&options[i], cfg, secure);
-    clamp_node_size(cfg);
+        option_load(&options[i], &pa_opt, covered != 0 ? cfg : NULL, covered, &unset, secure);
+    clamp_node_size(covered != 0 ? cfg : NULL);
 }
 
 /* The PAGEALLOC_DEBUG flags in force, for the LD_PRELOAD shim (which links
@@ -980,4 +1090,94 @@ void pa_options_load(const struct pa_config *cfg)
 unsigned int pa_options_debug(void)
 {
     return pa_opt.debug;
+}
+
+/* The environment variable of row i of the table (NULL past the end): the
+ * tests check it against option_list.h. */
+const char *pa_option_env(size_t i)
+{
+    return i < ARRAY_SIZE(options) ? options[i].env : NULL;
+}
+
+/* The struct pa_config member of row i (NULL past the end, or for a row
+ * without one): the tests check that every option has one. */
+const char *pa_option_cfg_field(size_t i)
+{
+    return i < ARRAY_SIZE(options) ? options[i].cfg_field : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* The LD_PRELOAD shim's variables                                     */
+/* ------------------------------------------------------------------ */
+
+/* shim_options[OPT_<ID>] is PAGEALLOC_<ID> of PA_SHIM_OPTION_LIST: the same
+ * rows, parser, checks and messages as the library's, stored in a struct
+ * pa_shim_options.  No pa_config field: the shim is configured only by
+ * its environment. */
+enum shim_option_id {
+#define OPTION_ID(id) OPT_##id,
+    PA_SHIM_OPTION_LIST(OPTION_ID)
+#undef OPTION_ID
+    SHIM_OPT_COUNT
+};
+
+#define SHIM_OPT(member, ct)                                             \
+    .opt_off = CHECKED_OFFSET(struct pa_shim_options, member, ct),       \
+    .opt_size = sizeof(((struct pa_shim_options *)0)->member), .opt_type = ct
+
+static const struct pa_shim_options shim_defaults = {
+    .threshold = 64 * 1024,
+    .cache = 32 * MiB,
+    .protect = true,
+    .stats = false,
+};
+
+static const struct option_desc shim_options[SHIM_OPT_COUNT] = {
+    [OPT_SHIM_THRESHOLD] = {
+        .env = "PAGEALLOC_SHIM_THRESHOLD", .kind = OPT_SIZE,
+        SHIM_OPT(threshold, CT_SIZE),
+        .min = 0, .max = PA_SHIM_MAX_SERVED,
+        .hint = "use a number with K, M, G or T",
+        .default_text = "65536",
+    },
+    [OPT_SHIM_CACHE] = {
+        .env = "PAGEALLOC_SHIM_CACHE", .kind = OPT_SIZE,
+        SHIM_OPT(cache, CT_SIZE),
+        .min = 0, .max = 1ULL << 40,
+        .hint = "use a number with K, M, G or T",
+        .default_text = "32M",
+    },
+    [OPT_SHIM_PROTECT] = {
+        .env = "PAGEALLOC_SHIM_PROTECT", .kind = OPT_BOOL,
+        SHIM_OPT(protect, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "yes",
+    },
+    [OPT_SHIM_STATS] = {
+        .env = "PAGEALLOC_SHIM_STATS", .kind = OPT_BOOL,
+        SHIM_OPT(stats, CT_BOOL),
+        .words = bool_words,
+        .hint = "use yes or no",
+        .default_text = "no",
+    },
+};
+
+void pa_shim_options_load(struct pa_shim_options *so)
+{
+    bool secure = getauxval(AT_SECURE) != 0;
+    const char *huge = secure ? NULL : getenv("PAGEALLOC_HUGEPAGES");
+    struct pa_config unset;
+
+    memset(&unset, 0, sizeof(unset));
+    *so = shim_defaults;
+    for (size_t i = 0; i < ARRAY_SIZE(shim_options); i++)
+        option_load(&shim_options[i], so, NULL, 0, &unset, secure);
+    so->hugepages_set = huge != NULL && huge[0] != '\0';
+}
+
+/* Row i of the shim's table, for the tests as pa_option_env. */
+const char *pa_shim_option_env(size_t i)
+{
+    return i < ARRAY_SIZE(shim_options) ? shim_options[i].env : NULL;
 }

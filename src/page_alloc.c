@@ -35,7 +35,7 @@ void pa_spin_lock_slow(pa_spinlock_t *l)
 /* Initialisation                                                      */
 /* ------------------------------------------------------------------ */
 
-static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex init_lock = MUTEX_INITIALIZER(LOCK_INIT);
 
 /* Bytes of the descriptor array: the free fast path's range check
  * (0 until the descriptors exist). */
@@ -56,6 +56,7 @@ static struct pa_os_topology topology;
 static int do_init(const struct pa_config *cfg)
 {
     pa_options_load(cfg);
+    lockdep_init();
     pa_guard_init();   /* before the arenas: guard pages want 4 KiB backing */
     if (pa_os_discover(&topology) != 0 || pa_nodes_init(&topology) != 0 || pa_arena_init() != 0 ||
         pa_mempolicy_init() != 0)
@@ -76,7 +77,7 @@ static int do_init(const struct pa_config *cfg)
         pa_page_owner_init();
     pa_threads_init();
     pa_stats_init();
-    pa_page_reporting_init();   /* after pa_pcp_init: its fork handler runs after pcp's */
+    pa_page_reporting_init();
     return 0;
 }
 
@@ -86,7 +87,7 @@ PA_API int pa_init(const struct pa_config *cfg)
     int state = atomic_load_explicit(&pa_mm.initialized, memory_order_acquire);
     if (likely(state == 2))
         return 0;
-    pthread_mutex_lock(&init_lock);
+    mutex_lock(&init_lock);
     state = atomic_load_explicit(&pa_mm.initialized, memory_order_relaxed);
     if (state == 0) {
         atomic_store_explicit(&pa_mm.initialized, 1, memory_order_relaxed);
@@ -99,7 +100,7 @@ PA_API int pa_init(const struct pa_config *cfg)
         if (state == 2)
             pa_cma_init();
     }
-    pthread_mutex_unlock(&init_lock);
+    mutex_unlock(&init_lock);
     if (state != 2) {
         errno = ENOMEM;
         return -1;
@@ -360,7 +361,7 @@ static struct pa_magazine *mag_to_fill(pa_gfp_t gfp, unsigned int order, unsigne
         t->mag_nid = numa_node_id();
     }
     t->mag_for_gfp[gfp & MAG_GFP_INDEX] = NULL;
-    if (!pcp_magazines_on || !t->mpol_fast || pa_opt.debug || pa_fail_enabled ||
+    if (!pcp_magazines_on || !t->mpol_fast || (pa_opt.debug & ~PA_DEBUG_LOCKS) || pa_fail_enabled ||
         (alloc_flags & (ALLOC_WMARK_MASK | ALLOC_NO_WATERMARKS | ALLOC_RESERVES)) != ALLOC_WMARK_LOW ||
         ac->migratetype >= MIGRATE_PCPTYPES || z != ac->preferred_zoneref->zone || z->node != numa_node_id())
         return NULL;

@@ -52,7 +52,7 @@ static unsigned long nr_owners;
 static struct depot_stack *depot;    /* [DEPOT_MAX]: handles 0 and 1 are reserved */
 static uint32_t *depot_buckets;      /* first handle of each bucket */
 static uint32_t depot_used = 2;
-static pthread_mutex_t depot_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex depot_lock = MUTEX_INITIALIZER(LOCK_DEPOT);
 static __thread int in_page_owner __attribute__((tls_model("initial-exec")));
 
 /*
@@ -98,11 +98,16 @@ static uintptr_t entry_point_of(const void *ret)
 
 static void page_owner_exit_report(void);
 
-/* A child forked while another thread held the depot lock must not wait
- * for a thread that does not exist there. */
-static void depot_atfork_child(void)
+/* fork: depot_lock is a leaf, held across fork so that no stack record is
+ * half-written in the child. */
+void page_owner_fork_lock(void)
 {
-    pthread_mutex_init(&depot_lock, NULL);
+    mutex_lock(&depot_lock);
+}
+
+void page_owner_fork_unlock(void)
+{
+    mutex_unlock(&depot_lock);
 }
 
 void pa_page_owner_init(void)
@@ -128,7 +133,6 @@ void pa_page_owner_init(void)
     backtrace(warm, 2);
     in_page_owner = 0;
     atexit(page_owner_exit_report);
-    pthread_atfork(NULL, NULL, depot_atfork_child);
 }
 
 static uint32_t stack_hash(void *const *frames, int nr)
@@ -181,7 +185,7 @@ static __attribute__((noinline)) uint32_t save_stack(void)
     uint32_t handle = depot_find(bucket, hash, f, n);
     if (handle)
         return handle;
-    pthread_mutex_lock(&depot_lock);
+    mutex_lock(&depot_lock);
     handle = depot_find(bucket, hash, f, n);
     if (!handle && depot_used < DEPOT_MAX) {
         handle = depot_used++;
@@ -192,7 +196,7 @@ static __attribute__((noinline)) uint32_t save_stack(void)
         d->next = depot_buckets[bucket];
         __atomic_store_n(&depot_buckets[bucket], handle, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&depot_lock);
+    mutex_unlock(&depot_lock);
     return handle ? handle : HANDLE_NOSTACK;
 }
 

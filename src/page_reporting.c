@@ -71,19 +71,12 @@ static struct {
     bool enabled;               /* reporting on (else the thread only listens) */
     long urgent_until;          /* monotonic ms: report without delay until then (worker only) */
     bool warned[PA_NR_BACKINGS];/* one message per backing that cannot release */
-    pthread_mutex_t lock;       /* starting the thread */
-} prd = { .kick_fd = -1, .lock = PTHREAD_MUTEX_INITIALIZER };
+    struct mutex lock;          /* starting the thread */
+} prd = { .kick_fd = -1, .lock = MUTEX_INITIALIZER(LOCK_REPORTING) };
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void page_reporting_atfork_child(void);
-static void page_reporting_register_atfork(void)
-{
-    pthread_atfork(NULL, NULL, page_reporting_atfork_child);
-}
 
 void pa_page_reporting_init(void)
 {
-    pthread_once(&atfork_once, page_reporting_register_atfork);
     prd.enabled = pa_opt.release_ms != PA_RELEASE_OFF && !(pa_opt.debug & PA_DEBUG_POISON);
     __atomic_store_n(&page_reporting_order, prd.enabled ? PA_MIN(pa_opt.release_order, MAX_ORDER) : NR_PAGE_ORDERS,
                      __ATOMIC_RELAXED);
@@ -136,7 +129,7 @@ struct report_batch {
 };
 
 /* The worker's batch: a child forked while it was out of the lists puts it
- * back (pa_fork_prepare holds every zone lock, so it is consistent). */
+ * back (pcp_fork_prepare holds every zone lock, so it is consistent). */
 static struct report_batch inflight;
 
 /* The section's backing can give this block back. */
@@ -313,7 +306,7 @@ void page_reporting_start(void)
         __atomic_store_n(&page_reporting_settled, 1, __ATOMIC_RELAXED);
         return;
     }
-    pthread_mutex_lock(&prd.lock);
+    mutex_lock(&prd.lock);
     if (__atomic_load_n(&prd.started, __ATOMIC_RELAXED))
         goto out;
     int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -339,15 +332,15 @@ void page_reporting_start(void)
     __atomic_store_n(&page_reporting_settled, 1, __ATOMIC_RELAXED);
     kick();   /* frees before the thread existed asked already */
 out:
-    pthread_mutex_unlock(&prd.lock);
+    mutex_unlock(&prd.lock);
 }
 
 /* Only the forking thread lives on in the child: no worker, and the
  * eventfd and pressure triggers are the parent's.  A pass that was due
  * stays requested; the worker starts with the child's next section. */
-static void page_reporting_atfork_child(void)
+void page_reporting_fork_child(void)
 {
-    pthread_mutex_init(&prd.lock, NULL);
+    mutex_init(&prd.lock, LOCK_REPORTING, 0);
     int fd = __atomic_exchange_n(&prd.kick_fd, -1, __ATOMIC_RELAXED);
     if (fd >= 0)
         close(fd);

@@ -30,7 +30,7 @@ int pcp_lock_kind = PCP_LOCK_ATOMIC;
 static pthread_t decay_thread;
 atomic_int pcp_decay_started;
 /* serialises remote lockers: the `remote` word has one writer at a time */
-static pthread_mutex_t remote_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex remote_lock = MUTEX_INITIALIZER(LOCK_PCP_REMOTE);
 
 static int nr_cpus_of_node(int nid)
 {
@@ -94,13 +94,9 @@ static int choose_lock_kind(void)
 
 bool pcp_magazines_on;
 
-static void pa_fork_prepare(void);
-static void pa_fork_parent(void);
-static void pa_fork_child(void);
-
 int pa_pcp_init(void)
 {
-    pthread_atfork(pa_fork_prepare, pa_fork_parent, pa_fork_child);
+    pa_fork_init();
     pcp_lock_kind = choose_lock_kind();
 #ifndef __SANITIZE_THREAD__
     /* magazines need the plain expedited membarrier for remote drains */
@@ -143,12 +139,12 @@ struct per_cpu_pages *thread_pcp_slow(struct zone *z)
      * its magazines, which a holder of remote_lock can be waiting for.  On
      * failure this allocation simply goes past the pcp.
      */
-    if (pthread_mutex_trylock(&remote_lock) != 0)
+    if (!mutex_trylock(&remote_lock))
         goto fail;
     if (arr)
         __atomic_store_n(&t->pcp, arr, __ATOMIC_RELEASE);
     __atomic_store_n(&t->pcp[slot], pcp, __ATOMIC_RELEASE);
-    pthread_mutex_unlock(&remote_lock);
+    mutex_unlock(&remote_lock);
     return pcp;
 fail:
     if (pcp)
@@ -166,6 +162,8 @@ fail:
  * Caller holds remote_lock. */
 static void pcp_lock_remote_many(struct per_cpu_pages *const *v, int n)
 {
+    for (int i = 0; i < n; i++)
+        lockdep_acquire(LOCK_PAGESET, 0);
     if (pcp_lock_kind == PCP_LOCK_ATOMIC) {
         for (int i = 0; i < n; i++)
             while (__atomic_exchange_n(&v[i]->locked, 1, __ATOMIC_ACQUIRE))
@@ -185,6 +183,7 @@ static void pcp_lock_remote_many(struct per_cpu_pages *const *v, int n)
 static void pcp_unlock_remote_many(struct per_cpu_pages *const *v, int n)
 {
     for (int i = 0; i < n; i++) {
+        lockdep_release(LOCK_PAGESET, 0);
         if (pcp_lock_kind == PCP_LOCK_ATOMIC)
             __atomic_store_n(&v[i]->locked, 0, __ATOMIC_RELEASE);
         else
@@ -514,6 +513,7 @@ void mag_flush_all(struct pa_thread *t)
 /* Hold thread t out of its magazines (t is not the caller). */
 static void mag_lock_remote(struct pa_thread *t)
 {
+    lockdep_acquire(LOCK_MAGAZINE, 0);
     __atomic_store_n(&t->mag_drain, 1, __ATOMIC_RELAXED);
     pa_os_membarrier(false);
     while (__atomic_load_n(&t->mag_busy, __ATOMIC_ACQUIRE))
@@ -522,6 +522,7 @@ static void mag_lock_remote(struct pa_thread *t)
 
 static void mag_unlock_remote(struct pa_thread *t)
 {
+    lockdep_release(LOCK_MAGAZINE, 0);
     __atomic_store_n(&t->mag_drain, 0, __ATOMIC_RELEASE);
 }
 
@@ -564,9 +565,9 @@ static void walk_thread_mags(struct pa_thread *t, void *arg)
 void pa_mag_walk(void (*fn)(struct pa_thread *, void *), void *arg)
 {
     struct mag_walk_arg a = {fn, arg};
-    pthread_mutex_lock(&remote_lock);
+    mutex_lock(&remote_lock);
     pa_for_each_thread(walk_thread_mags, &a);
-    pthread_mutex_unlock(&remote_lock);
+    mutex_unlock(&remote_lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -601,7 +602,7 @@ static void for_each_pageset(struct zone *zone, bool decay)
     struct drain_arg a = {.zone = zone, .decay = decay};
     struct per_cpu_pages *v[PA_MAX_CPUS];
 
-    pthread_mutex_lock(&remote_lock);
+    mutex_lock(&remote_lock);
     /* magazines first: mag_release puts their pages in the buddy directly */
     if (!decay && pcp_magazines_on)
         pa_for_each_thread(drain_thread_mags, NULL);
@@ -615,7 +616,7 @@ static void for_each_pageset(struct zone *zone, bool decay)
             drain_or_decay(z, v, pa_mm.nr_cpus, decay);
         }
     pa_for_each_thread(drain_thread_pcps, &a);
-    pthread_mutex_unlock(&remote_lock);
+    mutex_unlock(&remote_lock);
 }
 
 struct walk_arg {
@@ -642,7 +643,7 @@ static void walk_thread_pcps(struct pa_thread *t, void *arg)
 void pa_pcp_walk(struct zone *z, void (*fn)(struct zone *, struct per_cpu_pages *, void *), void *arg)
 {
     struct walk_arg a = {z, fn, arg};
-    pthread_mutex_lock(&remote_lock);
+    mutex_lock(&remote_lock);
     if (z->per_cpu_pageset) {
         for (int cpu = 0; cpu < pa_mm.nr_cpus; cpu++) {
             struct per_cpu_pages *pcp = &z->per_cpu_pageset[cpu];
@@ -652,7 +653,7 @@ void pa_pcp_walk(struct zone *z, void (*fn)(struct zone *, struct per_cpu_pages 
         }
     }
     pa_for_each_thread(walk_thread_pcps, &a);
-    pthread_mutex_unlock(&remote_lock);
+    mutex_unlock(&remote_lock);
 }
 
 /* Every pageset of z (or of every zone): before reclaim, compaction, OOM,
@@ -679,9 +680,9 @@ void drain_local_pages(struct zone *zone)
                 continue;
             struct per_cpu_pages *pcp = this_pcp(z, pa_cpu_id());
             if (pcp) {
-                pthread_mutex_lock(&remote_lock);
+                mutex_lock(&remote_lock);
                 drain_or_decay(z, &pcp, 1, false);
-                pthread_mutex_unlock(&remote_lock);
+                mutex_unlock(&remote_lock);
             }
         }
 }
@@ -696,9 +697,9 @@ void pcp_thread_exit(struct pa_thread *t)
                                 sizeof(struct pa_magazine));
     t->mags = NULL;
     t->free_mags = NULL;
-    pthread_mutex_lock(&remote_lock);
+    mutex_lock(&remote_lock);
     drain_thread_pcps(t, &a);
-    pthread_mutex_unlock(&remote_lock);
+    mutex_unlock(&remote_lock);
     if (t->pcp) {
         for (size_t i = 0; i < (size_t)pa_mm.nr_nodes * MAX_NR_ZONES; i++)
             pa_os_free(t->pcp[i], sizeof(struct per_cpu_pages));
@@ -782,21 +783,23 @@ static void *decay_main(void *arg)
 /* ------------------------------------------------------------------ */
 
 /*
- * Before fork, every other thread is held out of its magazines and every
- * pageset is locked from outside, then the grow and zone locks are taken
- * (the order the allocator itself nests them in: pageset, grow, zone).  So
+ * The pcp's steps of the fork handler (fork.c).  Before fork, remote_lock
+ * and the thread registry are taken, every other thread is held out of its
+ * magazines and every pageset is locked from outside, then the grow and
+ * zone locks are taken (the order of docs/locking.md).  So
  * the child starts from consistent lists: it resets the locks, gives the
  * caches of the threads that did not survive fork back to the buddy, and
  * forgets those threads.  The parent just lets go.
  */
 static bool fork_locked;
 /* pa_pcp_start_decay's: a thread starting the worker at fork time leaves it held */
-static pthread_mutex_t decay_start_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex decay_start_lock = MUTEX_INITIALIZER(LOCK_DECAY_START);
 
 static void fork_hold_thread(struct pa_thread *t, void *arg)
 {
     bool *any = arg;
     if (t != pa_current_thread && __atomic_load_n(&t->mags, __ATOMIC_ACQUIRE)) {
+        lockdep_acquire(LOCK_MAGAZINE, 0);
         __atomic_store_n(&t->mag_drain, 1, __ATOMIC_RELAXED);
         *any = true;
     }
@@ -844,13 +847,13 @@ static void for_each_zone_pagesets(bool lock)
         }
 }
 
-static void pa_fork_prepare(void)
+void pcp_fork_prepare(void)
 {
     fork_locked = pa_initialized();
     if (!fork_locked)
         return;
     bool any = false;
-    pthread_mutex_lock(&remote_lock);
+    mutex_lock(&remote_lock);
     pa_threads_lock();
     pa_threads_iterate(fork_hold_thread, &any);
     if (any)
@@ -858,13 +861,13 @@ static void pa_fork_prepare(void)
     pa_threads_iterate(fork_wait_thread, NULL);
     for_each_zone_pagesets(true);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
-        pthread_mutex_lock(&NODE_DATA(nid)->grow_lock);
+        mutex_lock(&NODE_DATA(nid)->grow_lock);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         for (int zid = 0; zid < MAX_NR_ZONES; zid++)
             spin_lock(&NODE_DATA(nid)->node_zones[zid].lock);
 }
 
-static void pa_fork_parent(void)
+void pcp_fork_parent(void)
 {
     if (!fork_locked)
         return;
@@ -872,11 +875,12 @@ static void pa_fork_parent(void)
         for (int zid = MAX_NR_ZONES - 1; zid >= 0; zid--)
             spin_unlock(&NODE_DATA(nid)->node_zones[zid].lock);
     for (int nid = pa_mm.nr_nodes - 1; nid >= 0; nid--)
-        pthread_mutex_unlock(&NODE_DATA(nid)->grow_lock);
+        mutex_unlock(&NODE_DATA(nid)->grow_lock);
     for_each_zone_pagesets(false);
     pa_threads_iterate(fork_release_thread, NULL);
+    lockdep_forget_class(LOCK_MAGAZINE);
     pa_threads_unlock();
-    pthread_mutex_unlock(&remote_lock);
+    mutex_unlock(&remote_lock);
 }
 
 /* A thread that did not survive fork: its caches back to the buddy. */
@@ -904,24 +908,26 @@ static void fork_reap_thread(struct pa_thread *t)
     t->free_mags = NULL;
 }
 
-static void pa_fork_child(void)
+void pcp_fork_child(void)
 {
     if (!fork_locked)
         return;
-    /* the mutexes pa_fork_prepare took belong to this thread: unlocked, not
+    /* the mutexes pcp_fork_prepare took belong to this thread: unlocked, not
      * reinitialised, so a checker (TSan) sees them released */
-    pthread_mutex_unlock(&remote_lock);
+    mutex_unlock(&remote_lock);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
-        pthread_mutex_unlock(&NODE_DATA(nid)->grow_lock);
+        mutex_unlock(&NODE_DATA(nid)->grow_lock);
         for (int zid = 0; zid < MAX_NR_ZONES; zid++) {
             struct zone *z = &NODE_DATA(nid)->node_zones[zid];
-            spin_lock_init(&z->lock);
+            spin_unlock(&z->lock);
             for (int cpu = 0; z->per_cpu_pageset && cpu < pa_mm.nr_cpus; cpu++) {
                 z->per_cpu_pageset[cpu].locked = 0;
                 z->per_cpu_pageset[cpu].remote = 0;
             }
         }
     }
+    lockdep_forget_class(LOCK_PAGESET);
+    lockdep_forget_class(LOCK_MAGAZINE);
     /* membarrier registration belongs to the parent's mm */
     if (pcp_lock_kind != PCP_LOCK_ATOMIC &&
         pa_os_membarrier_register(pcp_lock_kind == PCP_LOCK_RSEQ) != 0)
@@ -930,7 +936,7 @@ static void pa_fork_child(void)
         pcp_magazines_on = false;
     pa_threads_fork_child(fork_reap_thread);
     /* the decay thread is gone: a new one starts on the next free */
-    pthread_mutex_init(&decay_start_lock, NULL);
+    mutex_init(&decay_start_lock, LOCK_DECAY_START, 0);
     atomic_store(&pcp_decay_started, 0);
 }
 
@@ -938,7 +944,7 @@ static void pa_fork_child(void)
  * frees (or the shim before main) never gets an extra thread. */
 void pa_pcp_start_decay(void)
 {
-    pthread_mutex_lock(&decay_start_lock);
+    mutex_lock(&decay_start_lock);
     if (!atomic_load(&pcp_decay_started)) {
         pthread_attr_t attr;
         sigset_t all, old;
@@ -953,5 +959,5 @@ void pa_pcp_start_decay(void)
         pthread_attr_destroy(&attr);
         atomic_store(&pcp_decay_started, 1);
     }
-    pthread_mutex_unlock(&decay_start_lock);
+    mutex_unlock(&decay_start_lock);
 }

@@ -58,12 +58,10 @@ struct shrinker_impl {
     char name[];
 };
 
-static pthread_mutex_t shrinker_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex shrinker_lock = MUTEX_INITIALIZER(LOCK_SHRINKER);
 static pthread_cond_t shrinker_idle = PTHREAD_COND_INITIALIZER;   /* nr_running dropped to 0 */
 static struct list_head shrinker_list = {&shrinker_list, &shrinker_list};
 
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-static void reclaim_register_atfork(void);
 
 static inline struct shrinker_impl *to_impl(struct pa_shrinker *s)
 {
@@ -84,7 +82,7 @@ PA_API struct pa_shrinker *pa_shrinker_alloc(unsigned int flags, const char *nam
         errno = EINVAL;
         return NULL;
     }
-    pthread_once(&atfork_once, reclaim_register_atfork);
+    pa_fork_init();   /* a shrinker may come before pa_init */
     if (!name)
         name = "";
     size_t len = strlen(name);
@@ -112,16 +110,16 @@ PA_API void pa_shrinker_register(struct pa_shrinker *s)
         errno = EINVAL;
         return;
     }
-    pthread_mutex_lock(&shrinker_lock);
+    mutex_lock(&shrinker_lock);
     if (si->registered || si->dying) {
-        pthread_mutex_unlock(&shrinker_lock);
+        mutex_unlock(&shrinker_lock);
         errno = EINVAL;
         return;
     }
     list_add_tail(&si->list, &shrinker_list);
     si->registered = true;
     si->on_list = true;
-    pthread_mutex_unlock(&shrinker_lock);
+    mutex_unlock(&shrinker_lock);
     /* a cache to give up under memory pressure: the listener (the page
      * reporting worker) must run even if the program has not freed yet */
     page_reporting_start();
@@ -137,14 +135,14 @@ PA_API void pa_shrinker_free(struct pa_shrinker *s)
             errno = EINVAL;
         return;
     }
-    pthread_mutex_lock(&shrinker_lock);
+    mutex_lock(&shrinker_lock);
     si->dying = true;
     si->registered = false;
     while (si->nr_running > 0)
-        pthread_cond_wait(&shrinker_idle, &shrinker_lock);
+        mutex_cond_wait(&shrinker_idle, &shrinker_lock);
     if (si->on_list)
         list_del(&si->list);   /* only now: walkers holding a reference still follow ->next */
-    pthread_mutex_unlock(&shrinker_lock);
+    mutex_unlock(&shrinker_lock);
     si->magic = 0;
     free(si);
 }
@@ -157,7 +155,7 @@ PA_API void pa_shrinker_free(struct pa_shrinker *s)
  */
 static void for_each_shrinker(struct pa_memcg *memcg, bool (*fn)(struct shrinker_impl *, void *), void *arg)
 {
-    pthread_mutex_lock(&shrinker_lock);
+    mutex_lock(&shrinker_lock);
     struct list_head *pos = shrinker_list.next;
     while (pos != &shrinker_list) {
         struct shrinker_impl *si = list_entry(pos, struct shrinker_impl, list);
@@ -166,16 +164,16 @@ static void for_each_shrinker(struct pa_memcg *memcg, bool (*fn)(struct shrinker
             continue;
         }
         si->nr_running++;
-        pthread_mutex_unlock(&shrinker_lock);
+        mutex_unlock(&shrinker_lock);
         bool more = fn(si, arg);
-        pthread_mutex_lock(&shrinker_lock);
+        mutex_lock(&shrinker_lock);
         pos = pos->next;
         if (si->nr_running > 0 && --si->nr_running == 0 && si->dying)
             pthread_cond_broadcast(&shrinker_idle);
         if (!more)
             break;
     }
-    pthread_mutex_unlock(&shrinker_lock);
+    mutex_unlock(&shrinker_lock);
 }
 
 /*
@@ -563,7 +561,7 @@ enum kswapd_state {
 };
 
 struct pgdat_reclaim {
-    pthread_mutex_t lock;            /* everything below */
+    struct mutex lock;               /* everything below */
     pthread_cond_t wait;             /* kswapd_wait */
     pthread_t thread;
     pg_data_t *pgdat;
@@ -575,7 +573,7 @@ struct pgdat_reclaim {
     int kswapd_failures;             /* passes that freed nothing; atomic */
 };
 
-static pthread_mutex_t reclaim_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex reclaim_init_lock = MUTEX_INITIALIZER(LOCK_RECLAIM_INIT);
 /* The node descriptors live in memory from the OS layer, which a leak
  * checker does not scan: the states are also kept here, so that they stay
  * reachable for the life of the process (they are never freed). */
@@ -584,7 +582,7 @@ static struct pgdat_reclaim *reclaim_states[MAX_NUMNODES];
 static void reclaim_state_init(struct pgdat_reclaim *r)
 {
     pthread_condattr_t ca;
-    pthread_mutex_init(&r->lock, NULL);
+    mutex_init(&r->lock, LOCK_KSWAPD, 0);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&r->wait, &ca);
@@ -594,8 +592,7 @@ static void reclaim_state_init(struct pgdat_reclaim *r)
 int pa_reclaim_init(void)
 {
     int rc = 0;
-    pthread_once(&atfork_once, reclaim_register_atfork);
-    pthread_mutex_lock(&reclaim_init_lock);
+    mutex_lock(&reclaim_init_lock);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
         pg_data_t *pgdat = NODE_DATA(nid);
         if (pgdat->reclaim)
@@ -612,7 +609,7 @@ int pa_reclaim_init(void)
         r->kswapd_highest_zoneidx = MAX_NR_ZONES;
         __atomic_store_n(&pgdat->reclaim, r, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&reclaim_init_lock);
+    mutex_unlock(&reclaim_init_lock);
     return rc;
 }
 
@@ -831,16 +828,16 @@ static void kswapd_try_to_sleep(struct pgdat_reclaim *r, unsigned int alloc_orde
     r->woken = false;
     r->state = KSWAPD_NAPPING;   /* prepare_to_wait: wakers signal from now on */
     if (prepare_kswapd_sleep(r, reclaim_order, highest_zoneidx)) {
-        pthread_mutex_unlock(&r->lock);
+        mutex_unlock(&r->lock);
         /* memory was freed: compaction may succeed where it failed, so the
          * skip hints of zones where its scanners met go */
         reset_isolation_suitable(r->pgdat);
         wakeup_kcompactd(r->pgdat, alloc_order, highest_zoneidx);
-        pthread_mutex_lock(&r->lock);
+        mutex_lock(&r->lock);
         struct timespec deadline;
         deadline_after_ms(&deadline, 100);
         while (!r->woken)
-            if (pthread_cond_timedwait(&r->wait, &r->lock, &deadline) == ETIMEDOUT)
+            if (mutex_cond_timedwait(&r->wait, &r->lock, &deadline) == ETIMEDOUT)
                 break;
         if (r->woken) {
             woken_early = true;
@@ -856,7 +853,7 @@ static void kswapd_try_to_sleep(struct pgdat_reclaim *r, unsigned int alloc_orde
         trace_mm_vmscan_kswapd_sleep(r->pgdat->node_id);
         r->state = KSWAPD_SLEEPING;
         while (!r->woken)
-            pthread_cond_wait(&r->wait, &r->lock);
+            mutex_cond_wait(&r->wait, &r->lock);
     } else {
         count_vm_event(woken_early ? KSWAPD_LOW_WMARK_HIT_QUICKLY : KSWAPD_HIGH_WMARK_HIT_QUICKLY);
     }
@@ -875,7 +872,7 @@ static void *kswapd_main(void *arg)
     bool first = true, again = false;
 
     t->pf_flags |= PF_MEMALLOC | PF_KSWAPD;
-    pthread_mutex_lock(&r->lock);
+    mutex_lock(&r->lock);
     for (;;) {
         if (!again) {
             alloc_order = reclaim_order = r->kswapd_order;
@@ -891,14 +888,14 @@ static void *kswapd_main(void *arg)
         r->kswapd_order = 0;
         r->kswapd_highest_zoneidx = MAX_NR_ZONES;
         r->state = KSWAPD_RUNNING;
-        pthread_mutex_unlock(&r->lock);
+        mutex_unlock(&r->lock);
         trace_mm_vmscan_kswapd_wake(r->pgdat->node_id, highest_zoneidx, alloc_order);
 
         /* a failed high-order balance falls back to order 0; then sleep is
          * judged by the order reclaimed for, kcompactd by the one asked */
         reclaim_order = balance_pgdat(r, alloc_order, highest_zoneidx);
 
-        pthread_mutex_lock(&r->lock);
+        mutex_lock(&r->lock);
         again = reclaim_order < alloc_order;
     }
     return NULL;
@@ -945,20 +942,20 @@ void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest
     order = PA_MIN(order, (unsigned int)MAX_ORDER);
     trace_mm_vmscan_wakeup_kswapd(pgdat->node_id, z->zid, order, gfp);
 
-    pthread_mutex_lock(&r->lock);
+    mutex_lock(&r->lock);
     if (r->kswapd_highest_zoneidx == MAX_NR_ZONES || r->kswapd_highest_zoneidx < highest_zoneidx)
         r->kswapd_highest_zoneidx = highest_zoneidx;
     if (r->kswapd_order < order)
         r->kswapd_order = order;
     /* running: it picks the request up before it sleeps */
     if (r->started && r->state == KSWAPD_RUNNING) {
-        pthread_mutex_unlock(&r->lock);
+        mutex_unlock(&r->lock);
         return;
     }
     /* hopeless node: left to direct reclaim; balanced: maybe only fragmented */
     if (pgdat_hopeless(r) ||
         (pgdat_balanced(pgdat, order, highest_zoneidx) && !pgdat_watermark_boosted(pgdat, highest_zoneidx))) {
-        pthread_mutex_unlock(&r->lock);
+        mutex_unlock(&r->lock);
         if (!(gfp & PA_GFP_DIRECT_RECLAIM))
             wakeup_kcompactd(pgdat, order, highest_zoneidx);
         return;
@@ -969,12 +966,12 @@ void wakeup_kswapd(struct zone *z, pa_gfp_t gfp, unsigned int order, int highest
         r->started = true;
     else
         pthread_cond_signal(&r->wait);
-    pthread_mutex_unlock(&r->lock);
+    mutex_unlock(&r->lock);
 
     if (start && kswapd_run(r) != 0) {
-        pthread_mutex_lock(&r->lock);
+        mutex_lock(&r->lock);
         r->started = false;   /* the next wakeup tries again */
-        pthread_mutex_unlock(&r->lock);
+        mutex_unlock(&r->lock);
     }
 }
 
@@ -1038,9 +1035,9 @@ bool kswapd_sleeping(int nid)
     if (!node_valid(nid) || !pgdat_reclaim(NODE_DATA(nid)))
         return false;
     struct pgdat_reclaim *r = pgdat_reclaim(NODE_DATA(nid));
-    pthread_mutex_lock(&r->lock);
+    mutex_lock(&r->lock);
     bool asleep = r->started && r->state == KSWAPD_SLEEPING;
-    pthread_mutex_unlock(&r->lock);
+    mutex_unlock(&r->lock);
     return asleep;
 }
 
@@ -1050,9 +1047,9 @@ bool kswapd_idle(int nid)
     if (!node_valid(nid) || !pgdat_reclaim(NODE_DATA(nid)))
         return true;
     struct pgdat_reclaim *r = pgdat_reclaim(NODE_DATA(nid));
-    pthread_mutex_lock(&r->lock);
+    mutex_lock(&r->lock);
     bool idle = !r->started || r->state == KSWAPD_SLEEPING;
-    pthread_mutex_unlock(&r->lock);
+    mutex_unlock(&r->lock);
     return idle;
 }
 
@@ -1078,7 +1075,7 @@ struct lru_node {
 
 struct pa_lru {
     unsigned int magic;
-    pthread_mutex_t lock;                /* the lists, counts and PG_lru/PG_active of their pages */
+    struct mutex lock;                   /* the lists, counts and PG_lru/PG_active of their pages */
     pa_lru_evict_fn evict;
     void *private_data;
     struct pa_shrinker *shrinker;
@@ -1131,10 +1128,10 @@ static unsigned long lru_count_objects(struct pa_shrinker *s, struct pa_shrink_c
     struct pa_lru *lru = s->private_data;
     if (sc->nid < 0 || sc->nid >= lru->nr_nodes)
         return 0;
-    pthread_mutex_lock(&lru->lock);
+    mutex_lock(&lru->lock);
     const struct lru_node *ln = &lru->nodes[sc->nid];
     unsigned long n = ln->nr_inactive + ln->nr_active;
-    pthread_mutex_unlock(&lru->lock);
+    mutex_unlock(&lru->lock);
     return n ? n : PA_SHRINK_EMPTY;
 }
 
@@ -1152,7 +1149,7 @@ static unsigned long lru_scan_objects(struct pa_shrinker *s, struct pa_shrink_co
     struct lru_node *ln = &lru->nodes[sc->nid];
     unsigned long scanned = 0, freed = 0;
 
-    pthread_mutex_lock(&lru->lock);
+    mutex_lock(&lru->lock);
     if (inactive_is_low(ln))
         shrink_active_list(ln, sc->nr_to_scan);
     while (scanned < sc->nr_to_scan && ln->nr_inactive) {
@@ -1163,9 +1160,9 @@ static unsigned long lru_scan_objects(struct pa_shrinker *s, struct pa_shrink_co
         ClearPageLRU(page);   /* isolated: pa_lru_del and mark_accessed leave it alone */
         ClearPageReferenced(page);
         page->private = 0;
-        pthread_mutex_unlock(&lru->lock);
+        mutex_unlock(&lru->lock);
         bool gone = lru->evict(lru, page, lru->private_data);
-        pthread_mutex_lock(&lru->lock);
+        mutex_lock(&lru->lock);
         if (gone) {
             freed++;
             continue;
@@ -1177,7 +1174,7 @@ static unsigned long lru_scan_objects(struct pa_shrinker *s, struct pa_shrink_co
         list_add(&page->lru, &ln->inactive);
         ln->nr_inactive++;
     }
-    pthread_mutex_unlock(&lru->lock);
+    mutex_unlock(&lru->lock);
     if (!scanned)
         return PA_SHRINK_STOP;
     sc->nr_scanned = scanned;
@@ -1204,7 +1201,7 @@ PA_API struct pa_lru *pa_lru_create(const char *name, pa_lru_evict_fn evict, voi
         errno = ENOMEM;
         return NULL;
     }
-    pthread_mutex_init(&lru->lock, NULL);
+    mutex_init(&lru->lock, LOCK_LRU, 0);
     lru->magic = LRU_MAGIC;
     lru->evict = evict;
     lru->private_data = private_data;
@@ -1238,7 +1235,7 @@ PA_API void pa_lru_destroy(struct pa_lru *lru)
         return;
     }
     pa_shrinker_free(lru->shrinker);   /* waits for a scan in progress */
-    pthread_mutex_lock(&lru->lock);
+    mutex_lock(&lru->lock);
     for (int nid = 0; nid < lru->nr_nodes; nid++) {
         struct lru_node *ln = &lru->nodes[nid];
         struct list_head *lists[2] = {&ln->inactive, &ln->active};
@@ -1250,8 +1247,8 @@ PA_API void pa_lru_destroy(struct pa_lru *lru)
             }
     }
     lru->magic = 0;
-    pthread_mutex_unlock(&lru->lock);
-    pthread_mutex_destroy(&lru->lock);
+    mutex_unlock(&lru->lock);
+    pthread_mutex_destroy(&lru->lock.m);
     free(lru);
 }
 
@@ -1263,9 +1260,9 @@ PA_API int pa_lru_add(struct pa_lru *lru, struct pa_page *page)
         errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&lru->lock);
+    mutex_lock(&lru->lock);
     if (__atomic_fetch_or(&page->flags, 1UL << PG_lru, __ATOMIC_RELAXED) & (1UL << PG_lru)) {
-        pthread_mutex_unlock(&lru->lock);
+        mutex_unlock(&lru->lock);
         errno = EINVAL;   /* on an LRU already */
         return -1;
     }
@@ -1275,7 +1272,7 @@ PA_API int pa_lru_add(struct pa_lru *lru, struct pa_page *page)
     struct lru_node *ln = &lru->nodes[page->nid];
     list_add(&page->lru, &ln->inactive);
     ln->nr_inactive++;
-    pthread_mutex_unlock(&lru->lock);
+    mutex_unlock(&lru->lock);
     return 0;
 }
 
@@ -1287,7 +1284,7 @@ PA_API void pa_lru_mark_accessed(struct pa_lru *lru, struct pa_page *page)
         errno = EINVAL;
         return;
     }
-    pthread_mutex_lock(&lru->lock);
+    mutex_lock(&lru->lock);
     if (page_on_lru(lru, page)) {
         if (!PageReferenced(page)) {
             SetPageReferenced(page);
@@ -1300,7 +1297,7 @@ PA_API void pa_lru_mark_accessed(struct pa_lru *lru, struct pa_page *page)
             ln->nr_active++;
         }
     }
-    pthread_mutex_unlock(&lru->lock);
+    mutex_unlock(&lru->lock);
 }
 
 PA_API int pa_lru_del(struct pa_lru *lru, struct pa_page *page)
@@ -1309,9 +1306,9 @@ PA_API int pa_lru_del(struct pa_lru *lru, struct pa_page *page)
         errno = EINVAL;
         return -1;
     }
-    pthread_mutex_lock(&lru->lock);
+    mutex_lock(&lru->lock);
     if (!page_on_lru(lru, page)) {
-        pthread_mutex_unlock(&lru->lock);
+        mutex_unlock(&lru->lock);
         errno = EINVAL;
         return -1;
     }
@@ -1322,7 +1319,7 @@ PA_API int pa_lru_del(struct pa_lru *lru, struct pa_page *page)
     else
         ln->nr_inactive--;
     lru_forget_page(page);
-    pthread_mutex_unlock(&lru->lock);
+    mutex_unlock(&lru->lock);
     return 0;
 }
 
@@ -1333,10 +1330,10 @@ PA_API unsigned long pa_lru_size(struct pa_lru *lru, bool active)
         return 0;
     }
     unsigned long n = 0;
-    pthread_mutex_lock(&lru->lock);
+    mutex_lock(&lru->lock);
     for (int nid = 0; nid < lru->nr_nodes; nid++)
         n += active ? lru->nodes[nid].nr_active : lru->nodes[nid].nr_inactive;
-    pthread_mutex_unlock(&lru->lock);
+    mutex_unlock(&lru->lock);
     return n;
 }
 
@@ -1347,18 +1344,18 @@ PA_API unsigned long pa_lru_size(struct pa_lru *lru, bool active)
 /* In the child only the forking thread exists: locks other threads held
  * are void, their calls in progress are gone, and no kswapd runs (a new
  * one starts on the next wakeup). */
-static void reclaim_atfork_child(void)
+void reclaim_fork_child(void)
 {
-    pthread_mutex_unlock(&shrinker_lock);   /* reclaim_atfork_prepare took it in this thread */
+    mutex_unlock(&shrinker_lock);   /* reclaim_fork_prepare took it in this thread */
     pthread_cond_init(&shrinker_idle, NULL);
     struct list_head *pos;
     list_for_each(pos, &shrinker_list) {
         struct shrinker_impl *si = list_entry(pos, struct shrinker_impl, list);
         si->nr_running = 0;
         if (si->pub.scan_objects == lru_scan_objects)
-            pthread_mutex_init(&((struct pa_lru *)si->pub.private_data)->lock, NULL);
+            mutex_init(&((struct pa_lru *)si->pub.private_data)->lock, LOCK_LRU, 0);
     }
-    pthread_mutex_init(&reclaim_init_lock, NULL);
+    mutex_init(&reclaim_init_lock, LOCK_RECLAIM_INIT, 0);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++) {
         struct pgdat_reclaim *r = NODE_DATA(nid) ? NODE_DATA(nid)->reclaim : NULL;
         if (!r)
@@ -1372,17 +1369,12 @@ static void reclaim_atfork_child(void)
 
 /* shrinker_lock is never held across a callback or a zone lock, so holding
  * it across fork is safe: the child's shrinker list is not half-changed. */
-static void reclaim_atfork_prepare(void)
+void reclaim_fork_prepare(void)
 {
-    pthread_mutex_lock(&shrinker_lock);
+    mutex_lock(&shrinker_lock);
 }
 
-static void reclaim_atfork_parent(void)
+void reclaim_fork_parent(void)
 {
-    pthread_mutex_unlock(&shrinker_lock);
-}
-
-static void reclaim_register_atfork(void)
-{
-    pthread_atfork(reclaim_atfork_prepare, reclaim_atfork_parent, reclaim_atfork_child);
+    mutex_unlock(&shrinker_lock);
 }

@@ -750,7 +750,7 @@ static void stats_exit_report(void)
  */
 #define STATS_PUBLISH_DIR "/dev/shm"
 
-static pthread_mutex_t publish_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex publish_lock = MUTEX_INITIALIZER(LOCK_STATS_PUBLISH);
 static bool publish_stopped;         /* under publish_lock: exit has begun */
 static pid_t publish_pid;            /* the pid whose file we own */
 static unsigned long publish_seq;
@@ -808,29 +808,30 @@ static void publish_locked(void)
  * Does nothing unless publication was started by PAGEALLOC_STATS_INTERVAL. */
 void pa_stats_publish(void)
 {
-    pthread_mutex_lock(&publish_lock);
+    mutex_lock(&publish_lock);
     publish_locked();
-    pthread_mutex_unlock(&publish_lock);
+    mutex_unlock(&publish_lock);
 }
 
 static void publish_exit(void)
 {
     char path[64];
 
-    pthread_mutex_lock(&publish_lock);
+    mutex_lock(&publish_lock);
     if (!publish_stopped && getpid() == publish_pid) {
         publish_path(path, sizeof(path), publish_pid);
         unlink(path);
     }
     publish_stopped = true;
-    pthread_mutex_unlock(&publish_lock);
+    mutex_unlock(&publish_lock);
 }
 
 /* A fork child has no publisher thread, and the lock may have been held by
- * it at the fork: start the child with a fresh, unlocked one. */
-static void publish_atfork_child(void)
+ * it at the fork: start the child with a fresh, unlocked one.  (Held across
+ * stdio and every statistics lock: not across fork.) */
+void stats_publish_fork_child(void)
 {
-    pthread_mutex_init(&publish_lock, NULL);
+    mutex_init(&publish_lock, LOCK_STATS_PUBLISH, 0);
 }
 
 static void *publish_thread(void *arg)
@@ -840,9 +841,9 @@ static void *publish_thread(void *arg)
 
     for (;;) {
         pa_stats_publish();
-        pthread_mutex_lock(&publish_lock);
+        mutex_lock(&publish_lock);
         bool stop = publish_stopped;
-        pthread_mutex_unlock(&publish_lock);
+        mutex_unlock(&publish_lock);
         if (stop)
             return NULL;
         nanosleep(&ts, NULL);
@@ -863,7 +864,6 @@ static void stats_publish_start(void)
         fprintf(stderr, "pagealloc: PAGEALLOC_STATS_INTERVAL: cannot register the exit hook\n");
         return;
     }
-    pthread_atfork(NULL, NULL, publish_atfork_child);
     /* The thread takes no signals: they stay with the program's threads. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

@@ -13,7 +13,7 @@
 
 __thread struct pa_thread *pa_current_thread __attribute__((tls_model("initial-exec")));
 
-static pthread_mutex_t threads_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mutex threads_lock = MUTEX_INITIALIZER(LOCK_THREADS);
 static struct pa_thread threads_head = {.next = &threads_head, .prev = &threads_head};
 static unsigned long exited_events[NR_VM_EVENT_ITEMS];
 static unsigned long *exited_numa;       /* [nr_nodes * MAX_NR_ZONES * NUMA items] */
@@ -80,11 +80,11 @@ static void thread_exit(void *arg)
     struct pa_thread *t = arg;
 
     /* unlinked first, so no drain_all_pages walks it while it goes */
-    pthread_mutex_lock(&threads_lock);
+    mutex_lock(&threads_lock);
     t->prev->next = t->next;
     t->next->prev = t->prev;
     fold_counts(t);
-    pthread_mutex_unlock(&threads_lock);
+    mutex_unlock(&threads_lock);
     pcp_thread_exit(t);   /* its cached pages go back to the buddy */
     pa_current_thread = NULL;
     pa_os_free(t, t->alloc_size);
@@ -92,12 +92,12 @@ static void thread_exit(void *arg)
 
 void pa_threads_lock(void)
 {
-    pthread_mutex_lock(&threads_lock);
+    mutex_lock(&threads_lock);
 }
 
 void pa_threads_unlock(void)
 {
-    pthread_mutex_unlock(&threads_lock);
+    mutex_unlock(&threads_lock);
 }
 
 /* With the registry locked by the caller. */
@@ -111,7 +111,7 @@ void pa_threads_iterate(void (*fn)(struct pa_thread *, void *), void *arg)
  * what each one cached; then its counts are kept and it is forgotten. */
 void pa_threads_fork_child(void (*reap)(struct pa_thread *))
 {
-    pthread_mutex_unlock(&threads_lock);   /* taken by pa_fork_prepare in this thread */
+    mutex_unlock(&threads_lock);   /* taken by pcp_fork_prepare in this thread */
     struct pa_thread *self = pa_current_thread;
     for (struct pa_thread *t = threads_head.next, *next; t != &threads_head; t = next) {
         next = t->next;
@@ -127,10 +127,10 @@ void pa_threads_fork_child(void (*reap)(struct pa_thread *))
 
 void pa_for_each_thread(void (*fn)(struct pa_thread *, void *), void *arg)
 {
-    pthread_mutex_lock(&threads_lock);
+    mutex_lock(&threads_lock);
     for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
         fn(t, arg);
-    pthread_mutex_unlock(&threads_lock);
+    mutex_unlock(&threads_lock);
 }
 
 static void make_key(void)
@@ -141,7 +141,7 @@ static void make_key(void)
 void pa_threads_init(void)
 {
     pthread_once(&key_once, make_key);
-    pthread_mutex_lock(&threads_lock);
+    mutex_lock(&threads_lock);
     if (!exited_numa) {
         zone_slots = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES;
         numa_slots = zone_slots * NR_VM_NUMA_EVENT_ITEMS;
@@ -151,7 +151,7 @@ void pa_threads_init(void)
             abort();
         }
     }
-    pthread_mutex_unlock(&threads_lock);
+    mutex_unlock(&threads_lock);
 }
 
 /* First counter update of a thread: needs pa_init done (the node count). */
@@ -168,12 +168,12 @@ struct pa_thread *pa_thread_slow(void)
     t->numa_events = (unsigned long *)(t + 1);
     t->tid = (pid_t)gettid();
     mpol_thread_init(t);
-    pthread_mutex_lock(&threads_lock);
+    mutex_lock(&threads_lock);
     t->next = threads_head.next;
     t->prev = &threads_head;
     threads_head.next->prev = t;
     threads_head.next = t;
-    pthread_mutex_unlock(&threads_lock);
+    mutex_unlock(&threads_lock);
     pa_current_thread = t;
     pthread_setspecific(thread_key, t);
     return t;
@@ -181,11 +181,11 @@ struct pa_thread *pa_thread_slow(void)
 
 unsigned long sum_vm_event(enum vm_event_item item)
 {
-    pthread_mutex_lock(&threads_lock);
+    mutex_lock(&threads_lock);
     unsigned long sum = exited_events[item];
     for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next)
         sum += pa_relaxed_load(&t->vm_events[item]) + mag_vm_event(t, item);
-    pthread_mutex_unlock(&threads_lock);
+    mutex_unlock(&threads_lock);
     return sum;
 }
 
@@ -196,7 +196,7 @@ unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item)
     size_t zs = (size_t)nid * MAX_NR_ZONES + (size_t)zid;
     size_t i = zs * NR_VM_NUMA_EVENT_ITEMS + item;
     bool fast = item == NUMA_HIT || item == NUMA_LOCAL;
-    pthread_mutex_lock(&threads_lock);
+    mutex_lock(&threads_lock);
     unsigned long sum = exited_numa[i];
     for (struct pa_thread *t = threads_head.next; t != &threads_head; t = t->next) {
         sum += pa_relaxed_load(&t->numa_events[i]);
@@ -206,6 +206,6 @@ unsigned long sum_zone_numa_event(int nid, int zid, enum numa_stat_item item)
             sum += pops;
         }
     }
-    pthread_mutex_unlock(&threads_lock);
+    mutex_unlock(&threads_lock);
     return sum;
 }

@@ -19,6 +19,8 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -31,31 +33,37 @@
 
 #include <pagealloc/pagealloc.h>
 
+#include "../src/option_list.h"   /* relative: suites linked without src/ on the path use it too */
+
 #define T_PAGE 4096UL
 
 /* ------------------------------------------------------------------ */
 /* Environment                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Start from a known environment: nothing inherited except what ctest sets
- * for the _nohuge variant (PAGEALLOC_HUGEPAGES), then a small node. */
+/* Start from a known environment: every variable of the options table
+ * unset (src/option_list.h, so a new option is reset too) except
+ * PAGEALLOC_HUGEPAGES, which ctest sets for the _nohuge variant; then a
+ * small node, no reporting worker moving free blocks under tests that
+ * count them (test_page_reporting turns it on), and no reaction to the
+ * machine's memory pressure. */
 static inline void t_env_reset(void)
 {
+#define T_OPTION_ENV(id) "PAGEALLOC_" #id,
     static const char *const vars[] = {
-        "PAGEALLOC_NODE_SIZE", "PAGEALLOC_NUMA_EMULATE", "PAGEALLOC_MOVABLECORE",
-        "PAGEALLOC_DMA_SIZE", "PAGEALLOC_DMA32_SIZE", "PAGEALLOC_POLICY",
-        "PAGEALLOC_DEBUG", "PAGEALLOC_MIN_FREE_KBYTES",
-        "PAGEALLOC_WATERMARK_SCALE_FACTOR", "PAGEALLOC_STATS", "PAGEALLOC_PCP",
-        "PAGEALLOC_MOBILITY_GROUPING", "PAGEALLOC_PREFAULT", "PAGEALLOC_FAIL",
-        "PAGEALLOC_RELEASE_ORDER",
+        PA_OPTION_LIST(T_OPTION_ENV) PA_SHIM_OPTION_LIST(T_OPTION_ENV)
     };
-    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
-        unsetenv(vars[i]);
+#undef T_OPTION_ENV
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        if (strcmp(vars[i], "PAGEALLOC_HUGEPAGES") != 0)
+            unsetenv(vars[i]);
+    }
     setenv("PAGEALLOC_NODE_SIZE", "64M", 1);
-    /* no reporting worker moving free blocks under tests that count them
-     * (test_page_reporting turns it on) */
     setenv("PAGEALLOC_RELEASE", "off", 1);
     setenv("PAGEALLOC_PRESSURE", "off", 1);
+    /* the ctest variants *_locks run every case under the lock order checker */
+    if (getenv("PA_TEST_DEBUG_LOCKS"))
+        setenv("PAGEALLOC_DEBUG", "locks", 1);
 }
 
 static inline void t_setenv(const char *name, const char *value)
@@ -196,6 +204,102 @@ static inline int t_threads_named(const char *prefix)
     }
     closedir(d);
     return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* A cache of pages behind a test's shrinker                           */
+/* ------------------------------------------------------------------ */
+
+/* Order-0 pages a test holds and its shrinker gives back: the part the
+ * suites' caches share (each puts its own counters and rules around it). */
+struct t_page_cache {
+    pthread_mutex_t lock;
+    struct pa_page **pages;
+    size_t n, cap;
+};
+#define T_PAGE_CACHE_INIT { .lock = PTHREAD_MUTEX_INITIALIZER }
+
+static inline void t_page_cache_init(struct t_page_cache *c)
+{
+    memset(c, 0, sizeof(*c));
+    pthread_mutex_init(&c->lock, NULL);
+}
+
+/* Pages held, read under the lock (kswapd may be scanning). */
+static inline size_t t_page_cache_count(struct t_page_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    size_t n = c->n;
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+/* count_objects for a shrinker whose private_data is the cache. */
+static inline unsigned long t_page_cache_count_objects(struct pa_shrinker *s, struct pa_shrink_control *sc)
+{
+    (void)sc;
+    size_t n = t_page_cache_count(s->private_data);
+    return n ? n : PA_SHRINK_EMPTY;
+}
+
+static inline void t_page_cache_push(struct t_page_cache *c, struct pa_page *p)
+{
+    pthread_mutex_lock(&c->lock);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 4096;
+        c->pages = realloc(c->pages, c->cap * sizeof(*c->pages));
+        if (!c->pages)
+            abort();    /* may run in a shrinker, where ck_assert cannot */
+    }
+    c->pages[c->n++] = p;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* With c->lock held: free up to nr pages, newest first; how many. */
+static inline unsigned long t_page_cache_free_locked(struct t_page_cache *c, unsigned long nr)
+{
+    unsigned long done = 0;
+    while (done < nr && c->n) {
+        pa_free_pages(c->pages[--c->n], 0);
+        done++;
+    }
+    return done;
+}
+
+/* Free every page and the array. */
+static inline void t_page_cache_drop(struct t_page_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    t_page_cache_free_locked(c, c->n);
+    free(c->pages);
+    c->pages = NULL;
+    c->cap = 0;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* CPUs                                                                */
+/* ------------------------------------------------------------------ */
+
+/* The k-th CPU this process may run on, or -1. */
+static inline int t_allowed_cpu(int k)
+{
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof(set), &set) != 0)
+        return -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &set) && k-- == 0)
+            return c;
+    return -1;
+}
+
+/* Pin thread th to cpu alone; false if the kernel refused. */
+static inline bool t_pin_thread(pthread_t th, int cpu)
+{
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return pthread_setaffinity_np(th, sizeof(one), &one) == 0;
 }
 
 /* ------------------------------------------------------------------ */

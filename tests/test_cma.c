@@ -23,14 +23,10 @@ static void setup(const char *node_size, const char *cma)
     if (keep)
         t_setenv("PAGEALLOC_DEBUG", keep);
     free(keep);
-    unsetenv("PAGEALLOC_DIRTY_RATIO");
-    unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_NODE_SIZE", node_size);
     if (cma)
         t_setenv("PAGEALLOC_CMA", cma);
-    else
-        unsetenv("PAGEALLOC_CMA");
     ck_assert_int_eq(pa_init(NULL), 0);
 }
 
@@ -162,7 +158,7 @@ START_TEST(test_area_reserved_and_reported)
 }
 END_TEST
 
-/* The issue's test: movable pages borrowed the area; a 32 MiB run is
+/* End to end: movable pages borrowed the area; a 32 MiB run is
  * still handed out, the borrowers moved with their contents intact. */
 START_TEST(test_run_migrates_borrowers)
 {

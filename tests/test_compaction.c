@@ -37,9 +37,6 @@ static struct zone *movable_zone(void)
 static void setup_env(void)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_PCP_MAGAZINE");
-    unsetenv("PAGEALLOC_COMPACTION_PROACTIVENESS");
-    unsetenv("PAGEALLOC_EXTFRAG_THRESHOLD");
     t_setenv("PAGEALLOC_NODE_SIZE", "64M");
     t_setenv("PAGEALLOC_MOVABLECORE", "50%");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -1222,7 +1219,6 @@ static void node_pageblocks(unsigned long *possible, unsigned long *have)
 START_TEST(test_compact_mixed_orders)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_PCP_MAGAZINE");
     t_setenv("PAGEALLOC_COMPACTION_PROACTIVENESS", "0");
     t_setenv("PAGEALLOC_NODE_SIZE", "256M");
     ck_assert_int_eq(pa_init(NULL), 0);

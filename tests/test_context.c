@@ -20,9 +20,6 @@
 static void setup(void)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_CMA");
-    unsetenv("PAGEALLOC_DIRTY_RATIO");
-    unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     ck_assert_int_eq(pa_init(NULL), 0);
@@ -33,9 +30,7 @@ static void setup(void)
 /* ------------------------------------------------------------------ */
 
 struct cache {
-    pthread_mutex_t lock;
-    struct pa_page **pages;
-    size_t n, cap;
+    struct t_page_cache pc;      /* its lock guards the fields below too */
     pa_gfp_t needs;              /* bits the shrinker needs to free anything */
     unsigned long direct_scans;  /* scan calls from direct reclaim */
     unsigned long refused, freed;
@@ -50,10 +45,7 @@ static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control
 {
     (void)sc;
     struct cache *c = s->private_data;
-    pthread_mutex_lock(&c->lock);
-    unsigned long n = c->n;
-    pthread_mutex_unlock(&c->lock);
-    return n;
+    return t_page_cache_count(&c->pc);
 }
 
 static __thread int scan_depth;   /* scan calls in progress in this thread */
@@ -72,7 +64,7 @@ static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control 
             pa_free_pages(p, 0);
         }
     }
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->pc.lock);
     if (!kswapd) {
         c->direct_scans++;
         c->last_gfp = sc->gfp_mask;
@@ -80,16 +72,13 @@ static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control 
     unsigned long done = 0;
     if ((sc->gfp_mask & c->needs) != c->needs) {
         c->refused++;
-        pthread_mutex_unlock(&c->lock);
+        pthread_mutex_unlock(&c->pc.lock);
         scan_depth--;
         return PA_SHRINK_STOP;
     }
-    while (done < sc->nr_to_scan && c->n) {
-        pa_free_pages(c->pages[--c->n], 0);
-        done++;
-    }
+    done = t_page_cache_free_locked(&c->pc, sc->nr_to_scan);
     c->freed += done;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->pc.lock);
     scan_depth--;
     return done;
 }
@@ -98,19 +87,15 @@ static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control 
 static void cache_fill(struct cache *c, pa_gfp_t needs)
 {
     memset(c, 0, sizeof(*c));
-    pthread_mutex_init(&c->lock, NULL);
+    t_page_cache_init(&c->pc);
     c->needs = needs;
-    c->cap = 16384;
-    c->pages = calloc(c->cap, sizeof(*c->pages));
-    ck_assert_ptr_nonnull(c->pages);
     for (;;) {
         struct pa_page *p = pa_alloc_pages(GFP_FILL, 0);
         if (!p)
             break;
-        ck_assert_uint_lt(c->n, c->cap);
-        c->pages[c->n++] = p;
+        t_page_cache_push(&c->pc, p);
     }
-    ck_assert_uint_gt(c->n, 1000);
+    ck_assert_uint_gt(c->pc.n, 1000);
     c->s = pa_shrinker_alloc(0, "io-cache");
     ck_assert_ptr_nonnull(c->s);
     c->s->count_objects = cache_count;
@@ -122,9 +107,7 @@ static void cache_fill(struct cache *c, pa_gfp_t needs)
 static void cache_drop(struct cache *c)
 {
     pa_shrinker_free(c->s);
-    while (c->n)
-        pa_free_pages(c->pages[--c->n], 0);
-    free(c->pages);
+    t_page_cache_drop(&c->pc);
 }
 
 /* Allocate up to n pages with gfp, keeping them; returns how many. */
@@ -170,7 +153,7 @@ START_TEST(test_masks)
 }
 END_TEST
 
-/* The issue's test: inside a NOIO scope, direct reclaim asks the shrinker
+/* End to end: inside a NOIO scope, direct reclaim asks the shrinker
  * with a mask without IO (and FS), so the shrinker that needs I/O frees
  * nothing; outside it, the same requests reclaim from it. */
 START_TEST(test_noio_keeps_io_shrinker_out)

@@ -16,14 +16,10 @@
 static void setup(const char *on)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_CMA");
-    unsetenv("PAGEALLOC_DIRTY_RATIO");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_NODE_SIZE", "64M");
     if (on)
         t_setenv("PAGEALLOC_DYNAMIC_HUGETLB", on);
-    else
-        unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
     ck_assert_int_eq(pa_init(NULL), 0);
 }
 
@@ -59,7 +55,7 @@ START_TEST(test_off_by_default)
 }
 END_TEST
 
-/* The issue's test: the cgroup's allocations come from its pool first and
+/* End to end: the cgroup's allocations come from its pool first and
  * fall back to the buddy when the pool is empty. */
 START_TEST(test_pool_first_then_buddy)
 {

@@ -15,8 +15,6 @@
 static void setup(int nodes, const char *ratio)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_CMA");
-    unsetenv("PAGEALLOC_DYNAMIC_HUGETLB");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_NODE_SIZE", "64M");
     if (nodes > 1) {
@@ -26,8 +24,6 @@ static void setup(int nodes, const char *ratio)
     }
     if (ratio)
         t_setenv("PAGEALLOC_DIRTY_RATIO", ratio);
-    else
-        unsetenv("PAGEALLOC_DIRTY_RATIO");
     ck_assert_int_eq(pa_init(NULL), 0);
 }
 
@@ -157,7 +153,7 @@ START_TEST(test_limit_follows_ratio)
 }
 END_TEST
 
-/* The issue's test: PA_GFP_WRITE allocations for node 0 stay there until
+/* End to end: PA_GFP_WRITE allocations for node 0 stay there until
  * node 0 passes its dirty limit, then go to node 1; requests without
  * PA_GFP_WRITE are unaffected; cleaning brings node 0 back; with both
  * nodes over, the slow path still serves the request. */

@@ -24,7 +24,6 @@
 static void setup(void)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_PANIC_ON_OOM");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     ck_assert_int_eq(pa_init(NULL), 0);
 }

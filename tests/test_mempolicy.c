@@ -18,19 +18,11 @@
 
 #include "internal.h"
 
-static void env_reset_mpol(void)
-{
-    t_env_reset();
-    unsetenv("PAGEALLOC_PCP_MAGAZINE");
-    unsetenv("PAGEALLOC_CDM_NODES");
-    unsetenv("PAGEALLOC_WATERMARK_BOOST_FACTOR");
-}
-
 /* N emulated nodes of `size`, no DMA zone unless dma is given. */
 static void setup_nodes_boost(int n, const char *size, const char *dma, const char *boost)
 {
     char buf[16];
-    env_reset_mpol();
+    t_env_reset();
     if (boost)
         t_setenv("PAGEALLOC_WATERMARK_BOOST_FACTOR", boost);
     snprintf(buf, sizeof(buf), "%d", n);
@@ -89,24 +81,10 @@ static int nid_of_alloc(pa_gfp_t gfp, unsigned int order)
     return nid;
 }
 
+/* Pin the calling thread to cpu and check that it runs there. */
 static bool pin_self(int cpu)
 {
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return sched_setaffinity(0, sizeof(one), &one) == 0 && sched_getcpu() == cpu;
-}
-
-/* The k-th CPU this process may run on, or -1. */
-static int allowed_cpu(int k)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return -1;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &set) && k-- == 0)
-            return c;
-    return -1;
+    return t_pin_thread(pthread_self(), cpu) && sched_getcpu() == cpu;
 }
 
 /* Free pages of a node's zones (what the buddy holds). */
@@ -472,7 +450,7 @@ static void *il_main(void *arg)
 START_TEST(test_interleave_per_thread)
 {
     setup_nodes(4, "32M", NULL);
-    int cpu0 = allowed_cpu(0);
+    int cpu0 = t_allowed_cpu(0);
     ck_assert(pin_self(cpu0));
     int local = cpu0 % 4;
     pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -561,11 +539,12 @@ START_TEST(test_local_is_node_of_cpu)
 {
     int n = _i == 0 ? 2 : 3;
     setup_nodes(n, "32M", NULL);
-    int tried = 0;
-    for (int k = 0; k < 8; k++) {
-        int cpu = allowed_cpu(k);
-        if (cpu < 0)
-            break;
+    int tried = 0, cpus[8], ncpus = 0;
+    /* listed before pinning: a pinned thread's affinity is its one CPU */
+    while (ncpus < 8 && (cpus[ncpus] = t_allowed_cpu(ncpus)) >= 0)
+        ncpus++;
+    for (int k = 0; k < ncpus; k++) {
+        int cpu = cpus[k];
         ck_assert(pin_self(cpu));
         ck_assert_int_eq(pa_numa_node_id(), cpu % n);
         ck_assert_int_eq(pa_set_mempolicy(PA_MPOL_LOCAL, NULL), 0);
@@ -583,7 +562,7 @@ END_TEST
 START_TEST(test_thisnode_and_alloc_node_ignore_policy)
 {
     setup_nodes(3, "32M", NULL);
-    int cpu0 = allowed_cpu(0);
+    int cpu0 = t_allowed_cpu(0);
     ck_assert(pin_self(cpu0));
     int local = cpu0 % 3, other = (local + 1) % 3, third = (local + 2) % 3;
     static const int modes[] = {PA_MPOL_BIND, PA_MPOL_PREFERRED, PA_MPOL_PREFERRED_MANY, PA_MPOL_INTERLEAVE,
@@ -707,7 +686,7 @@ static void *env_thread_main(void *arg)
 
 START_TEST(test_policy_env_default)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "4");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -742,7 +721,7 @@ END_TEST
 
 START_TEST(test_policy_env_weighted)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_POLICY", "weighted-interleave=0:2,1:1");
@@ -759,7 +738,7 @@ END_TEST
 START_TEST(test_policy_env_bad)
 {
     static const char *const bad[] = {"bogus", "bind=7", "preferred=0,1", "weighted-interleave=0:0"};
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -775,7 +754,7 @@ START_TEST(test_policy_env_bad)
     free(err);
     assert_policy(PA_MPOL_DEFAULT, 0, "after a bad PAGEALLOC_POLICY");
     ck_assert_int_eq(pa_get_interleave_weight(0), 1);
-    int cpu = allowed_cpu(0);
+    int cpu = t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     ck_assert_int_eq(nid_of_alloc(PA_GFP_KERNEL, 0), cpu % 2);
 }
@@ -805,7 +784,7 @@ START_TEST(test_mems_allowed)
     ck_assert_uint_eq(bits_of(&m), 0x3);
 
     /* run on node 1's CPU where there is one: its local node is outside */
-    int cpu = allowed_cpu(1) >= 0 ? allowed_cpu(1) : allowed_cpu(0);
+    int cpu = t_allowed_cpu(1) >= 0 ? t_allowed_cpu(1) : t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     ck_assert_int_eq(pa_set_mems_allowed(&zero), 0);
     ck_assert_int_eq(pa_get_mems_allowed(&m), 0);
@@ -850,14 +829,14 @@ END_TEST
 
 START_TEST(test_cdm_node)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_CDM_NODES", "1");
     ck_assert_int_eq(pa_init(NULL), 0);
     /* from node 1's own CPU when there is one: local or not, no */
-    int cpu = allowed_cpu(1) >= 0 ? allowed_cpu(1) : allowed_cpu(0);
+    int cpu = t_allowed_cpu(1) >= 0 ? t_allowed_cpu(1) : t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     struct t_blocks l = {0};
     for (unsigned int order = 0; order <= 4; order++)
@@ -896,7 +875,7 @@ END_TEST
 
 START_TEST(test_cdm_bad_config)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_CDM_NODES", _i == 0 ? "0-1" : "5");
@@ -920,7 +899,7 @@ END_TEST
 
 START_TEST(test_reliable_exhaustion)
 {
-    env_reset_mpol();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "32M");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
@@ -986,7 +965,7 @@ static void assert_numa_delta(unsigned long b[NS_ROWS][PA_MAX_NUMNODES], const l
 START_TEST(test_numa_statistics)
 {
     setup_nodes(2, "32M", NULL);
-    int cpu = allowed_cpu(0);
+    int cpu = t_allowed_cpu(0);
     ck_assert(pin_self(cpu));
     int local = cpu % 2, remote = 1 - local;
     unsigned long s[NS_ROWS][PA_MAX_NUMNODES];

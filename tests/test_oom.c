@@ -16,7 +16,6 @@
 static void setup(void)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_PANIC_ON_OOM");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     ck_assert_int_eq(pa_init(NULL), 0);
 }
@@ -370,7 +369,6 @@ static void report_child(void *arg)
 {
     (void)arg;
     t_env_reset();
-    unsetenv("PAGEALLOC_PANIC_ON_OOM");
     t_child_check(pa_init(NULL) == 0);
     tc_init(&rep_a, "cache-small", 100, 0);
     tc_init(&rep_b, "cache-big", 500, 0);
@@ -749,7 +747,6 @@ END_TEST
 START_TEST(test_nodemask_constraint)
 {
     t_env_reset();
-    unsetenv("PAGEALLOC_PANIC_ON_OOM");
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     ck_assert_int_eq(pa_init(NULL), 0);

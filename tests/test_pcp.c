@@ -39,18 +39,10 @@ static const struct {
     [M_NOMAG] = {"PAGEALLOC_PCP=cpu PAGEALLOC_PCP_MAGAZINE=0", "cpu", "0", PA_PCP_CPU},
 };
 
-static void env_reset_pcp(void)
-{
-    t_env_reset();
-    unsetenv("PAGEALLOC_PCP_MAGAZINE");
-    unsetenv("PAGEALLOC_CDM_NODES");
-    unsetenv("PAGEALLOC_WATERMARK_BOOST_FACTOR");
-}
-
 /* One node of node_size, no DMA zone, the pcp mode m. */
 static void setup_mode(int m, const char *node_size)
 {
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_NODE_SIZE", node_size);
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP", modes[m].pcp);
@@ -203,28 +195,8 @@ static struct pa_page *must_alloc(pa_gfp_t gfp, unsigned int order)
 }
 
 /* ------------------------------------------------------------------ */
-/* CPUs and a small gate for threads                                   */
+/* A small gate for threads                                            */
 /* ------------------------------------------------------------------ */
-
-/* The k-th CPU this process may run on, or -1. */
-static int allowed_cpu(int k)
-{
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof(set), &set) != 0)
-        return -1;
-    for (int c = 0; c < CPU_SETSIZE; c++)
-        if (CPU_ISSET(c, &set) && k-- == 0)
-            return c;
-    return -1;
-}
-
-static bool pin_thread(pthread_t th, int cpu)
-{
-    cpu_set_t one;
-    CPU_ZERO(&one);
-    CPU_SET(cpu, &one);
-    return pthread_setaffinity_np(th, sizeof(one), &one) == 0;
-}
 
 struct gate {
     pthread_mutex_t lock;
@@ -365,7 +337,7 @@ static const struct {
 
 START_TEST(test_batch_and_high_formulas)
 {
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", formula_cfgs[_i].emulate);
     t_setenv("PAGEALLOC_NODE_SIZE", formula_cfgs[_i].node_size);
     t_setenv("PAGEALLOC_DMA_SIZE", formula_cfgs[_i].dma);
@@ -425,7 +397,7 @@ END_TEST
 /* The same formulas for a thread's own pageset (PAGEALLOC_PCP=thread). */
 START_TEST(test_thread_pageset_formulas)
 {
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
     t_setenv("PAGEALLOC_NODE_SIZE", "128M");
     t_setenv("PAGEALLOC_PCP", "thread");
@@ -472,7 +444,7 @@ static void *holder_main(void *arg)
 {
     struct holder *h = arg;
     if (h->cpu >= 0)
-        pin_thread(pthread_self(), h->cpu);
+        t_pin_thread(pthread_self(), h->cpu);
     for (int i = 0; i < 3000; i++) {
         unsigned int order = i % 7 == 0 ? (unsigned int)(i % 4) : 0;
         struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL, order);
@@ -498,7 +470,7 @@ START_TEST(test_drain_all_returns_everything)
     memset(&h, 0, sizeof(h));
     gate_init(&h.go);
     gate_init(&h.stage);
-    h.cpu = allowed_cpu(1);
+    h.cpu = t_allowed_cpu(1);
     pthread_t th;
     ck_assert_int_eq(pthread_create(&th, NULL, holder_main, &h), 0);
 
@@ -553,7 +525,7 @@ END_TEST
  * only; another CPU's pageset keeps its pages. */
 START_TEST(test_drain_local_only_this_cpu)
 {
-    int cpu0 = allowed_cpu(0), cpu1 = allowed_cpu(1);
+    int cpu0 = t_allowed_cpu(0), cpu1 = t_allowed_cpu(1);
     if (cpu1 < 0) {
         fprintf(stderr, "one CPU only: skipped\n");
         return;
@@ -564,13 +536,13 @@ START_TEST(test_drain_local_only_this_cpu)
     for (int i = 0; i < 3000; i++)
         t_blocks_push(&l, must_alloc(PA_GFP_KERNEL, 0), 0);
     /* Free half on cpu1, half on cpu0. */
-    ck_assert(pin_thread(pthread_self(), cpu1));
+    ck_assert(t_pin_thread(pthread_self(), cpu1));
     ck_assert_int_eq(sched_getcpu(), cpu1);
     while (l.n > 1500) {
         l.n--;
         pa_free_pages(l.v[l.n].page, 0);
     }
-    ck_assert(pin_thread(pthread_self(), cpu0));
+    ck_assert(t_pin_thread(pthread_self(), cpu0));
     ck_assert_int_eq(sched_getcpu(), cpu0);
     t_blocks_free_all(&l);
     int other = __atomic_load_n(&z->per_cpu_pageset[cpu1].count, __ATOMIC_RELAXED);
@@ -710,7 +682,7 @@ static void *producer_main(void *arg)
 {
     struct xfer *x = arg;
     if (x->cpu_a >= 0)
-        pin_thread(pthread_self(), x->cpu_a);
+        t_pin_thread(pthread_self(), x->cpu_a);
     x->ran_a = sched_getcpu();
     for (int i = 0; i < XFER_BLOCKS; i++) {
         unsigned int order = i % 5 == 4 ? (unsigned int)(1 + i % 3) : 0;
@@ -737,7 +709,7 @@ static void *consumer_main(void *arg)
 {
     struct xfer *x = arg;
     if (x->cpu_b >= 0)
-        pin_thread(pthread_self(), x->cpu_b);
+        t_pin_thread(pthread_self(), x->cpu_b);
     x->ran_b = sched_getcpu();
     for (;;) {
         struct t_block b = {NULL, 0};
@@ -770,8 +742,8 @@ START_TEST(test_cross_thread_frees)
     pthread_mutex_init(&x->lock, NULL);
     gate_init(&x->freed);
     gate_init(&x->go);
-    x->cpu_a = allowed_cpu(0);
-    x->cpu_b = allowed_cpu(1);   /* -1 on one CPU: the threads then share it */
+    x->cpu_a = t_allowed_cpu(0);
+    x->cpu_b = t_allowed_cpu(1);   /* -1 on one CPU: the threads then share it */
     pthread_t a, b;
     ck_assert_int_eq(pthread_create(&b, NULL, consumer_main, x), 0);
     ck_assert_int_eq(pthread_create(&a, NULL, producer_main, x), 0);
@@ -889,10 +861,10 @@ static struct per_cpu_pages *my_pageset(int cpu)
 START_TEST(test_high_autotune_and_decay)
 {
     int mode = _i == 0 ? M_CPU : M_THREAD;
-    int cpu = allowed_cpu(0);
+    int cpu = t_allowed_cpu(0);
     ck_assert_int_ge(cpu, 0);
     long ncpus = sysconf(_SC_NPROCESSORS_CONF);
-    env_reset_pcp();
+    t_env_reset();
     /*
      * One node (emulated, so it owns every CPU) of 256 MiB: batch 15.
      * min_free_kbytes is chosen so that LOW = 900 * ncpus / 2 pages and
@@ -908,7 +880,7 @@ START_TEST(test_high_autotune_and_decay)
     t_setenv("PAGEALLOC_MIN_FREE_KBYTES", mfk);
     t_setenv("PAGEALLOC_PCP", modes[mode].pcp);
     ck_assert_int_eq(pa_init(NULL), 0);
-    ck_assert(pin_thread(pthread_self(), cpu));
+    ck_assert(t_pin_thread(pthread_self(), cpu));
     ck_assert_int_eq(sched_getcpu(), cpu);
 
     /* 3072 order-0 pages that never passed through a pageset: split
@@ -1452,15 +1424,15 @@ static long above_high(const struct zone *z)
  */
 START_TEST(test_high_shrinks_below_high_mark)
 {
-    int cpu = allowed_cpu(0);
+    int cpu = t_allowed_cpu(0);
     ck_assert_int_ge(cpu, 0);
     /* a wide LOW..HIGH gap, so that the test can sit inside it */
-    env_reset_pcp();
+    t_env_reset();
     t_setenv("PAGEALLOC_WATERMARK_SCALE_FACTOR", "1000");
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP_MAGAZINE", "0");
     ck_assert_int_eq(pa_init(NULL), 0);
-    ck_assert(pin_thread(pthread_self(), cpu));
+    ck_assert(t_pin_thread(pthread_self(), cpu));
     struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
     struct per_cpu_pages *pcp = my_pageset(cpu);
     ck_assert_ptr_nonnull(pcp);
@@ -1525,10 +1497,10 @@ END_TEST
  * which must be trimmed as that many single frees would be. */
 START_TEST(test_reclaim_active_keeps_lists_short)
 {
-    int cpu = allowed_cpu(0);
+    int cpu = t_allowed_cpu(0);
     ck_assert_int_ge(cpu, 0);
     setup_mode(_i ? M_CPU : M_NOMAG, "64M");
-    ck_assert(pin_thread(pthread_self(), cpu));
+    ck_assert(t_pin_thread(pthread_self(), cpu));
     struct zone *z = &NODE_DATA(0)->node_zones[PA_ZONE_NORMAL];
     struct per_cpu_pages *pcp = my_pageset(cpu);
     ck_assert_ptr_nonnull(pcp);

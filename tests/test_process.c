@@ -40,65 +40,37 @@ static double now_ms(void)
 /* ------------------------------------------------------------------ */
 
 static struct {
-    pthread_mutex_t lock;
-    struct pa_page **pages;
-    size_t n, cap;
+    struct t_page_cache pc;      /* its lock guards the fields below too */
     unsigned long freed;
     pid_t scanned_by;            /* the last thread that scanned */
-} cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
-{
-    (void)s;
-    (void)sc;
-    pthread_mutex_lock(&cache.lock);
-    unsigned long n = cache.n;
-    pthread_mutex_unlock(&cache.lock);
-    return n ? n : PA_SHRINK_EMPTY;
-}
+} cache = {.pc = T_PAGE_CACHE_INIT};
 
 static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     (void)s;
-    unsigned long done = 0;
-    pthread_mutex_lock(&cache.lock);
+    pthread_mutex_lock(&cache.pc.lock);
     cache.scanned_by = (pid_t)gettid();
-    while (done < sc->nr_to_scan && cache.n) {
-        pa_free_pages(cache.pages[--cache.n], 0);
-        done++;
-    }
+    unsigned long done = t_page_cache_free_locked(&cache.pc, sc->nr_to_scan);
     cache.freed += done;
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(&cache.pc.lock);
     sc->nr_scanned = done;
     return done;
 }
 
 static unsigned long cache_freed(void)
 {
-    pthread_mutex_lock(&cache.lock);
+    pthread_mutex_lock(&cache.pc.lock);
     unsigned long n = cache.freed;
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(&cache.pc.lock);
     return n;
-}
-
-static void cache_push(struct pa_page *p)
-{
-    pthread_mutex_lock(&cache.lock);
-    if (cache.n == cache.cap) {
-        cache.cap = cache.cap ? cache.cap * 2 : 4096;
-        cache.pages = realloc(cache.pages, cache.cap * sizeof(*cache.pages));
-        if (!cache.pages)
-            abort();
-    }
-    cache.pages[cache.n++] = p;
-    pthread_mutex_unlock(&cache.lock);
 }
 
 static void cache_register(void)
 {
     struct pa_shrinker *s = pa_shrinker_alloc(0, "test_process cache");
     ck_assert_ptr_nonnull(s);
-    s->count_objects = cache_count;
+    s->count_objects = t_page_cache_count_objects;
+    s->private_data = &cache.pc;
     s->scan_objects = cache_scan;
     pa_shrinker_register(s);
 }
@@ -165,7 +137,7 @@ static void fork_child(void *arg)
     unsigned long freed0 = cache_freed();
     unsigned long steal0 = t_vmstat("pgsteal_kswapd");
     for (struct pa_page *p; (p = pa_alloc_pages(GFP_FILL, 0)) != NULL;)
-        cache_push(p);
+        t_page_cache_push(&cache.pc, p);
     struct pa_page *p = pa_alloc_pages(PA_GFP_ATOMIC | PA_GFP_NOWARN, 0);   /* wakes kswapd, no reclaim here */
     if (p)
         pa_free_pages(p, 0);
@@ -174,17 +146,14 @@ static void fork_child(void *arg)
         usleep(5000);
     t_child_check(cache_freed() > freed0);
     t_child_check(t_vmstat("pgsteal_kswapd") > steal0);
-    pthread_mutex_lock(&cache.lock);
+    pthread_mutex_lock(&cache.pc.lock);
     pid_t scanner = cache.scanned_by;
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(&cache.pc.lock);
     t_child_check(scanner != me);          /* reclaimed by another thread: kswapd */
     t_child_check(t_threads_named("pa_kswapd") == 1);
     t_child_check(node0_asleep());
 
-    pthread_mutex_lock(&cache.lock);
-    while (cache.n)
-        pa_free_pages(cache.pages[--cache.n], 0);
-    pthread_mutex_unlock(&cache.lock);
+    t_page_cache_drop(&cache.pc);
     t_child_check(pa_check_invariants() == 0);
 }
 
@@ -201,7 +170,7 @@ START_TEST(test_fork_with_allocations_in_flight)
     cache_register();
     /* the parent has its daemons running: memory short, kswapd reclaims */
     for (struct pa_page *p; (p = pa_alloc_pages(GFP_FILL, 0)) != NULL;)
-        cache_push(p);
+        t_page_cache_push(&cache.pc, p);
     wakeup_kswapd(&NODE_DATA(0)->node_zones[PA_ZONE_NORMAL], PA_GFP_KERNEL, 0, PA_ZONE_NORMAL);
     wakeup_kcompactd(NODE_DATA(0), 0, MAX_NR_ZONES - 1);
     double end = now_ms() + 30000;

@@ -147,55 +147,32 @@ static void rec_reset(struct rec *r)
 /* ------------------------------------------------------------------ */
 
 struct cache {
-    pthread_mutex_t lock;
-    struct pa_page **pages;
-    size_t n, cap;
+    struct t_page_cache pc;       /* its lock guards the fields below too */
     unsigned long freed, scan_calls;
     bool refuse;                  /* scan frees nothing */
     struct pa_memcg *memcg_seen;
     struct pa_shrinker *s;
 };
 
-static void cache_push(struct cache *c, struct pa_page *p)
-{
-    pthread_mutex_lock(&c->lock);
-    if (c->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 4096;
-        c->pages = realloc(c->pages, c->cap * sizeof(*c->pages));
-    }
-    c->pages[c->n++] = p;
-    pthread_mutex_unlock(&c->lock);
-}
-
-static size_t cache_size(struct cache *c)
-{
-    pthread_mutex_lock(&c->lock);
-    size_t n = c->n;
-    pthread_mutex_unlock(&c->lock);
-    return n;
-}
-
 static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     struct cache *c = s->private_data;
     (void)sc;
-    return cache_size(c);
+    return t_page_cache_count(&c->pc);
 }
 
 static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     struct cache *c = s->private_data;
     unsigned long done = 0;
-    pthread_mutex_lock(&c->lock);
+    pthread_mutex_lock(&c->pc.lock);
     c->scan_calls++;
     if (sc->memcg)
         c->memcg_seen = sc->memcg;
-    while (!c->refuse && done < sc->nr_to_scan && c->n) {
-        pa_free_pages(c->pages[--c->n], 0);
-        done++;
-    }
+    if (!c->refuse)
+        done = t_page_cache_free_locked(&c->pc, sc->nr_to_scan);
     c->freed += done;
-    pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&c->pc.lock);
     return done;
 }
 
@@ -204,14 +181,14 @@ static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control 
 static void cache_fill(struct cache *c, unsigned int flags)
 {
     memset(c, 0, sizeof(*c));
-    pthread_mutex_init(&c->lock, NULL);
+    t_page_cache_init(&c->pc);
     for (;;) {
         struct pa_page *p = pa_alloc_pages(GFP_FILL, 0);
         if (!p)
             break;
-        cache_push(c, p);
+        t_page_cache_push(&c->pc, p);
     }
-    ck_assert_uint_gt(c->n, 1000);
+    ck_assert_uint_gt(c->pc.n, 1000);
     c->s = pa_shrinker_alloc(flags, "test-cache");
     ck_assert_ptr_nonnull(c->s);
     c->s->count_objects = cache_count;
@@ -529,12 +506,12 @@ START_TEST(test_direct_reclaim_frees_cache)
     unsigned long stall0 = t_vmstat("allocstall_normal");
     unsigned long steal0 = t_vmstat("pgsteal_direct");
     unsigned long scan0 = t_vmstat("pgscan_direct");
-    size_t held = cache_size(&c);
+    size_t held = t_page_cache_count(&c.pc);
 
     unsigned long got = try_to_free_pages(node_zonelist(0, PA_GFP_KERNEL), 0, PA_GFP_KERNEL, NULL);
     ck_assert_uint_ge(got, 32);                       /* SWAP_CLUSTER_MAX */
     ck_assert_uint_eq(got, c.freed);
-    ck_assert_uint_eq(held - cache_size(&c), got);
+    ck_assert_uint_eq(held - t_page_cache_count(&c.pc), got);
     ck_assert_uint_eq(t_vmstat("allocstall_normal") - stall0, 1);
     ck_assert_uint_eq(t_vmstat("pgsteal_direct") - steal0, got);
     ck_assert_uint_ge(t_vmstat("pgscan_direct") - scan0, got);
@@ -550,11 +527,11 @@ START_TEST(test_direct_reclaim_frees_cache)
     struct zone *z = normal_zone(0);
     bool ready = zone_watermark_ok(z, 6, min_wmark_pages(z), PA_ZONE_NORMAL, 0) ||
                  zone_watermark_ok(z, 0, high_wmark_pages(z) + (2UL << 6), PA_ZONE_NORMAL, 0);
-    size_t before = cache_size(&c);
+    size_t before = t_page_cache_count(&c.pc);
     got = try_to_free_pages(node_zonelist(0, PA_GFP_KERNEL), 6, PA_GFP_KERNEL, NULL);
     if (ready) {
         ck_assert_uint_eq(got, 1);
-        ck_assert_uint_eq(cache_size(&c), before);
+        ck_assert_uint_eq(t_page_cache_count(&c.pc), before);
     } else {
         ck_assert_uint_ge(got, 64);
     }
@@ -733,7 +710,7 @@ START_TEST(test_kswapd_after_fork)
     ck_assert(wait_for(node0_asleep, NULL, 20000));
     /* short again */
     for (struct pa_page *p; (p = pa_alloc_pages(GFP_FILL, 0));)
-        cache_push(&c, p);
+        t_page_cache_push(&c.pc, p);
     struct fork_arg a = {&c};
     struct t_child child;
     t_run_child(kswapd_in_child, &a, &child);
@@ -931,7 +908,7 @@ START_TEST(test_e2e_slowpath_reclaims_cache)
     setup("32M", NULL);
     struct cache c;
     memset(&c, 0, sizeof(c));
-    pthread_mutex_init(&c.lock, NULL);
+    t_page_cache_init(&c.pc);
     c.s = pa_shrinker_alloc(0, "e2e-cache");
     c.s->count_objects = cache_count;
     c.s->scan_objects = cache_scan;
@@ -943,17 +920,14 @@ START_TEST(test_e2e_slowpath_reclaims_cache)
     for (unsigned long i = 0; i < want; i++) {
         struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
         ck_assert_msg(p != NULL, "allocation %lu of %lu failed with a reclaimable cache of %zu pages "
-                      "(is the slow path wired to reclaim?)", i, want, cache_size(&c));
-        cache_push(&c, p);
+                      "(is the slow path wired to reclaim?)", i, want, t_page_cache_count(&c.pc));
+        t_page_cache_push(&c.pc, p);
     }
     ck_assert_uint_gt(c.scan_calls, 0);
     ck_assert_uint_gt(c.freed, 0);
     ck_assert_uint_gt(t_vmstat("pgsteal_direct") + t_vmstat("pgsteal_kswapd"), 0);
     pa_shrinker_free(c.s);
-    pthread_mutex_lock(&c.lock);
-    while (c.n)
-        pa_free_pages(c.pages[--c.n], 0);
-    pthread_mutex_unlock(&c.lock);
+    t_page_cache_drop(&c.pc);
     ck_assert_int_eq(pa_check_invariants(), 0);
 }
 END_TEST

@@ -23,66 +23,50 @@ static double now(void)
 
 /* A cache of order-0 pages a shrinker can give back. */
 struct cache {
-    pthread_mutex_t lock;
-    struct pa_page **pages;
-    size_t n, cap;
+    struct t_page_cache pc;   /* its lock guards the fields below too */
     unsigned long scans, scans_by_others;
     pid_t owner_tid;          /* the thread that must not reclaim (ATOMIC test) */
     bool frees;               /* scan_objects frees, or only counts */
     bool owner_frees_only;    /* other threads' scans (kswapd's) free nothing */
 };
 
-static struct cache cache = {.lock = PTHREAD_MUTEX_INITIALIZER};
+static struct cache cache = {.pc = T_PAGE_CACHE_INIT};
 
 /* A field of the cache, read under its lock (kswapd may be scanning). */
 #define CACHE_READ(field)                                 \
     ({                                                    \
-        pthread_mutex_lock(&cache.lock);                  \
+        pthread_mutex_lock(&cache.pc.lock);               \
         __typeof__(cache.field) v_ = cache.field;         \
-        pthread_mutex_unlock(&cache.lock);                \
+        pthread_mutex_unlock(&cache.pc.lock);             \
         v_;                                               \
     })
-
-static unsigned long cache_count(struct pa_shrinker *s, struct pa_shrink_control *sc)
-{
-    (void)s;
-    (void)sc;
-    pthread_mutex_lock(&cache.lock);
-    unsigned long n = cache.n;
-    pthread_mutex_unlock(&cache.lock);
-    return n ? n : PA_SHRINK_EMPTY;
-}
 
 static unsigned long cache_scan(struct pa_shrinker *s, struct pa_shrink_control *sc)
 {
     (void)s;
     unsigned long freed = 0;
-    pthread_mutex_lock(&cache.lock);
+    pthread_mutex_lock(&cache.pc.lock);
     cache.scans++;
     bool other = (pid_t)gettid() != cache.owner_tid;
     if (other)
         cache.scans_by_others++;
     if (other && cache.owner_frees_only) {
-        pthread_mutex_unlock(&cache.lock);
+        pthread_mutex_unlock(&cache.pc.lock);
         return PA_SHRINK_STOP;
     }
-    while (cache.frees && freed < sc->nr_to_scan && cache.n) {
-        pa_free_pages(cache.pages[--cache.n], 0);
-        freed++;
-    }
-    pthread_mutex_unlock(&cache.lock);
+    if (cache.frees)
+        freed = t_page_cache_free_locked(&cache.pc, sc->nr_to_scan);
+    pthread_mutex_unlock(&cache.pc.lock);
     return cache.frees ? freed : PA_SHRINK_STOP;
 }
 
 static struct pa_shrinker *cache_shrinker(bool frees)
 {
     cache.frees = frees;
-    cache.cap = 1 << 16;
-    cache.pages = calloc(cache.cap, sizeof(*cache.pages));
-    ck_assert_ptr_nonnull(cache.pages);
     struct pa_shrinker *s = pa_shrinker_alloc(0, "test-cache");
     ck_assert_ptr_nonnull(s);
-    s->count_objects = cache_count;
+    s->count_objects = t_page_cache_count_objects;
+    s->private_data = &cache.pc;
     s->scan_objects = cache_scan;
     s->seeks = PA_DEFAULT_SEEKS;
     pa_shrinker_register(s);
@@ -94,12 +78,8 @@ static struct pa_shrinker *cache_shrinker(bool frees)
 static void cache_fill(void)
 {
     struct pa_page *p;
-    while ((p = pa_alloc_pages(PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0))) {
-        pthread_mutex_lock(&cache.lock);
-        ck_assert_uint_lt(cache.n, cache.cap);
-        cache.pages[cache.n++] = p;
-        pthread_mutex_unlock(&cache.lock);
-    }
+    while ((p = pa_alloc_pages(PA_GFP_NOWAIT | PA_GFP_MEMALLOC, 0)))
+        t_page_cache_push(&cache.pc, p);
 }
 
 static void small_node(void)
@@ -120,12 +100,12 @@ START_TEST(test_direct_reclaim_uses_shrinkers)
     cache.owner_frees_only = true;
     cache_shrinker(true);
     cache_fill();
-    size_t held = CACHE_READ(n);
+    size_t held = t_page_cache_count(&cache.pc);
     ck_assert_uint_gt(held, 6000);
     /* a request that may reclaim gets memory back from the cache */
     struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
     ck_assert_ptr_nonnull(p);
-    ck_assert_uint_lt(CACHE_READ(n), held);
+    ck_assert_uint_lt(t_page_cache_count(&cache.pc), held);
     ck_assert_uint_gt(t_vmstat("allocstall_normal"), 0);
     ck_assert_uint_gt(t_vmstat("pgsteal_direct") + t_vmstat("pgsteal_kswapd"), 0);
     pa_free_pages(p, 0);
@@ -142,9 +122,9 @@ START_TEST(test_atomic_never_reclaims_in_caller)
     cache_fill();
     while (pa_alloc_pages(PA_GFP_ATOMIC | PA_GFP_NOWARN, 0))
         ;
-    pthread_mutex_lock(&cache.lock);
+    pthread_mutex_lock(&cache.pc.lock);
     unsigned long mine = cache.scans - cache.scans_by_others;
-    pthread_mutex_unlock(&cache.lock);
+    pthread_mutex_unlock(&cache.pc.lock);
     ck_assert_msg(mine == 0, "the ATOMIC caller ran the shrinker %lu times", mine);
     /* kswapd, woken by those requests, reclaims from the cache */
     double t0 = now();
@@ -286,16 +266,8 @@ static void *churn(void *arg)
     (void)arg;
     for (int i = 0; i < 4000; i++) {
         struct pa_page *p = pa_alloc_pages(PA_GFP_KERNEL | PA_GFP_NOWARN, 0);
-        if (!p)
-            continue;
-        pthread_mutex_lock(&cache.lock);
-        if (cache.n < cache.cap) {
-            cache.pages[cache.n++] = p;
-            p = NULL;
-        }
-        pthread_mutex_unlock(&cache.lock);
         if (p)
-            pa_free_pages(p, 0);
+            t_page_cache_push(&cache.pc, p);
     }
     return NULL;
 }
@@ -315,10 +287,7 @@ START_TEST(test_direct_reclaim_races_kswapd)
     ck_assert_uint_gt(CACHE_READ(scans), 0);
     ck_assert_int_eq(pa_check_invariants(), 0);
     /* everything back: the free count returns to where a warm zone was */
-    pthread_mutex_lock(&cache.lock);
-    while (cache.n)
-        pa_free_pages(cache.pages[--cache.n], 0);
-    pthread_mutex_unlock(&cache.lock);
+    t_page_cache_drop(&cache.pc);
     pa_drain_all_pages();
     ck_assert_uint_ge(t_nr_free(), warm_total);
     ck_assert_int_eq(pa_check_invariants(), 0);

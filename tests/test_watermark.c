@@ -20,14 +20,6 @@
 
 #include "internal.h"
 
-static void env_reset_wm(void)
-{
-    t_env_reset();
-    unsetenv("PAGEALLOC_PCP_MAGAZINE");
-    unsetenv("PAGEALLOC_CDM_NODES");
-    unsetenv("PAGEALLOC_WATERMARK_BOOST_FACTOR");
-}
-
 static double t_seconds_now(void)
 {
     struct timespec ts;
@@ -162,7 +154,7 @@ START_TEST(test_min_free_kbytes_default)
         return;
     }
 #endif
-    env_reset_wm();
+    t_env_reset();
     if (mfk_cfgs[_i].emulate)
         t_setenv("PAGEALLOC_NUMA_EMULATE", mfk_cfgs[_i].emulate);
     t_setenv("PAGEALLOC_NODE_SIZE", mfk_cfgs[_i].node_size);
@@ -217,7 +209,7 @@ static const struct {
 
 START_TEST(test_zone_watermarks)
 {
-    env_reset_wm();
+    t_env_reset();
     if (wm_cfgs[_i].emulate)
         t_setenv("PAGEALLOC_NUMA_EMULATE", wm_cfgs[_i].emulate);
     t_setenv("PAGEALLOC_NODE_SIZE", wm_cfgs[_i].node_size);
@@ -279,7 +271,7 @@ END_TEST
 
 START_TEST(test_lowmem_reserve_ratios)
 {
-    env_reset_wm();
+    t_env_reset();
     t_setenv("PAGEALLOC_NODE_SIZE", "128M");
     t_setenv("PAGEALLOC_DMA_SIZE", "16M");
     t_setenv("PAGEALLOC_DMA32_SIZE", "64M");
@@ -317,7 +309,7 @@ END_TEST
  * DMA requests may then take the reserve. */
 START_TEST(test_lowmem_reserve_protects_dma)
 {
-    env_reset_wm();
+    t_env_reset();
     t_setenv("PAGEALLOC_PCP", "off");
     ck_assert_int_eq(pa_init(NULL), 0);   /* 64M: DMA 4096 pages, Normal 12288 */
     struct zone *dma = zone_of(0, PA_ZONE_DMA), *normal = zone_of(0, PA_ZONE_NORMAL);
@@ -391,7 +383,7 @@ static void check_flag_cases(const struct flags_case *c, size_t n)
 #define WMIN ALLOC_WMARK_MIN
 START_TEST(test_gfp_to_alloc_flags)
 {
-    env_reset_wm();
+    t_env_reset();
     ck_assert_int_eq(pa_init(NULL), 0);
     const struct flags_case cases[] = {
         {"GFP_KERNEL", PA_GFP_KERNEL, 0, WMIN | ALLOC_CPUSET | ALLOC_KSWAPD},
@@ -426,7 +418,7 @@ END_TEST
  */
 START_TEST(test_nomemalloc_no_highatomic)
 {
-    env_reset_wm();
+    t_env_reset();
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP", "off");
     ck_assert_int_eq(pa_init(NULL), 0);
@@ -466,7 +458,7 @@ END_TEST
 /* One 64M zone, no pcp: every page is in the buddy or held here. */
 static struct zone *setup_one_zone_exact(void)
 {
-    env_reset_wm();
+    t_env_reset();
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP", "off");
     ck_assert_int_eq(pa_init(NULL), 0);
@@ -750,7 +742,7 @@ START_TEST(test_boost_on_fallback)
     /* no PA_GFP_KSWAPD_RECLAIM: kswapd, once balanced, clears the boost
      * (its job); this test watches the boost itself build up */
     const pa_gfp_t kernel_nokswapd = PA_GFP_KERNEL & ~PA_GFP_KSWAPD_RECLAIM;
-    env_reset_wm();
+    t_env_reset();
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP", "off");
     ck_assert_int_eq(pa_init(NULL), 0);
@@ -801,7 +793,7 @@ END_TEST
 
 START_TEST(test_boost_factor_zero)
 {
-    env_reset_wm();
+    t_env_reset();
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP", "off");
     t_setenv("PAGEALLOC_WATERMARK_BOOST_FACTOR", "0");
@@ -826,7 +818,7 @@ END_TEST
 START_TEST(test_boost_cleared_when_balanced)
 {
     static const char *const pcp[] = {"cpu", "off"};
-    env_reset_wm();
+    t_env_reset();
     t_setenv("PAGEALLOC_DMA_SIZE", "0");
     t_setenv("PAGEALLOC_PCP", pcp[_i]);
     ck_assert_int_eq(pa_init(NULL), 0);

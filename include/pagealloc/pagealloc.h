@@ -15,6 +15,7 @@
 #ifndef PAGEALLOC_PAGEALLOC_H
 #define PAGEALLOC_PAGEALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -64,16 +65,52 @@ enum pa_hugepages {
 #define PA_DEBUG_POISON 0x2u  /* fill freed pages with 0xaa, verify on allocation */
 #define PA_DEBUG_GUARD  0x4u  /* guard pages around split blocks (debug_guardpage_minorder) */
 #define PA_DEBUG_OWNER  0x8u  /* page owner: record each allocation's stack; report leaks at exit */
+#define PA_DEBUG_LOCKS  0x10u /* lock order checker: abort on a lock taken out of order */
 /* With PA_DEBUG_GUARD: split-off halves of order < n (1..PA_MAX_ORDER/2)
  * become PROT_NONE guard pages; 0 (the default) means 1.  "guard:N". */
 #define PA_DEBUG_GUARD_MINORDER(n)       (((unsigned int)(n) & 0xfu) << 8)
 #define PA_DEBUG_GUARD_MINORDER_OF(bits) (((unsigned int)(bits) >> 8) & 0xfu)
 
+/* Values for pa_config.pcp and PAGEALLOC_PCP: where freed order 0..3 and
+ * pageblock-order pages are cached. */
+enum pa_pcp_mode {
+    PA_PCP_UNSET = 0,
+    PA_PCP_CPU,          /* one pageset per zone per CPU */
+    PA_PCP_THREAD,       /* one pageset per zone per thread (pinned threads) */
+    PA_PCP_OFF           /* none: every free goes to the buddy */
+};
+
 /*
- * Configuration.  Precedence: built-in defaults < environment < fields set
- * here.  A field left 0 (or NULL) is "unset" and does not override.
+ * Configuration for pa_init().  Precedence: built-in defaults < environment
+ * < fields set here.  Each field is one PAGEALLOC_* variable (named beside
+ * it; syntax, limits and defaults in docs/environment.md), checked with the
+ * same rules and reported with the same words, naming pa_config.FIELD: a bad
+ * value gets one line on stderr and the layer below stays in force.
+ *
+ * Fill it with pa_config_init(), then change what you want:
+ *
+ *     struct pa_config cfg;
+ *     pa_config_init(&cfg);
+ *     cfg.pcp_magazine = false;
+ *     pa_init(&cfg);
+ *
+ * pa_config_init() sets `size` and every field to its built-in default
+ * (string fields to NULL).  A field still holding that value is unset and
+ * leaves the environment in force; any other value overrides it, 0, false
+ * and "off" included.  (So a config cannot force a default against the
+ * environment; unset the variable for that.)
+ *
+ * A config not filled by pa_config_init (size 0: `= { 0 }` or designated
+ * initialisers) works as it always has: a field left 0, false or NULL is
+ * unset, so such a config cannot set a value to 0 or turn an option off.
+ * An enum field at its _UNSET value is unset either way.
+ *
+ * The struct only grows at its end, and the library reads only the fields
+ * that the caller's `size` covers: a program built against an older header
+ * gets the environment and defaults for the fields it does not know.
  */
 struct pa_config {
+    size_t size;                 /* 0, or the caller's sizeof(struct pa_config) (pa_config_init) */
     size_t node_size;            /* PAGEALLOC_NODE_SIZE: arena limit per node, bytes */
     enum pa_hugepages hugepages; /* PAGEALLOC_HUGEPAGES */
     int numa_emulate;            /* PAGEALLOC_NUMA_EMULATE: logical nodes (0: off) */
@@ -89,8 +126,36 @@ struct pa_config {
     /* PAGEALLOC_RELEASE: free page reporting, "off" or the delay in ms
      * ("0" to "3600000") before free memory is given back to the OS */
     const char *release;
-    unsigned int release_order;  /* PAGEALLOC_RELEASE_ORDER: smallest order reported (1..PA_MAX_ORDER) */
+    unsigned int release_order;  /* PAGEALLOC_RELEASE_ORDER: smallest order reported (0..PA_MAX_ORDER) */
+    const char *cdm_nodes;       /* PAGEALLOC_CDM_NODES: memory-only nodes, e.g. "2-3" */
+    bool panic_on_oom;           /* PAGEALLOC_PANIC_ON_OOM */
+    const char *fail;            /* PAGEALLOC_FAIL: fault injection, e.g. "probability=10,times=5" */
+    unsigned int compaction_proactiveness; /* PAGEALLOC_COMPACTION_PROACTIVENESS (0..100) */
+    unsigned int extfrag_threshold;        /* PAGEALLOC_EXTFRAG_THRESHOLD (0..1000) */
+    unsigned int watermark_boost_factor;   /* PAGEALLOC_WATERMARK_BOOST_FACTOR (0..1000000) */
+    unsigned int stats_interval_ms;        /* PAGEALLOC_STATS_INTERVAL (0: off, or 10..3600000) */
+    bool prefault;               /* PAGEALLOC_PREFAULT */
+    enum pa_pcp_mode pcp;        /* PAGEALLOC_PCP */
+    bool pcp_magazine;           /* PAGEALLOC_PCP_MAGAZINE */
+    bool mobility_grouping;      /* PAGEALLOC_MOBILITY_GROUPING */
+    const char *cma;             /* PAGEALLOC_CMA: "SIZE[@NODE],..." */
+    unsigned int dirty_ratio;    /* PAGEALLOC_DIRTY_RATIO (0..100) */
+    bool dynamic_hugetlb;        /* PAGEALLOC_DYNAMIC_HUGETLB */
+    bool pressure;               /* PAGEALLOC_PRESSURE */
 };
+
+/*
+ * Fill *cfg with the built-in defaults and set cfg->size (see struct
+ * pa_config).  Reads no environment, prints nothing.  An inline wrapper,
+ * so that `size` is the caller's sizeof: the library fills the fields it
+ * knows and zeroes the rest.  0, or -1 with errno EINVAL (cfg NULL, or a
+ * size smaller than any struct pa_config).
+ */
+PA_API int pa_config_init_size(struct pa_config *cfg, size_t size);
+static inline int pa_config_init(struct pa_config *cfg)
+{
+    return pa_config_init_size(cfg, sizeof(*cfg));
+}
 
 /*
  * Set up nodes, zones and arenas.  NULL: defaults plus environment.

@@ -11,9 +11,10 @@
  * pages) in [threshold, 4 MiB].  Longer mappings, and anything the allocator
  * cannot satisfy, go to the kernel.
  *
- * Environment (the shim's own variables, read here with secure_getenv,
- * before pa_init: they decide how the library is initialised; a bad value
- * gets one message and the default stays; docs/environment.md):
+ * Environment (the shim's own variables, read before pa_init, since they
+ * decide how the library is initialised, by options.c with the library's
+ * parser: a bad value gets one message and the default stays;
+ * docs/environment.md):
  *   PAGEALLOC_SHIM_THRESHOLD  smallest served length in bytes (default 65536,
  *                             at most 4M; the library's size syntax)
  *   PAGEALLOC_SHIM_CACHE      bytes of unmapped ranges kept for reuse
@@ -98,7 +99,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -108,13 +108,15 @@
 #include <pagealloc/reclaim.h>
 
 /* options.c (hidden: the shim links the library's archive): the active
- * PAGEALLOC_DEBUG flags, which decide whether free pages may be protected. */
+ * PAGEALLOC_DEBUG flags, which decide whether free pages may be protected;
+ * and the shim's own variables. */
 unsigned int pa_options_debug(void);
+#include "../shim_options.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 #define SHIM_PAGE 4096UL
-#define SHIM_MAX_SERVED (4UL << 20)           /* pa_alloc_pages_exact limit at MAX_ORDER 10 */
+#define SHIM_MAX_SERVED PA_SHIM_MAX_SERVED     /* pa_alloc_pages_exact limit at MAX_ORDER 10 */
 #define SHIM_RW (PROT_READ | PROT_WRITE)
 
 #ifndef MAP_FIXED_NOREPLACE
@@ -165,6 +167,7 @@ static int sys_madvise(void *addr, size_t len, int advice)
 static size_t shim_threshold = 64 * 1024;
 static int shim_print_stats;
 static int shim_protect = 1;                  /* PAGEALLOC_SHIM_PROTECT */
+static int shim_thp_default = 1;              /* PAGEALLOC_HUGEPAGES not given */
 static atomic_int shim_ready;                 /* library initialised (or failed) */
 static atomic_int shim_disabled;              /* pa_init failed: pass everything */
 
@@ -403,92 +406,19 @@ static void cache_del(size_t cls, unsigned j)
     cache_bytes_add(cls * SHIM_PAGE, -1);
 }
 
-/* The shim's own variables.  They are read here, before pa_init, because
- * they decide how the library is initialised (the library's options.c
- * reads only its own table).  A bad value gets one line on stderr in the
- * library's format, naming the variable, and the default stays. */
-static void shim_bad_value(const char *name, const char *val, const char *why, const char *dflt)
-{
-    char line[512], shown[200];
-    size_t o = 0;
-    for (const unsigned char *c = (const unsigned char *)val; *c && o + 5 < sizeof(shown); c++) {
-        if (*c >= 0x20 && *c < 0x7f && *c != '"' && *c != '\\')
-            shown[o++] = (char)*c;
-        else
-            o += (size_t)snprintf(shown + o, sizeof(shown) - o, "\\x%02x", *c);
-    }
-    shown[o] = '\0';
-    int n = snprintf(line, sizeof(line), "pagealloc: %s=\"%s\": %s; using the default (%s)\n", name,
-                     shown, why, dflt);
-    if (n > 0)
-        (void)!write(2, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1);
-}
-
-/* A size from the environment: decimal digits with an optional K, M, G or
- * T suffix (any case, then optionally B or iB), or B; at most max.  0 and *out untouched if name is unset, empty or
- * bad (a bad value is reported). */
-static int env_size(const char *name, size_t *out, size_t max, const char *dflt)
-{
-    const char *s = secure_getenv(name);
-    if (!s || !*s)
-        return 0;
-    unsigned long long v = 0;
-    const char *p = s;
-    int overflow = 0;
-    for (; *p >= '0' && *p <= '9'; p++)
-        overflow |= __builtin_mul_overflow(v, 10ULL, &v) | __builtin_add_overflow(v, (unsigned)(*p - '0'), &v);
-    /* the library's size syntax (pagealloc-run checks --threshold with it):
-     * 4096, 4096B, 64k, 64K, 64KB, 64KiB, and M, G, T alike */
-    static const char units[] = "kKmMgGtT";
-    unsigned shift = 0;
-    const char *u = p != s && *p ? strchr(units, *p) : NULL;
-    if (u) {
-        shift = 10 * (unsigned)((u - units) / 2 + 1);
-        p++;
-        if ((*p == 'i' || *p == 'I') && (p[1] == 'b' || p[1] == 'B'))
-            p++;   /* KiB: the B follows */
-    }
-    if (p != s && (*p == 'b' || *p == 'B'))
-        p++;
-    if (p == s || *p != '\0') {
-        shim_bad_value(name, s, "bad size (use a number of bytes with K, M, G or T)", dflt);
-        return 0;
-    }
-    if (overflow || shift >= 64 || v > (max >> shift)) {
-        char why[64];
-        snprintf(why, sizeof(why), "too large (at most %zu)", max);
-        shim_bad_value(name, s, why, dflt);
-        return 0;
-    }
-    *out = (size_t)(v << shift);
-    return 1;
-}
-
-/* yes/no (1/0, on/off, true/false) from the environment into *out; unset,
- * empty or bad (reported) leaves it alone. */
-static void env_bool(const char *name, int *out, const char *dflt)
-{
-    static const char *const words[] = { "0", "no", "off", "false", "1", "yes", "on", "true" };
-    const char *s = secure_getenv(name);
-    if (!s || !*s)
-        return;
-    for (int i = 0; i < 8; i++) {
-        if (strcasecmp(s, words[i]) == 0) {
-            *out = i >= 4;
-            return;
-        }
-    }
-    shim_bad_value(name, s, "unknown value (use yes or no)", dflt);
-}
-
+/* The shim's own variables.  They are read before pa_init, because they
+ * decide how the library is initialised, by the library's options.c (the
+ * only reader of the environment), with its parser and its messages. */
 static void shim_options(void)
 {
-    size_t v;
-    if (env_size("PAGEALLOC_SHIM_THRESHOLD", &v, SHIM_MAX_SERVED, "65536"))
-        shim_threshold = v ? v : 1;
-    env_size("PAGEALLOC_SHIM_CACHE", &cache_limit, (size_t)1 << 40, "32M");
-    env_bool("PAGEALLOC_SHIM_STATS", &shim_print_stats, "no");
-    env_bool("PAGEALLOC_SHIM_PROTECT", &shim_protect, "yes");
+    struct pa_shim_options so;
+
+    pa_shim_options_load(&so);
+    shim_threshold = so.threshold ? so.threshold : 1;
+    cache_limit = so.cache;
+    shim_protect = so.protect;
+    shim_print_stats = so.stats;
+    shim_thp_default = !so.hugepages_set;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -882,7 +812,7 @@ static int shim_lib_ready(void)
         return !atomic_load(&shim_disabled);
     struct pa_config cfg;
     memset(&cfg, 0, sizeof(cfg));
-    if (!secure_getenv("PAGEALLOC_HUGEPAGES"))
+    if (shim_thp_default)
         cfg.hugepages = PA_HUGEPAGES_THP;
     if (pa_init(&cfg) != 0)
         atomic_store(&shim_disabled, 1);

@@ -29,6 +29,10 @@ quiet() {    # VAR VALUE
 expect PAGEALLOC_SHIM_THRESHOLD -1 'PAGEALLOC_SHIM_THRESHOLD="-1": bad size'
 expect PAGEALLOC_SHIM_THRESHOLD 64q 'PAGEALLOC_SHIM_THRESHOLD="64q": bad size'
 expect PAGEALLOC_SHIM_THRESHOLD 8M 'PAGEALLOC_SHIM_THRESHOLD="8M": too large'
+# the library's parser and words (options.c), not a second copy of them
+expect PAGEALLOC_SHIM_THRESHOLD 8M 'PAGEALLOC_SHIM_THRESHOLD="8M": too large (at most 4M); using the default (65536)$'
+expect PAGEALLOC_SHIM_CACHE 2T 'PAGEALLOC_SHIM_CACHE="2T": too large (at most 1T); using the default (32M)$'
+expect PAGEALLOC_SHIM_PROTECT maybe 'PAGEALLOC_SHIM_PROTECT="maybe": unknown value (use yes or no); using the default (yes)$'
 expect PAGEALLOC_SHIM_THRESHOLD 99999999999999999999999 'too large'
 expect PAGEALLOC_SHIM_CACHE ' 1M' 'PAGEALLOC_SHIM_CACHE=" 1M": bad size'
 expect PAGEALLOC_SHIM_CACHE "$(printf '1\001')" 'PAGEALLOC_SHIM_CACHE="1\\x01"'
