@@ -19,26 +19,12 @@ foreach(var BUILD_DIR SOURCE_DIR WORK_DIR LIBDIR INCLUDEDIR C_COMPILER GENERATOR
     endif()
 endforeach()
 
-# run(<step name> <command>...): echo, run, fail loudly.
-function(run step)
-    list(JOIN ARGN " " cmdline)
-    message(STATUS "[install_consumer] ${step}: ${cmdline}")
-    execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc)
-    if(NOT rc EQUAL 0)
-        message(FATAL_ERROR "[install_consumer] FAILED at '${step}' (exit ${rc}): ${cmdline}")
-    endif()
-endfunction()
-
-set(prefix "${WORK_DIR}/prefix")
-file(REMOVE_RECURSE "${WORK_DIR}")
-file(MAKE_DIRECTORY "${WORK_DIR}")
+set(TEST_RUN_NAME install_consumer)
+include("${CMAKE_CURRENT_LIST_DIR}/test-run.cmake")
 
 # 1. Install.
-set(config_args)
-if(DEFINED CONFIG AND NOT CONFIG STREQUAL "")
-    set(config_args --config "${CONFIG}")
-endif()
-run("install" "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${prefix}" ${config_args})
+set(prefix "${WORK_DIR}/prefix")
+test_install("${prefix}")
 
 # 2. Layout.
 set(libdir "${prefix}/${LIBDIR}")
@@ -81,14 +67,14 @@ set(ENV{LD_LIBRARY_PATH} "${libdir}")
 
 # 4. CMake package.
 set(cbuild "${WORK_DIR}/cmake-consumer")
-run("configure consumer (find_package)"
+test_run("configure consumer (find_package)"
     "${CMAKE_COMMAND}" -S "${SOURCE_DIR}/cmake/consumer" -B "${cbuild}" -G "${GENERATOR}"
     "-DCMAKE_C_COMPILER=${C_COMPILER}"
     "-DCMAKE_PREFIX_PATH=${prefix}"
     "-DPAGEALLOC_EXPECTED_DIR=${libdir}/cmake/pagealloc")
-run("build consumer (find_package)" "${CMAKE_COMMAND}" --build "${cbuild}")
-run("run consumer_shared (find_package)" "${cbuild}/consumer_shared")
-run("run consumer_static (find_package)" "${cbuild}/consumer_static")
+test_run("build consumer (find_package)" "${CMAKE_COMMAND}" --build "${cbuild}")
+test_run("run consumer_shared (find_package)" "${cbuild}/consumer_shared")
+test_run("run consumer_static (find_package)" "${cbuild}/consumer_static")
 set(with_jemalloc FALSE)
 if(EXISTS "${libdir}/libpagealloc-jemalloc.so")
     set(with_jemalloc TRUE)
@@ -98,51 +84,35 @@ if(EXISTS "${libdir}/libpagealloc-jemalloc.so")
             message(FATAL_ERROR "[install_consumer] missing from the install: ${f}")
         endif()
     endforeach()
-    run("run consumer_jemalloc (find_package pagealloc::jemalloc)" "${cbuild}/consumer_jemalloc")
+    test_run("run consumer_jemalloc (find_package pagealloc::jemalloc)" "${cbuild}/consumer_jemalloc")
 endif()
 
 # 5. pkg-config.
-if(NOT PKG_CONFIG)
-    find_program(PKG_CONFIG NAMES pkg-config pkgconf)
-endif()
-if(NOT PKG_CONFIG)
-    message(FATAL_ERROR "[install_consumer] pkg-config not found (scripts/install-deps.sh installs it)")
-endif()
 set(ENV{PKG_CONFIG_PATH} "${libdir}/pkgconfig")
-execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs pagealloc
-                OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
-if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "[install_consumer] pkg-config --cflags --libs pagealloc failed (exit ${rc})")
-endif()
-execute_process(COMMAND "${PKG_CONFIG}" --modversion pagealloc
-                OUTPUT_VARIABLE pc_version OUTPUT_STRIP_TRAILING_WHITESPACE)
+test_pkg_config(pc_flags --cflags --libs pagealloc)
+test_pkg_config(pc_version --modversion pagealloc)
 if(NOT pc_version STREQUAL VERSION)
     message(FATAL_ERROR "[install_consumer] pkg-config says version '${pc_version}', expected ${VERSION}")
 endif()
-execute_process(COMMAND "${PKG_CONFIG}" --static --libs pagealloc
-                OUTPUT_VARIABLE pc_static OUTPUT_STRIP_TRAILING_WHITESPACE)
+test_pkg_config(pc_static --static --libs pagealloc)
 if(NOT pc_static MATCHES "-lnuma")
     message(FATAL_ERROR "[install_consumer] pkg-config --static --libs lacks -lnuma: ${pc_static}")
 endif()
 message(STATUS "[install_consumer] pkg-config --cflags --libs pagealloc: ${pc_flags}")
 separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
-run("build consumer (pkg-config)"
+test_run("build consumer (pkg-config)"
     "${C_COMPILER}" -std=c11 -o "${WORK_DIR}/consumer_pkgconfig"
     "${SOURCE_DIR}/cmake/consumer/consumer.c" ${pc_flags})
-run("run consumer (pkg-config)" "${WORK_DIR}/consumer_pkgconfig")
+test_run("run consumer (pkg-config)" "${WORK_DIR}/consumer_pkgconfig")
 
 if(with_jemalloc)
-    execute_process(COMMAND "${PKG_CONFIG}" --cflags --libs pagealloc-jemalloc
-                    OUTPUT_VARIABLE pcj_flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
-    if(NOT rc EQUAL 0)
-        message(FATAL_ERROR "[install_consumer] pkg-config --cflags --libs pagealloc-jemalloc failed (exit ${rc})")
-    endif()
+    test_pkg_config(pcj_flags --cflags --libs pagealloc-jemalloc)
     message(STATUS "[install_consumer] pkg-config --cflags --libs pagealloc-jemalloc: ${pcj_flags}")
     separate_arguments(pcj_flags UNIX_COMMAND "${pcj_flags}")
-    run("build jemalloc consumer (pkg-config)"
+    test_run("build jemalloc consumer (pkg-config)"
         "${C_COMPILER}" -std=c11 -o "${WORK_DIR}/consumer_jemalloc_pkgconfig"
         "${SOURCE_DIR}/cmake/consumer/jemalloc_consumer.c" ${pcj_flags})
-    run("run jemalloc consumer (pkg-config)" "${WORK_DIR}/consumer_jemalloc_pkgconfig")
+    test_run("run jemalloc consumer (pkg-config)" "${WORK_DIR}/consumer_jemalloc_pkgconfig")
 endif()
 
 message(STATUS "[install_consumer] all consumers built and ran against ${prefix}")
