@@ -8,7 +8,8 @@
 #
 # Builds bench/callgrind/{pair,batch256}.c against BUILD_DIR/libpagealloc.a,
 # runs each for N and 2N iterations under valgrind --tool=callgrind with
-# PAGEALLOC_NODE_SIZE=256M and prints (Ir(2N) - Ir(N)) / N: set-up and
+# PAGEALLOC_NODE_SIZE=$NODE_SIZE (default 4G, bench/run.sh's node size; the
+# records before it used 256M) and prints (Ir(2N) - Ir(N)) / N: set-up and
 # warm-up cancel.  hot pair: instructions per alloc + address + touch +
 # free; batch256: per page.
 set -eu
@@ -21,7 +22,7 @@ for d in pair batch256; do
         -lnuma -lpthread -o "$out/$d"
 done
 ir() {
-    PAGEALLOC_NODE_SIZE=${NODE_SIZE:-256M} valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$out/$1" "$2" 2>&1 |
+    PAGEALLOC_NODE_SIZE=${NODE_SIZE:-4G} valgrind --tool=callgrind --callgrind-out-file="$out/cg.out" "$out/$1" "$2" 2>&1 |
         awk '/Collected/ {print $4}'
 }
 a=$(ir pair 100000); b=$(ir pair 200000)

@@ -116,7 +116,8 @@ int pa_arena_init(void)
     pa_mm.nr_sections = pa_mm.max_pfn >> pa_mm.section_shift;
     pa_mm.sections = pa_os_alloc(pa_mm.nr_sections * sizeof(struct pa_section));
     pa_mm.pageblock_flags = pa_os_alloc(pa_mm.max_pfn >> pageblock_order);
-    if (!pa_mm.pages || !pa_mm.sections || !pa_mm.pageblock_flags) {
+    pa_mm.pageblock_mag = pa_os_alloc((pa_mm.max_pfn >> pageblock_order) * sizeof(uint16_t));
+    if (!pa_mm.pages || !pa_mm.sections || !pa_mm.pageblock_flags || !pa_mm.pageblock_mag) {
         fprintf(stderr, "pagealloc: cannot reserve the page descriptors: %s\n", strerror(errno));
         return -1;
     }

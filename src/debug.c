@@ -385,6 +385,17 @@ static void check_zone(struct zone *z, struct walk *w)
     unsigned long start = z->zone_start_pfn, end = z->online_end_pfn;
     unsigned long listed = 0, listed_pages = 0, reported_pages = 0, limit = end - start + 1;
 
+    /* each pageblock names the magazine slot of its zone and type, which
+     * the fast free pushes to without looking at either */
+    for (unsigned long pfn = start; pfn < end; pfn += pageblock_nr_pages) {
+        unsigned long pb = pfn >> pageblock_order;
+        int bmt = get_pfnblock_migratetype(pfn);
+        unsigned int slot = __atomic_load_n(&pa_mm.pageblock_mag[pb], __ATOMIC_RELAXED);
+        if (slot != pageblock_mag_slot(z->node, z->zid, bmt))
+            walk_error(w, "%s/%d pageblock at pfn %#lx (%s) names magazine slot %u, not %u", z->name, z->node,
+                       pfn, migratetype_names[bmt], slot, (unsigned int)pageblock_mag_slot(z->node, z->zid, bmt));
+    }
+
     for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
         unsigned long count = 0;
         for (int mt = 0; mt < MIGRATE_TYPES; mt++) {

@@ -161,8 +161,11 @@ void memmap_init(struct zone *z, unsigned long start, unsigned long end)
         p->nid = (uint16_t)z->node;
         p->zid = (uint8_t)z->zid;
     }
-    for (unsigned long pfn = start; pfn < end; pfn += pageblock_nr_pages)
+    for (unsigned long pfn = start; pfn < end; pfn += pageblock_nr_pages) {
         pa_mm.pageblock_flags[pfn >> pageblock_order] = MIGRATE_MOVABLE;
+        __atomic_store_n(&pa_mm.pageblock_mag[pfn >> pageblock_order],
+                         pageblock_mag_slot(z->node, z->zid, MIGRATE_MOVABLE), __ATOMIC_RELAXED);
+    }
 }
 
 /* ------------------------------------------------------------------ */

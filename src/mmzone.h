@@ -263,6 +263,7 @@ struct pa_mm {
     struct pa_section *sections; /* indexed by pfn >> section_shift */
     unsigned long nr_sections;
     uint8_t *pageblock_flags;    /* migratetype (low 4 bits) + skip bit, per pageblock */
+    uint16_t *pageblock_mag;     /* per pageblock: its magazine slot (pageblock_mag_slot) */
     enum pa_backing first_backing; /* the first backing to try for new sections */
 };
 
@@ -321,12 +322,27 @@ static inline int get_pageblock_migratetype(const struct pa_page *p)
 {
     return get_pfnblock_migratetype(page_to_pfn(p));
 }
+/* A thread's magazines (pcp.h): one per zone slot and pcp migratetype,
+ * then one that is never used (high 0), the slot of every pageblock whose
+ * type has no pcp list.  A free finds its magazine from the pageblock. */
+static inline size_t nr_mag_slots(void)
+{
+    return (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES;
+}
+static inline uint16_t pageblock_mag_slot(int nid, int zid, int mt)
+{
+    if (mt >= MIGRATE_PCPTYPES)
+        return (uint16_t)nr_mag_slots();
+    return (uint16_t)(((size_t)nid * MAX_NR_ZONES + (size_t)zid) * MIGRATE_PCPTYPES + (size_t)mt);
+}
 /* Caller holds the zone lock (or owns the block exclusively). */
 static inline void set_pageblock_migratetype(struct pa_page *p, int mt)
 {
-    uint8_t *f = &pa_mm.pageblock_flags[page_to_pfn(p) >> pageblock_order];
+    unsigned long pb = page_to_pfn(p) >> pageblock_order;
+    uint8_t *f = &pa_mm.pageblock_flags[pb];
     uint8_t v = (uint8_t)((__atomic_load_n(f, __ATOMIC_RELAXED) & ~PB_MIGRATETYPE_MASK) | (unsigned)mt);
     __atomic_store_n(f, v, __ATOMIC_RELAXED);
+    __atomic_store_n(&pa_mm.pageblock_mag[pb], pageblock_mag_slot(p->nid, p->zid, mt), __ATOMIC_RELAXED);
 }
 
 /* The node of the current CPU; node masks (pa_nodemask_t) and zonelists. */

@@ -1132,12 +1132,13 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                  READ_ONCE(page->order)) &&
                page_ref_drop_last(page))) {
         unsigned long pfn = off / sizeof(struct pa_page);
-        int mt = get_pfnblock_migratetype(pfn);
         struct pa_magazine *mags = t->free_mags;
-        if (likely(mags && mt < MIGRATE_PCPTYPES) && likely(mag_enter(t))) {
-            /* thread_mag(t, page_zone(page), mt) without the zone */
+        if (likely(mags) && likely(mag_enter(t))) {
+            /* thread_mag(t, page_zone(page), pageblock migratetype), from
+             * the pageblock: a type without a pcp list names the unused
+             * magazine, whose high is 0 */
             struct pa_magazine *m =
-                &mags[((unsigned int)page->nid * MAX_NR_ZONES + page->zid) * MIGRATE_PCPTYPES + (unsigned int)mt];
+                &mags[__atomic_load_n(&pa_mm.pageblock_mag[pfn >> pageblock_order], __ATOMIC_RELAXED)];
             unsigned long n = m->n;
             if (likely(n < m->high)) {
                 m->pages[n] = page;
@@ -1148,7 +1149,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
             }
             mag_exit(t);
         }
-        free_unreferenced_page(t, page, mt);
+        free_unreferenced_page(t, page, get_pfnblock_migratetype(pfn));
         return;
     }
     free_pages_slow(page, order);

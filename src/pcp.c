@@ -379,10 +379,11 @@ void free_unref_page_commit_tail(struct per_cpu_pages *pcp, struct zone *z, unsi
 
 int mag_create(struct pa_thread *t)
 {
-    size_t n = (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES;
-    struct pa_magazine *m = pa_os_alloc(n * sizeof(*m));
+    size_t n = nr_mag_slots();
+    struct pa_magazine *m = pa_os_alloc(mag_array_bytes());
     if (!m)
         return -1;
+    /* m[n]: the slot of pageblocks without a pcp list, never filled (high 0) */
     for (size_t i = 0; i < n; i++) {
         size_t zs = i / MIGRATE_PCPTYPES;   /* nid * MAX_NR_ZONES + zid */
         m[i].zone = &NODE_DATA((int)(zs / MAX_NR_ZONES))->node_zones[zs % MAX_NR_ZONES];
@@ -479,7 +480,11 @@ static void mag_shrink(struct pa_magazine *m, unsigned long nr, struct zone *z, 
 
 /*
  * A free found m full (or not yet sized): size it from this CPU's pcp and
- * move its older half there.  Inside mag_enter.  False when m has no room
+ * move its oldest quarter there.  A fill brings m to half of high and a
+ * flush leaves three quarters, so a program that allocates and frees a
+ * cycle of up to high/2 pages settles with m never empty nor full (a
+ * half-and-half rule can lock such a cycle into a fill and a flush every
+ * round).  Inside mag_enter.  False when m has no room
  * all the same (a zone too small for magazines): free through the pcp.
  */
 bool mag_flush(struct pa_magazine *m, struct zone *z, int mt)
@@ -490,7 +495,7 @@ bool mag_flush(struct pa_magazine *m, struct zone *z, int mt)
         return false;
     mag_set_high(m, pcp);   /* high is read unlocked: a hint that bounds m */
     if (m->n >= m->high && m->n)
-        mag_shrink(m, m->n - m->high / 2, z, cpu, mt);
+        mag_shrink(m, m->n - (m->high - PA_MAX(m->high / 4, 1UL)), z, cpu, mt);
     return m->n < m->high;
 }
 
@@ -694,8 +699,7 @@ void pcp_thread_exit(struct pa_thread *t)
     struct drain_arg a = {.zone = NULL, .decay = false};
     mag_flush_all(t);
     if (t->mags)
-        pa_os_free(t->mags, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES *
-                                sizeof(struct pa_magazine));
+        pa_os_free(t->mags, mag_array_bytes());
     t->mags = NULL;
     t->free_mags = NULL;
     mutex_lock(&remote_lock);
@@ -903,7 +907,7 @@ static void fork_reap_thread(struct pa_thread *t)
     if (t->pcp)
         pa_os_free(t->pcp, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * sizeof(*t->pcp));
     if (t->mags)
-        pa_os_free(t->mags, (size_t)pa_mm.nr_nodes * MAX_NR_ZONES * MIGRATE_PCPTYPES * sizeof(struct pa_magazine));
+        pa_os_free(t->mags, mag_array_bytes());
     t->pcp = NULL;
     t->mags = NULL;
     t->free_mags = NULL;

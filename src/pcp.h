@@ -85,6 +85,11 @@ struct pa_magazine {
     struct pa_page *pages[PA_MAG_SIZE];
 };
 _Static_assert(sizeof(struct pa_magazine) == 4096, "a magazine is 4 KiB: a power of two");
+/* A thread's magazines: nr_mag_slots() of them and the unused last one. */
+static inline size_t mag_array_bytes(void)
+{
+    return (nr_mag_slots() + 1) * sizeof(struct pa_magazine);
+}
 
 /* The order-0 requests a magazine may serve: these GFP bits only (the
  * others need the general path: zeroing, compound, accounting, dirty
