@@ -160,15 +160,24 @@ static inline struct pa_magazine *thread_mag(struct pa_thread *t, const struct z
 {
     return &t->mags[z->mag_slot + (unsigned int)mt];
 }
+/*
+ * The owner's side of the asymmetric Dekker pattern shared by the
+ * magazines and the owner-locked pagesets: mark *busy, then back out if a
+ * remote drainer has set *drain (its membarrier orders the two).
+ */
+static inline bool owner_enter(int *busy, const int *drain)
+{
+    __atomic_store_n(busy, 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);   /* the drainer's membarrier is the fence */
+    if (likely(!__atomic_load_n(drain, __ATOMIC_ACQUIRE)))
+        return true;
+    __atomic_store_n(busy, 0, __ATOMIC_RELEASE);
+    return false;
+}
 /* Enter the magazines: false when a drainer holds them (then stay out). */
 static inline bool mag_enter(struct pa_thread *t)
 {
-    __atomic_store_n(&t->mag_busy, 1, __ATOMIC_RELAXED);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);   /* the drainer's membarrier is the fence */
-    if (likely(!__atomic_load_n(&t->mag_drain, __ATOMIC_ACQUIRE)))
-        return true;
-    __atomic_store_n(&t->mag_busy, 0, __ATOMIC_RELEASE);
-    return false;
+    return owner_enter(&t->mag_busy, &t->mag_drain);
 }
 static inline void mag_exit(struct pa_thread *t)
 {

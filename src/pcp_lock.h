@@ -80,14 +80,8 @@ static inline bool __pcp_trylock(struct per_cpu_pages *pcp, int cpu)
 {
     if (likely(pcp_lock_kind == PCP_LOCK_RSEQ))
         return rseq_pcp_trylock(pcp, cpu);
-    if (pcp_lock_kind == PCP_LOCK_OWNER) {
-        __atomic_store_n(&pcp->locked, 1, __ATOMIC_RELAXED);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);   /* the drainer's membarrier is the fence */
-        if (likely(!__atomic_load_n(&pcp->remote, __ATOMIC_ACQUIRE)))
-            return true;
-        __atomic_store_n(&pcp->locked, 0, __ATOMIC_RELEASE);
-        return false;
-    }
+    if (pcp_lock_kind == PCP_LOCK_OWNER)
+        return owner_enter(&pcp->locked, &pcp->remote);
     return __atomic_load_n(&pcp->locked, __ATOMIC_RELAXED) == 0 &&
            !__atomic_exchange_n(&pcp->locked, 1, __ATOMIC_ACQUIRE);
 }
