@@ -15,6 +15,11 @@
 #define PA_UNUSED   __attribute__((unused))
 #define PA_ALIGNED(n) __attribute__((aligned(n)))
 #define PA_CACHELINE 64
+/* On the declaration of every library-internal variable: the library is
+ * built with hidden visibility, but an extern declaration does not know
+ * that, and PIC code would reach the variable through the GOT (one more
+ * load per use, on the fast paths too). */
+#define PA_HIDDEN   __attribute__((visibility("hidden")))
 
 #define container_of(ptr, type, member) \
     ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
@@ -42,8 +47,15 @@ static inline unsigned long pa_relaxed_load(const unsigned long *p)
 }
 static inline void pa_relaxed_add(unsigned long *p, long delta)
 {
+#if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
+    /* one add to memory: its store is one untorn write, as the relaxed
+     * store below, but without the separate load and register (TSan
+     * cannot see inside asm, so it gets the atomics) */
+    __asm__("addq %1, %0" : "+m"(*p) : "er"(delta));
+#else
     __atomic_store_n(p, __atomic_load_n(p, __ATOMIC_RELAXED) + (unsigned long)delta,
                      __ATOMIC_RELAXED);
+#endif
 }
 
 #endif /* PAGEALLOC_COMPILER_H */

@@ -98,7 +98,7 @@ void fail_page_alloc_init(void);
 /* Whether this request fails on purpose, as the kernel's fail_page_alloc;
  * called only while pa_fail_enabled. */
 bool should_fail_alloc_page(pa_gfp_t gfp, unsigned int order);
-extern bool pa_fail_enabled;
+extern PA_HIDDEN bool pa_fail_enabled;
 
 /* ------------------------------------------------------------------ */
 /* fork.c: the one fork handler                                       */
@@ -118,10 +118,10 @@ void drain_all_pages(struct zone *zone);
 void drain_local_pages(struct zone *zone);
 void pcp_thread_exit(struct pa_thread *t);
 void pa_pcp_start_decay(void);
-extern bool pcp_magazines_on;   /* magazines in use (option, and membarrier available) */
+extern PA_HIDDEN bool pcp_magazines_on;   /* magazines in use (option, and membarrier available) */
 int mag_create(struct pa_thread *t);
 void mag_flush_all(struct pa_thread *t);   /* owner, or a drainer holding the protocol */
-extern atomic_int pcp_decay_started;
+extern PA_HIDDEN atomic_int pcp_decay_started;
 void pcp_fork_prepare(void);
 void pcp_fork_parent(void);
 void pcp_fork_child(void);
@@ -140,7 +140,7 @@ void build_all_zonelists(void);
 /* arena.c: reserving the pfn space, bringing sections online         */
 /* ------------------------------------------------------------------ */
 
-extern const char *const pa_backing_names[PA_NR_BACKINGS];
+extern PA_HIDDEN const char *const pa_backing_names[PA_NR_BACKINGS];
 /* pfn shift of a section: 1 GiB sections when 1G hugepages are wanted and
  * available, else 128 MiB as the kernel's x86-64 SECTION_SIZE_BITS. */
 unsigned int arena_section_shift(void);
@@ -161,7 +161,7 @@ void arena_fork_prepare(void);   /* warns when hugetlb arenas outgrow the pool *
 /* ------------------------------------------------------------------ */
 
 /* Blocks of this order and up are reported; above MAX_ORDER when off. */
-extern unsigned int page_reporting_order;
+extern PA_HIDDEN unsigned int page_reporting_order;
 void pa_page_reporting_init(void);   /* after the options: decides on or off */
 void __page_reporting_notify(void);
 /* An unreported free block of order was made (buddy.c, zone lock held):
@@ -177,7 +177,7 @@ static inline void page_reporting_notify_free(unsigned int order)
 void page_reporting_start(void);
 /* The worker runs, or is not wanted: what a free tests before starting it
  * (set once; cleared in a forked child). */
-extern int page_reporting_settled;
+extern PA_HIDDEN int page_reporting_settled;
 static inline void page_reporting_start_once(void)
 {
     if (unlikely(!__atomic_load_n(&page_reporting_settled, __ATOMIC_RELAXED)))
@@ -209,7 +209,7 @@ void pressure_react(unsigned long nr_pages);
 /* buddy.c                                                            */
 /* ------------------------------------------------------------------ */
 
-extern const char *const migratetype_names[MIGRATE_TYPES];
+extern PA_HIDDEN const char *const migratetype_names[MIGRATE_TYPES];
 struct pa_page *__rmqueue_smallest(struct zone *z, unsigned int order, int mt);
 struct pa_page *__rmqueue(struct zone *z, unsigned int order, int mt, unsigned int alloc_flags);
 void __free_one_page(struct pa_page *page, unsigned long pfn, struct zone *z,
@@ -251,10 +251,18 @@ bool zone_watermark_fast(struct zone *z, unsigned int order, unsigned long mark,
                          int highest_zoneidx, unsigned int alloc_flags, pa_gfp_t gfp);
 unsigned int gfp_to_alloc_flags(pa_gfp_t gfp, unsigned int order);
 bool boost_watermark(struct zone *z);
-/* Some zone's ZONE_BOOSTED_WATERMARK is set: the magazine fast path steps
- * aside so that the general path's rmqueue wakes kswapd, as the kernel's
- * does on every allocation, pcp hits included. */
-extern int zones_boosted;
+/*
+ * Why an order-0 allocation may not simply pop its magazine, as bits of one
+ * word that the fast path tests with a single compare (page_alloc.c):
+ * DETOUR_BOOSTED  some zone's ZONE_BOOSTED_WATERMARK is set: the general
+ *                 path's rmqueue wakes kswapd, as the kernel's does on
+ *                 every allocation, pcp hits included;
+ * DETOUR_NUMA     more than one node: the magazines must be of the node of
+ *                 the CPU the thread runs on.
+ */
+#define DETOUR_BOOSTED 1
+#define DETOUR_NUMA    2
+extern PA_HIDDEN int order0_detour;
 void zone_boost_consumed(void);
 
 /* ------------------------------------------------------------------ */
@@ -454,7 +462,7 @@ void debug_fork_unlock(void);
 /* ------------------------------------------------------------------ */
 
 /* 0: off.  Else split-off halves of a lower order become guard pages. */
-extern unsigned int debug_guardpage_minorder;
+extern PA_HIDDEN unsigned int debug_guardpage_minorder;
 /* After pa_options_load, before the arenas: resolve guard[:N] against the
  * backing (hugetlb cannot be protected a 4 KiB page at a time). */
 void pa_guard_init(void);
@@ -490,7 +498,7 @@ void stats_publish_fork_child(void);
 /* ------------------------------------------------------------------ */
 
 /* Any CMA area exists: the only test the buddy pays for when there is none. */
-extern bool cma_configured;
+extern PA_HIDDEN bool cma_configured;
 static inline bool cma_active(void) { return __atomic_load_n(&cma_configured, __ATOMIC_RELAXED); }
 /* Reserve the PAGEALLOC_CMA areas (at the end of pa_init): brings their
  * sections online and turns their pageblocks MIGRATE_CMA.  Bad specs are
@@ -519,7 +527,7 @@ void migrate_dirty_state(struct pa_page *dst, struct pa_page *src);
 
 struct dhugetlb_pool;
 /* Some pool holds blocks: the allocator looks at pools only then. */
-extern bool dhugetlb_active;
+extern PA_HIDDEN bool dhugetlb_active;
 static inline bool dhugetlb_in_use(void) { return __atomic_load_n(&dhugetlb_active, __ATOMIC_RELAXED); }
 /* Serve an order-0 PA_GFP_ACCOUNT request of a thread whose cgroup has a
  * pool, before the freelists; NULL sends it to the buddy. */

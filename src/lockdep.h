@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "compiler.h"
+
 /* Outermost first: the order of docs/locking.md. */
 enum lock_class {
     LOCK_NONE,
@@ -49,7 +51,7 @@ enum lock_class {
     NR_LOCK_CLASSES
 };
 
-extern bool pa_lockdep_on;   /* PAGEALLOC_DEBUG=locks */
+extern PA_HIDDEN bool pa_lockdep_on;   /* PAGEALLOC_DEBUG=locks */
 
 /* lockdep.c: the checker proper (only called when it is on). */
 void lockdep_acquire_slow(enum lock_class c, unsigned int sub, bool trylock);

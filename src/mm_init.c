@@ -90,6 +90,7 @@ static int pa_nodes_init(const struct pa_os_topology *t)
     pa_mm.emulated = pa_opt.numa_emulate > 0;
     pa_mm.mbind_nodes = !pa_mm.emulated && t->nr_nodes > 1;
     pa_mm.nr_nodes = n;
+    __atomic_store_n(&order0_detour, n > 1 ? DETOUR_NUMA : 0, __ATOMIC_RELAXED);
     pa_mm.nr_cpus = t->nr_cpus;
     pa_mm.section_shift = arena_section_shift();
 

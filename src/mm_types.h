@@ -46,7 +46,7 @@ static inline bool migratetype_is_mergeable(int mt) { return mt < MIGRATE_PCPTYP
 #define GFP_MOVABLE_MASK  (PA_GFP_RECLAIMABLE | PA_GFP_MOVABLE)
 #define GFP_MOVABLE_SHIFT 3
 
-extern bool page_group_by_mobility_disabled;                /* page_alloc.c */
+extern PA_HIDDEN bool page_group_by_mobility_disabled;                /* page_alloc.c */
 
 static inline int gfp_migratetype(pa_gfp_t gfp)
 {

@@ -267,11 +267,10 @@ struct pa_mm {
     enum pa_backing first_backing; /* the first backing to try for new sections */
 };
 
-/* Defined in page_alloc.c, whose fast paths read it: there it is addressed
- * directly, where an extern variable costs a GOT load in PIC code (3
- * instructions per order-0 pair under bench/callgrind.sh).  mm_init.c sets
- * it up. */
-extern struct pa_mm pa_mm;
+/* Defined in page_alloc.c, whose fast paths read it; mm_init.c sets it
+ * up.  Hidden, as every internal variable (PA_HIDDEN): each file addresses
+ * it directly, without a GOT load. */
+extern PA_HIDDEN struct pa_mm pa_mm;
 
 static inline pg_data_t *NODE_DATA(int nid) { return pa_mm.node_data[nid]; }
 static inline struct pa_page *pfn_to_page(unsigned long pfn) { return pa_mm.pages + pfn; }

@@ -11,6 +11,8 @@
 
 #include <pagealloc/pagealloc.h>
 
+#include "compiler.h"
+
 struct pa_options {
     size_t node_size;                  /* 0: half of each node's memory */
     enum pa_hugepages hugepages;       /* never UNSET after load */
@@ -44,7 +46,7 @@ struct pa_options {
     bool secure;                       /* AT_SECURE: environment was ignored */
 };
 
-extern struct pa_options pa_opt;
+extern PA_HIDDEN struct pa_options pa_opt;
 #define PA_RELEASE_OFF 0xffffffffu     /* pa_opt.release_ms: "off" */
 
 /* Defaults < environment < cfg.  Prints one message per bad value, naming

@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 #include "pcp_lock.h"
+#define _SDT_HAS_SEMAPHORES 1   /* the order-0 probes: see trace.h */
 #include "trace.h"
 
 #include <time.h>
@@ -13,6 +14,8 @@
 
 struct pa_mm pa_mm;
 bool page_group_by_mobility_disabled;
+PA_SDT_SEMAPHORE(mm_page_alloc);   /* every probe of this file has one (trace.h) */
+PA_SDT_SEMAPHORE(mm_page_free);
 
 /* ------------------------------------------------------------------ */
 /* Locks                                                               */
@@ -976,13 +979,13 @@ static bool free_is_sane(struct pa_page *page, unsigned int order, const char *f
 /* Public API                                                          */
 /* ------------------------------------------------------------------ */
 
-/* The magazine table was filled on this CPU's node (always, on one node).
- * No call: a thread without rseq on a multi-node machine takes the
- * general path, which knows its CPU. */
+int order0_detour;
+
+/* The magazine table was filled on this CPU's node (asked only with more
+ * than one node).  No call: a thread without rseq takes the general path,
+ * which knows its CPU. */
 static inline bool mag_node_current(const struct pa_thread *t)
 {
-    if (likely(pa_mm.nr_nodes == 1))
-        return true;
     if (unlikely(__rseq_size == 0))
         return false;
     const struct rseq *rs = (const struct rseq *)(void *)((char *)__builtin_thread_pointer() + __rseq_offset);
@@ -1006,8 +1009,12 @@ static inline __attribute__((always_inline)) bool alloc_from_mag(pa_gfp_t gfp, s
     if (unlikely(!t || (gfp & ~MAG_GFP_OK)))
         return false;
     struct pa_magazine *m = t->mag_for_gfp[gfp & MAG_GFP_INDEX];
-    if (unlikely(!m || __atomic_load_n(&zones_boosted, __ATOMIC_RELAXED) || !mag_node_current(t) ||
-                 !mag_enter(t)))
+    if (unlikely(!m))
+        return false;
+    int detour = __atomic_load_n(&order0_detour, __ATOMIC_RELAXED);
+    if (unlikely(detour) && ((detour & DETOUR_BOOSTED) || !mag_node_current(t)))
+        return false;
+    if (unlikely(!mag_enter(t)))
         return false;
     unsigned long n = m->n;
     if (unlikely(!n)) {
@@ -1016,10 +1023,11 @@ static inline __attribute__((always_inline)) bool alloc_from_mag(pa_gfp_t gfp, s
     }
     struct pa_page *page = m->pages[n - 1];
     WRITE_ONCE(m->n, n - 1);
-    WRITE_ONCE(m->pops, m->pops + 1);
+    pa_relaxed_add(&m->pops, 1);
     mag_exit(t);
     set_page_count(page, 1);
-    trace_mm_page_alloc(page_to_pfn(page), 0, gfp, (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT);
+    if (trace_active(mm_page_alloc))
+        trace_mm_page_alloc(page_to_pfn(page), 0, gfp, (gfp & GFP_MOVABLE_MASK) >> GFP_MOVABLE_SHIFT);
     *pagep = page;
     return true;
 }
@@ -1144,7 +1152,7 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 m->pages[n] = page;
                 WRITE_ONCE(m->n, n + 1);
                 mag_exit(t);
-                trace_mm_page_free(pfn, 0);
+                trace_mm_page_free(pfn, 0);   /* its pfn is at hand: no semaphore test */
                 return;
             }
             mag_exit(t);
@@ -1259,10 +1267,13 @@ PA_API void pa_free_pages_exact(void *addr, size_t size)
 PA_API void *pa_page_address(const struct pa_page *page)
 {
     uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
-    /* the common case first: a descriptor of an online main-arena page */
+    /* the common case first: a descriptor of an online main-arena page.
+     * A referenced page is online (a section goes offline only with every
+     * page of it free, and its descriptors then read as zeros), so only
+     * other descriptors ask their section. */
     if (likely(off < main_desc_bytes && !(off % sizeof(struct pa_page)))) {
         unsigned long pfn = off / sizeof(struct pa_page);
-        if (likely(__atomic_load_n(&pfn_to_section(pfn)->online, __ATOMIC_ACQUIRE)))
+        if (likely(page_ref_count(page) > 0 || __atomic_load_n(&pfn_to_section(pfn)->online, __ATOMIC_ACQUIRE)))
             return pa_mm.main_base + (pfn << PAGE_SHIFT);
     }
     if (unlikely(!page_ptr_valid(page))) {

@@ -26,7 +26,7 @@
  * both sides use an atomic exchange on `locked`.
  */
 enum { PCP_LOCK_ATOMIC, PCP_LOCK_RSEQ, PCP_LOCK_OWNER };
-extern int pcp_lock_kind;                                 /* pcp.c */
+extern PA_HIDDEN int pcp_lock_kind;                                 /* pcp.c */
 
 #if defined(__x86_64__) && !defined(__SANITIZE_THREAD__)
 #define PA_HAVE_RSEQ_PCP 1

@@ -26,10 +26,14 @@
  *                    { @[arg1] = count(); }'      (allocations by order)
  *
  * A probe is one nop in the code plus a note in .note.stapsdt; the
- * arguments are operands the compiler already has in registers (a pfn is
- * one subtraction and shift), so none needs a semaphore.  Without
- * <sys/sdt.h> (systemtap-sdt-dev) every probe compiles to nothing; so does
- * -DPA_NO_TRACE.
+ * arguments are operands the compiler mostly has in registers already (a
+ * pfn is one subtraction and shift).  The exception is the order-0 fast
+ * path, where those few instructions are a tenth of the work: page_alloc.c
+ * defines _SDT_HAS_SEMAPHORES before including this header, so its probes
+ * carry semaphores that a tracer (perf, bpftrace, systemtap) raises while
+ * attached, and the magazine pop builds its probe's arguments only under
+ * trace_active().  Without <sys/sdt.h> (systemtap-sdt-dev) every probe
+ * compiles to nothing; so does -DPA_NO_TRACE.
  */
 #ifndef PAGEALLOC_TRACE_H
 #define PAGEALLOC_TRACE_H
@@ -40,6 +44,7 @@
 #define PA_HAVE_USDT 1
 #endif
 #endif
+
 
 #ifndef PA_HAVE_USDT
 #define PA_HAVE_USDT 0
@@ -56,6 +61,20 @@
 #define PA_PROBE4(name, a, b, c, d)             STAP_PROBE4(pagealloc, name, a, b, c, d)
 #define PA_PROBE5(name, a, b, c, d, e)          STAP_PROBE5(pagealloc, name, a, b, c, d, e)
 #define PA_PROBE6(name, a, b, c, d, e, f)       STAP_PROBE6(pagealloc, name, a, b, c, d, e, f)
+#endif
+
+/* The file's semaphores (see above): defined by the including file, which
+ * gates a probe with trace_active(name) where its arguments cost. */
+#if PA_HAVE_USDT && defined(_SDT_HAS_SEMAPHORES)
+#define PA_SDT_SEMAPHORE(name)                                                                 \
+    static unsigned short pagealloc_##name##_semaphore __attribute__((used, section(".probes")))
+#define trace_active(name) unlikely(*(volatile unsigned short *)&pagealloc_##name##_semaphore)
+#elif PA_HAVE_USDT
+#define PA_SDT_SEMAPHORE(name) struct pa_sdt_semaphore_##name
+#define trace_active(name) 1
+#else
+#define PA_SDT_SEMAPHORE(name) struct pa_sdt_semaphore_##name
+#define trace_active(name) 0
 #endif
 
 /* Each takes the values as the call site has them; casts fix the types

@@ -142,22 +142,20 @@ bool boost_watermark(struct zone *z)
     zone_update_wmark_fast(z);
     /* the allocator wakes kswapd once the zone lock is dropped */
     __atomic_store_n(&z->boosted_watermark, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&zones_boosted, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_or(&order0_detour, DETOUR_BOOSTED, __ATOMIC_SEQ_CST);
     return true;
 }
 
-int zones_boosted;
-
-/* A zone's boost flag was taken: zones_boosted stays set while any other
+/* A zone's boost flag was taken: DETOUR_BOOSTED stays set while any other
  * zone's is (cleared first, then set again from the zones, so a boost
  * raced with this is never lost). */
 void zone_boost_consumed(void)
 {
-    __atomic_store_n(&zones_boosted, 0, __ATOMIC_SEQ_CST);
+    __atomic_fetch_and(&order0_detour, ~DETOUR_BOOSTED, __ATOMIC_SEQ_CST);
     for (int nid = 0; nid < pa_mm.nr_nodes; nid++)
         for (int zid = 0; zid < MAX_NR_ZONES; zid++)
             if (__atomic_load_n(&NODE_DATA(nid)->node_zones[zid].boosted_watermark, __ATOMIC_SEQ_CST)) {
-                __atomic_store_n(&zones_boosted, 1, __ATOMIC_SEQ_CST);
+                __atomic_fetch_or(&order0_detour, DETOUR_BOOSTED, __ATOMIC_SEQ_CST);
                 return;
             }
 }

@@ -323,13 +323,19 @@ START_TEST(test_sections_offline_and_online_again)
             ck_assert_int_eq(t_first_not(pa_page_address(l.v[i].page), 1 + (round * 96 + (int)i) % 250,
                                          T_PAGE << PA_MAX_ORDER), -1);
         ck_assert_int_eq(pa_check_invariants(), 0);
+        unsigned long last = (512UL << 20) / T_PAGE - 1;
+        const struct pa_page *last_page = pa_pfn_to_page(last);   /* online now */
+        ck_assert_ptr_nonnull(last_page);
         t_blocks_free_all(&l);
         t_blocks_release(&l);
         t_drain();
         /* the node's last section, the first to go, reads as offline */
-        unsigned long last = (512UL << 20) / T_PAGE - 1;
         ck_assert_uint_gt(wait_offlined(offlined, last), offlined);
         ck_assert_ptr_null(pa_pfn_to_page(last));
+        /* and a descriptor kept from before has no address any more */
+        errno = 0;
+        ck_assert_ptr_null(pa_page_address(last_page));
+        ck_assert_int_eq(errno, EINVAL);
         ck_assert_int_eq(pa_check_invariants(), 0);
     }
 }
