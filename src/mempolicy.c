@@ -14,6 +14,7 @@
  *   PREFERRED_MANY   the given nodes without reclaim, then any node
  */
 #include "internal.h"
+#include "pcp.h"
 
 static struct pa_mempolicy default_policy = {.mode = PA_MPOL_DEFAULT, .home_node = NUMA_NO_NODE};
 static uint8_t il_weights[MAX_NUMNODES];    /* weighted interleave, system-wide as sysfs */
@@ -82,7 +83,7 @@ static void mpol_update_fast(struct pa_thread *t)
     /* the magazine table serves the fast path without looking at the
      * policy: a new policy starts it over (the general path refills it
      * only while mpol_fast holds) */
-    memset(t->mag_for_gfp, 0, sizeof(t->mag_for_gfp));
+    mag_table_reset(t);
 }
 
 void mpol_thread_init(struct pa_thread *t)

@@ -42,13 +42,15 @@ void pa_spin_lock_slow(pa_spinlock_t *l)
 /* Bytes of the descriptor array: the free fast path's range check
  * (0 until the descriptors exist). */
 static uintptr_t fast_desc_bytes;
-/* Bytes of the main arena's descriptors: pa_page_address's fast check. */
-static uintptr_t main_desc_bytes;
+/* Bytes of the main arena's descriptors, and of its memory: the fast
+ * checks of pa_page_address and pa_free_pages_addr. */
+static uintptr_t main_desc_bytes, main_arena_bytes;
 
 int fast_tables_init(void)
 {
     fast_desc_bytes = pa_mm.max_pfn * sizeof(struct pa_page);
     main_desc_bytes = pa_mm.main_pages * sizeof(struct pa_page);
+    main_arena_bytes = pa_mm.main_pages << PAGE_SHIFT;
     return 0;
 }
 /* ------------------------------------------------------------------ */
@@ -194,10 +196,10 @@ static struct pa_magazine *mag_to_fill(pa_gfp_t gfp, unsigned int order, unsigne
         return NULL;
     if (t->mag_nid != numa_node_id()) {
         /* the thread moved to another node's CPU: its table starts over */
-        memset(t->mag_for_gfp, 0, sizeof(t->mag_for_gfp));
+        mag_table_reset(t);
         t->mag_nid = numa_node_id();
     }
-    t->mag_for_gfp[gfp & MAG_GFP_INDEX] = NULL;
+    t->mag_for_gfp[gfp & MAG_GFP_INDEX] = &mag_unnamed;
     if (!pcp_magazines_on || !t->mpol_fast || (pa_opt.debug & ~PA_DEBUG_LOCKS) || pa_fail_enabled ||
         (alloc_flags & (ALLOC_WMARK_MASK | ALLOC_NO_WATERMARKS | ALLOC_RESERVES)) != ALLOC_WMARK_LOW ||
         ac->migratetype >= MIGRATE_PCPTYPES || z != ac->preferred_zoneref->zone || z->node != numa_node_id())
@@ -1008,9 +1010,7 @@ static inline __attribute__((always_inline)) bool alloc_from_mag(pa_gfp_t gfp, s
     struct pa_thread *t = pa_current_thread;
     if (unlikely(!t || (gfp & ~MAG_GFP_OK)))
         return false;
-    struct pa_magazine *m = t->mag_for_gfp[gfp & MAG_GFP_INDEX];
-    if (unlikely(!m))
-        return false;
+    struct pa_magazine *m = t->mag_for_gfp[gfp & MAG_GFP_INDEX];   /* mag_unnamed: empty */
     int detour = __atomic_load_n(&order0_detour, __ATOMIC_RELAXED);
     if (unlikely(detour) && ((detour & DETOUR_BOOSTED) || !mag_node_current(t)))
         return false;
@@ -1171,6 +1171,17 @@ PA_API void *pa_get_free_pages(pa_gfp_t gfp, unsigned int order)
 
 PA_API void pa_free_pages_addr(void *addr, unsigned int order)
 {
+    /* the common case first: an order-0 page of the main arena that is
+     * referenced, so online (as in pa_page_address); pa_free_pages checks
+     * the rest.  Anything else is looked at in full below. */
+    uintptr_t off = (uintptr_t)addr - (uintptr_t)pa_mm.main_base;
+    if (likely(!order && off < main_arena_bytes && !(off & (PAGE_SIZE - 1)))) {
+        struct pa_page *page = pa_mm.pages + (off >> PAGE_SHIFT);
+        if (likely(page_ref_count(page) > 0)) {
+            pa_free_pages(page, 0);
+            return;
+        }
+    }
     if (!addr)
         return;
     if (unlikely(!pa_initialized())) {

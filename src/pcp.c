@@ -94,6 +94,7 @@ static int choose_lock_kind(void)
 }
 
 bool pcp_magazines_on;
+struct pa_magazine mag_unnamed;
 
 int pa_pcp_init(void)
 {

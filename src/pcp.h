@@ -156,6 +156,14 @@ static inline void mag_update_free(struct pa_thread *t)
 {
     WRITE_ONCE(t->free_mags, t->reclaimed ? NULL : t->mags);
 }
+/* What an unnamed entry of a thread's magazine table points at: a magazine
+ * that is always empty (n and high 0), so the fast path needs no NULL test. */
+extern PA_HIDDEN struct pa_magazine mag_unnamed;
+static inline void mag_table_reset(struct pa_thread *t)
+{
+    for (size_t i = 0; i < NR_MAG_GFP; i++)
+        t->mag_for_gfp[i] = &mag_unnamed;
+}
 static inline struct pa_magazine *thread_mag(struct pa_thread *t, const struct zone *z, int mt)
 {
     return &t->mags[z->mag_slot + (unsigned int)mt];

@@ -49,7 +49,8 @@ struct pa_thread {
     struct pa_magazine *free_mags;  /* mags while frees may go there (not in reclaim), else NULL */
     /* the magazine that serves each GFP zone/mobility combination: set when
      * the general path fills it for a local-policy request on this CPU's
-     * node; NULL sends the request to the general path */
+     * node; mag_unnamed (pcp.h, always empty) sends the request to the
+     * general path */
     struct pa_magazine *mag_for_gfp[NR_MAG_GFP];
     int mag_nid;                 /* the CPU's node when the table was filled */
     int mag_busy;                /* the owner is inside its magazines */
