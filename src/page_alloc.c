@@ -1120,26 +1120,23 @@ static __attribute__((noinline)) void free_pages_slow(struct pa_page *page, unsi
 }
 
 /*
- * The fast free: the last reference to a clean order-0 page, pushed on the
- * thread's magazine of its zone and pageblock migratetype.  The always-on
- * checks are folded into a few compares: a descriptor of the array, the
- * order it was allocated with, no flags, mapping or cgroup, and the
- * reference dropped 1 -> 0 atomically (a second free of the page, racing
- * or not, fails that and is reported by free_pages_slow).  A page whose
- * magazine is full, of another migratetype, or freed inside reclaim goes
- * through free_the_page (the pcp); anything unusual to free_pages_slow.
+ * The fast free, shared by pa_free_pages and pa_free_pages_addr (which
+ * have checked that page is a descriptor of the array, of pfn): the last
+ * reference to a clean order-0 page, pushed on the thread's magazine of
+ * its zone and pageblock migratetype.  The always-on checks are folded
+ * into a few compares: the order it was allocated with, no flags, mapping
+ * or cgroup, and the reference dropped 1 -> 0 atomically (a second free of
+ * the page, racing or not, fails that and is reported by free_pages_slow).
+ * A page whose magazine is full, of another migratetype, or freed inside
+ * reclaim goes through free_the_page (the pcp).  False, with nothing
+ * changed, for anything unusual: the caller's full checks take it.
  */
-PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
+static inline __attribute__((always_inline)) bool free_order0_fast(struct pa_thread *t, struct pa_page *page,
+                                                                  unsigned long pfn)
 {
-    struct pa_thread *t = pa_current_thread;
-    uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
-    /* no pfn_valid(): an offline descriptor reads as zeros and fails the
-     * drop, sending the pointer to the checks */
-    if (likely(!order && t && off < fast_desc_bytes && !(off % sizeof(struct pa_page)) &&
-               !(READ_ONCE(page->flags) | (uintptr_t)READ_ONCE(page->mapping) | READ_ONCE(page->memcg_data) |
-                 READ_ONCE(page->order)) &&
-               page_ref_drop_last(page))) {
-        unsigned long pfn = off / sizeof(struct pa_page);
+    if (likely(!(READ_ONCE(page->flags) | (uintptr_t)READ_ONCE(page->mapping) | READ_ONCE(page->memcg_data) |
+                 READ_ONCE(page->order))) &&
+        likely(page_ref_drop_last(page))) {
         struct pa_magazine *mags = t->free_mags;
         if (likely(mags) && likely(mag_enter(t))) {
             /* thread_mag(t, page_zone(page), pageblock migratetype), from
@@ -1153,35 +1150,47 @@ PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
                 WRITE_ONCE(m->n, n + 1);
                 mag_exit(t);
                 trace_mm_page_free(pfn, 0);   /* its pfn is at hand: no semaphore test */
-                return;
+                return true;
             }
             mag_exit(t);
         }
         free_unreferenced_page(t, page, get_pfnblock_migratetype(pfn));
-        return;
+        return true;
     }
+    return false;
+}
+
+PA_API void pa_free_pages(struct pa_page *page, unsigned int order)
+{
+    struct pa_thread *t = pa_current_thread;
+    uintptr_t off = (uintptr_t)page - (uintptr_t)pa_mm.pages;
+    /* no pfn_valid(): an offline descriptor reads as zeros and fails the
+     * drop, sending the pointer to the checks */
+    if (likely(!order && t && off < fast_desc_bytes && !(off % sizeof(struct pa_page))) &&
+        likely(free_order0_fast(t, page, off / sizeof(struct pa_page))))
+        return;
     free_pages_slow(page, order);
 }
 
 PA_API void *pa_get_free_pages(pa_gfp_t gfp, unsigned int order)
 {
-    struct pa_page *page = pa_alloc_pages(gfp, order);
+    struct pa_page *page;
+    if (likely(!order) && likely(alloc_from_mag(gfp, &page)))   /* pa_alloc_pages' fast path, inline */
+        return page_address(page);
+    page = pa_alloc_pages(gfp, order);
     return page ? page_address(page) : NULL;
 }
 
 PA_API void pa_free_pages_addr(void *addr, unsigned int order)
 {
-    /* the common case first: an order-0 page of the main arena that is
-     * referenced, so online (as in pa_page_address); pa_free_pages checks
-     * the rest.  Anything else is looked at in full below. */
+    /* the common case first: an order-0 page of the main arena, freed as
+     * pa_free_pages frees it (its drop 1 -> 0 also says the page is
+     * online).  Anything else is looked at in full below. */
+    struct pa_thread *t = pa_current_thread;
     uintptr_t off = (uintptr_t)addr - (uintptr_t)pa_mm.main_base;
-    if (likely(!order && off < main_arena_bytes && !(off & (PAGE_SIZE - 1)))) {
-        struct pa_page *page = pa_mm.pages + (off >> PAGE_SHIFT);
-        if (likely(page_ref_count(page) > 0)) {
-            pa_free_pages(page, 0);
-            return;
-        }
-    }
+    if (likely(!order && t && off < main_arena_bytes && !(off & (PAGE_SIZE - 1))) &&
+        likely(free_order0_fast(t, pa_mm.pages + (off >> PAGE_SHIFT), off >> PAGE_SHIFT)))
+        return;
     if (!addr)
         return;
     if (unlikely(!pa_initialized())) {

@@ -1350,9 +1350,15 @@ static void race_rounds(struct race *r, bool leader)
             for (int k = 0; k < RACE_BLOCKS; k++)
                 atomic_store(&r->block[k], must_alloc(PA_GFP_KERNEL, r->order));
         race_barrier(r, &sense);
-        /* both free every block: one of the two must lose each time */
-        for (int k = 0; k < RACE_BLOCKS; k++)
-            pa_free_pages(atomic_load(&r->block[k]), r->order);
+        /* both free every block: one of the two must lose each time (the
+         * second thread through the address API every other round) */
+        for (int k = 0; k < RACE_BLOCKS; k++) {
+            struct pa_page *b = atomic_load(&r->block[k]);
+            if (!leader && (i & 1))
+                pa_free_pages_addr(pa_page_address(b), r->order);
+            else
+                pa_free_pages(b, r->order);
+        }
         race_barrier(r, &sense);
     }
 }
@@ -1365,8 +1371,9 @@ static void *race_main(void *arg)
 
 /*
  * The last reference is dropped atomically: when two threads free the same
- * block at the same moment, exactly one frees it and the other gets the
- * bad-page report, every round.  A non-atomic drop let both win now and
+ * block at the same moment (by descriptor, or one of them by address),
+ * exactly one frees it and the other gets the bad-page report, every
+ * round.  A non-atomic drop let both win now and
  * then: a pcp count that disagreed with its list (the drain then spun
  * forever) at order 0, a list_del crash at order 3.
  */
