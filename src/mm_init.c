@@ -21,7 +21,7 @@ static void zone_init(pg_data_t *pgdat, enum pa_zone_type zid, unsigned long sta
     z->zone_pgdat = pgdat;
     z->node = pgdat->node_id;
     z->zid = zid;
-    z->mag_slot = ((unsigned int)pgdat->node_id * MAX_NR_ZONES + zid) * MIGRATE_PCPTYPES;
+    z->mag_slot = pageblock_mag_slot(pgdat->node_id, zid, 0);
     pa_mm.zone_table[(size_t)pgdat->node_id * MAX_NR_ZONES + zid] = z;
     z->name = zone_names[zid];
     z->zone_start_pfn = start;

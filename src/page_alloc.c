@@ -42,15 +42,14 @@ void pa_spin_lock_slow(pa_spinlock_t *l)
 /* Bytes of the descriptor array: the free fast path's range check
  * (0 until the descriptors exist). */
 static uintptr_t fast_desc_bytes;
-/* Bytes of the main arena's descriptors, and of its memory: the fast
- * checks of pa_page_address and pa_free_pages_addr. */
-static uintptr_t main_desc_bytes, main_arena_bytes;
+/* Bytes of the main arena's descriptors: the fast checks of
+ * pa_page_address and pa_free_pages_addr. */
+static uintptr_t main_desc_bytes;
 
 int fast_tables_init(void)
 {
     fast_desc_bytes = pa_mm.max_pfn * sizeof(struct pa_page);
     main_desc_bytes = pa_mm.main_pages * sizeof(struct pa_page);
-    main_arena_bytes = pa_mm.main_pages << PAGE_SHIFT;
     return 0;
 }
 /* ------------------------------------------------------------------ */
@@ -1177,7 +1176,7 @@ PA_API void *pa_get_free_pages(pa_gfp_t gfp, unsigned int order)
     struct pa_page *page;
     if (likely(!order) && likely(alloc_from_mag(gfp, &page)))   /* pa_alloc_pages' fast path, inline */
         return page_address(page);
-    page = pa_alloc_pages(gfp, order);
+    page = alloc_pages_general(gfp, order);   /* the magazine was just tried */
     return page ? page_address(page) : NULL;
 }
 
@@ -1188,8 +1187,11 @@ PA_API void pa_free_pages_addr(void *addr, unsigned int order)
      * online).  Anything else is looked at in full below. */
     struct pa_thread *t = pa_current_thread;
     uintptr_t off = (uintptr_t)addr - (uintptr_t)pa_mm.main_base;
-    if (likely(!order && t && off < main_arena_bytes && !(off & (PAGE_SIZE - 1))) &&
-        likely(free_order0_fast(t, pa_mm.pages + (off >> PAGE_SHIFT), off >> PAGE_SHIFT)))
+    /* of a page-aligned off: the offset of its descriptor */
+    uintptr_t desc = off / (PAGE_SIZE / sizeof(struct pa_page));
+    if (likely(!order && t && !(off & (PAGE_SIZE - 1)) && desc < main_desc_bytes) &&
+        likely(free_order0_fast(t, (struct pa_page *)(void *)((char *)pa_mm.pages + desc),
+                                desc / sizeof(struct pa_page))))
         return;
     if (!addr)
         return;
