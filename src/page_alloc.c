@@ -582,6 +582,22 @@ static struct pa_page *__alloc_pages_may_oom(pa_gfp_t gfp, unsigned int order, s
 }
 
 /*
+ * Whether freeing could ever satisfy a NOFAIL request: some zone of its
+ * zonelist, in its zone range and node mask, is large enough for the order.
+ * The kernel loops forever on a request no zone can take (its caller's bug);
+ * here it fails at once with a message instead of hanging the thread.
+ */
+static bool nofail_has_candidate(const struct alloc_context *ac, const pa_nodemask_t *nodemask,
+                                 unsigned int order)
+{
+    for (const struct zoneref *zr = ac->zonelist->_zonerefs; zr->zone; zr++)
+        if (zr->zone_idx <= ac->highest_zoneidx && (!nodemask || node_isset(zr->zone->node, nodemask)) &&
+            zr->zone->managed_pages >= 1UL << order)
+            return true;
+    return false;
+}
+
+/*
  * The slow path, one ladder in the kernel's order: wake kswapd -> MIN with
  * the reserves this caller may use -> direct compaction first for costly
  * and non-movable high orders -> the reserves (MEMALLOC) -> direct reclaim
@@ -601,6 +617,7 @@ static struct pa_page *__alloc_pages_slowpath(pa_gfp_t gfp, unsigned int order, 
     int compaction_retries, no_progress_loops;
     unsigned int alloc_flags, reserve_flags;
     struct pa_page *page = NULL;
+    const pa_nodemask_t *nodemask = ac->nodemask;   /* the caller's; the reserves may drop it */
 
     compaction_retries = 0;
     no_progress_loops = 0;
@@ -697,6 +714,13 @@ nopage:
         /* NOFAIL must be able to sleep; a non-blocking NOFAIL is a bug */
         if (!can_direct_reclaim) {
             fprintf(stderr, "pagealloc: PA_GFP_NOFAIL without PA_GFP_DIRECT_RECLAIM cannot wait; failing\n");
+            goto fail;
+        }
+        if (!nofail_has_candidate(ac, nodemask, order)) {
+            fprintf(stderr,
+                    "pagealloc: PA_GFP_NOFAIL order-%u request (gfp %#x) can never succeed: no zone of "
+                    "its nodes and zone range holds %lu pages; failing\n",
+                    order, gfp, 1UL << order);
             goto fail;
         }
         /* some of the reserve, not all of it, then wait for memory */

@@ -184,6 +184,39 @@ START_TEST(test_nofail_waits_for_memory)
 }
 END_TEST
 
+/* A NOFAIL request no zone can ever take (the DMA zone of a node that has
+ * none, THISNODE) fails at once, with a message, instead of hanging; the
+ * same request on the node that has the zone still succeeds. */
+START_TEST(test_nofail_without_any_zone_fails)
+{
+    t_env_reset();
+    t_setenv("PAGEALLOC_NUMA_EMULATE", "2");
+    t_setenv("PAGEALLOC_NODE_SIZE", "16M");
+    t_setenv("PAGEALLOC_DMA_SIZE", "4M");
+    ck_assert_int_eq(pa_init(NULL), 0);
+    pa_gfp_t gfp = PA_GFP_KERNEL | PA_GFP_DMA | PA_GFP_THISNODE | PA_GFP_NOFAIL;
+
+    struct t_capture c;
+    t_capture_begin(&c);
+    errno = 0;
+    struct pa_page *p = pa_alloc_pages_node(1, gfp, 0);
+    int err = errno;
+    char *out = t_capture_end(&c);
+    ck_assert_ptr_null(p);
+    ck_assert_int_eq(err, ENOMEM);
+    ck_assert_msg(strstr(out, "PA_GFP_NOFAIL") && strstr(out, "can never succeed"),
+                  "no message naming the request: '%s'", out);
+    free(out);
+
+    p = pa_alloc_pages_node(0, gfp, 0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_int_eq(pa_page_to_nid(p), 0);
+    ck_assert_int_eq(pa_page_zonenum(p), PA_ZONE_DMA);
+    pa_free_pages(p, 0);
+    ck_assert_int_eq(pa_check_invariants(), 0);
+}
+END_TEST
+
 /* OOM clients that hold pages and give them all back when killed. */
 struct client {
     struct pa_oom_client c;
@@ -583,6 +616,7 @@ static Suite *slowpath_suite(void)
     tcase_add_test(tc, test_atomic_never_reclaims_in_caller);
     tcase_add_test(tc, test_noretry_gives_up_fast);
     tcase_add_test(tc, test_nofail_waits_for_memory);
+    tcase_add_test(tc, test_nofail_without_any_zone_fails);
     tcase_add_test(tc, test_oom_kills_largest_for_small_order);
     tcase_add_test(tc, test_retry_mayfail_never_kills);
     tcase_add_test(tc, test_direct_reclaim_races_kswapd);

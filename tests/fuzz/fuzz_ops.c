@@ -388,7 +388,12 @@ static void op_alloc(struct input *in)
     int nid = (int)(next_byte(in) % (NODES + 2)) - 1;          /* -1 .. NODES (bad) */
     if (!s)
         return;
-    if ((gfp & PA_GFP_NOFAIL) && (order > 0 || live_pages() > 1024))
+    /* NOFAIL waits for memory the harness alone could free: only at order 0,
+     * and while the harness holds at most a quarter of the smallest zone a
+     * request can be confined to (DMA: 4M, 1024 pages; DMA32 requests fall
+     * back to it), so watermarks, reserves and caches can never eat the rest.
+     * A request no zone can take at all fails at once in the library. */
+    if ((gfp & PA_GFP_NOFAIL) && (order > 0 || live_pages() > 256))
         gfp &= ~PA_GFP_NOFAIL;
 
     struct pa_page *page;
