@@ -66,8 +66,19 @@ static unsigned long cache_freed(void)
     return n;
 }
 
+/* The cache's lock is the program's own: a fork while a parent thread scans
+ * (kswapd, or direct reclaim in a churn thread) would leave it held in the
+ * child for good.  Taken before fork like any program lock; registered after
+ * pa_init, so it is taken before the library's locks, and no callback waits
+ * for it while holding one of them. */
+static void cache_fork_lock(void) { pthread_mutex_lock(&cache.pc.lock); }
+static void cache_fork_unlock(void) { pthread_mutex_unlock(&cache.pc.lock); }
+static void cache_fork_register(void) { pthread_atfork(cache_fork_lock, cache_fork_unlock, cache_fork_unlock); }
+
 static void cache_register(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, cache_fork_register);
     struct pa_shrinker *s = pa_shrinker_alloc(0, "test_process cache");
     ck_assert_ptr_nonnull(s);
     s->count_objects = t_page_cache_count_objects;
