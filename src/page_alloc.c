@@ -718,9 +718,9 @@ nopage:
         }
         if (!nofail_has_candidate(ac, nodemask, order)) {
             fprintf(stderr,
-                    "pagealloc: PA_GFP_NOFAIL order-%u request (gfp %#x) can never succeed: no zone of "
-                    "its nodes and zone range holds %lu pages; failing\n",
-                    order, gfp, 1UL << order);
+                    "pagealloc: PA_GFP_NOFAIL order-%u request (gfp %#x) can never succeed: its nodes "
+                    "have no zone in its zone range large enough; failing\n",
+                    order, gfp);
             goto fail;
         }
         /* some of the reserve, not all of it, then wait for memory */

@@ -113,9 +113,13 @@ seeds["drains-and-reports"] = alloc(KERNEL, 0) + free(0) + b"".join(misc(w) for 
 regress = {}
 regress["put-page-noncompound"] = alloc(KERNEL, 4) + get_put(0, 1) + \
     b"".join(alloc(KERNEL, 0) for _ in range(16)) + free(0, 0)
-# the fast path accepted unknown GFP bits that the general path refuses.
+# the fast path accepted unknown GFP bits that the general path refuses;
 regress["fastpath-unknown-gfp-bits"] = b"".join(
     alloc(RAW, o, raw=w) for o in (0, 1, 3) for w in (0x80000cc0, 0x40052020, 0x02000cc0))
+# a NOFAIL request for the DMA zone of node 1, which has none (THISNODE),
+# looped in the slow path forever (nid byte 2 is node 1, how 1 names it).
+regress["nofail-no-zone"] = alloc(RAW, 0, raw=0x8000 | 0xcc0 | 0x01 | 0x200000, how=1, nid=2) + \
+    alloc(RAW, 0, raw=0x8000 | 0xcc0 | 0x01 | 0x200000, how=1, nid=1)
 
 os.makedirs(OUT, exist_ok=True)
 for name, data in regress.items():
