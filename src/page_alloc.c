@@ -337,14 +337,21 @@ static inline unsigned int alloc_flags_nofragment(const struct zone *z)
     return ALLOC_NOFRAGMENT;
 }
 
-static struct zoneref *first_zones_zonelist(struct zonelist *zl, int highest_zoneidx,
-                                            const pa_nodemask_t *nodemask)
+/* The first zone from zr on within highest_zoneidx and nodemask (the
+ * terminating entry when none is). */
+static struct zoneref *next_zones_zonelist(struct zoneref *zr, int highest_zoneidx,
+                                           const pa_nodemask_t *nodemask)
 {
-    struct zoneref *zr = zl->_zonerefs;
     while (zr->zone && (zr->zone_idx > highest_zoneidx ||
                         (nodemask && !node_isset(zr->zone->node, nodemask))))
         zr++;
     return zr;
+}
+
+static struct zoneref *first_zones_zonelist(struct zonelist *zl, int highest_zoneidx,
+                                            const pa_nodemask_t *nodemask)
+{
+    return next_zones_zonelist(zl->_zonerefs, highest_zoneidx, nodemask);
 }
 
 static bool prepare_alloc_pages(pa_gfp_t gfp, unsigned int order, int preferred_nid,
@@ -590,9 +597,9 @@ static struct pa_page *__alloc_pages_may_oom(pa_gfp_t gfp, unsigned int order, s
 static bool nofail_has_candidate(const struct alloc_context *ac, const pa_nodemask_t *nodemask,
                                  unsigned int order)
 {
-    for (const struct zoneref *zr = ac->zonelist->_zonerefs; zr->zone; zr++)
-        if (zr->zone_idx <= ac->highest_zoneidx && (!nodemask || node_isset(zr->zone->node, nodemask)) &&
-            zr->zone->managed_pages >= 1UL << order)
+    for (struct zoneref *zr = first_zones_zonelist(ac->zonelist, ac->highest_zoneidx, nodemask); zr->zone;
+         zr = next_zones_zonelist(zr + 1, ac->highest_zoneidx, nodemask))
+        if (zr->zone->managed_pages >= 1UL << order)
             return true;
     return false;
 }

@@ -1332,7 +1332,7 @@ END_TEST
  * so that a loaded machine still makes progress). */
 struct race {
     atomic_int arrived, sense;
-    _Atomic uint64_t start;   /* race_align: when both free the next block */
+    _Atomic uint64_t start;   /* race_barrier_lead: when both free the next block */
     struct pa_page *_Atomic block[RACE_BLOCKS];
     unsigned int order;
     int rounds;
@@ -1350,44 +1350,38 @@ static inline uint64_t race_clock(void)
 #endif
 }
 
-static void race_barrier(struct race *r, int *local_sense)
-{
-    *local_sense = !*local_sense;
-    if (atomic_fetch_add(&r->arrived, 1) == 1) {
-        atomic_store(&r->arrived, 0);
-        atomic_store(&r->sense, *local_sense);
-        return;
-    }
-    for (int spins = 0; atomic_load(&r->sense) != *local_sense; spins++)
-        if (spins > 64)
-            sched_yield();
-}
-
 /*
- * Line the two threads up for one free: a barrier whose last arrival sets
- * a start a little ahead on race_clock, which both then wait for.  Leaving
- * a barrier alone, the first to arrive is a cache-line transfer behind the
- * other, far more than the instruction or two between the load and the
- * store of a non-atomic drop; waiting for one instant, they start within a
- * few clock ticks of each other.
+ * A barrier for the two threads.  With a lead, it also lines them up for one
+ * free: the last arrival sets a start that many ticks ahead on race_clock,
+ * which both then wait for.  Leaving a barrier alone, the first to arrive is
+ * a cache-line transfer behind the other, far more than the instruction or
+ * two between the load and the store of a non-atomic drop; waiting for one
+ * instant, they start within a few clock ticks of each other.  Waiters
+ * yield after a few spins (a loaded machine still makes progress), later
+ * when they must keep up with a lead.
  */
-static void race_align(struct race *r, int *local_sense)
+static void race_barrier_lead(struct race *r, int *local_sense, uint64_t lead)
 {
     *local_sense = !*local_sense;
     if (atomic_fetch_add(&r->arrived, 1) == 1) {
         atomic_store(&r->arrived, 0);
-        atomic_store(&r->start, race_clock() + 2000);
+        if (lead)
+            atomic_store(&r->start, race_clock() + lead);
         atomic_store(&r->sense, *local_sense);
     } else {
         for (int spins = 0; atomic_load(&r->sense) != *local_sense; spins++)
-            if (spins > 1000)
+            if (spins > (lead ? 1000 : 64))
                 sched_yield();
     }
+    if (!lead)
+        return;
     uint64_t start = atomic_load(&r->start);
     for (int spins = 0; race_clock() < start; spins++)
         if (spins > 100000)   /* descheduled in between: no use waiting */
             break;
 }
+
+static void race_barrier(struct race *r, int *local_sense) { race_barrier_lead(r, local_sense, 0); }
 
 static void race_rounds(struct race *r, bool leader)
 {
@@ -1403,7 +1397,7 @@ static void race_rounds(struct race *r, bool leader)
         for (int k = 0; k < RACE_BLOCKS; k++) {
             struct pa_page *b = atomic_load(&r->block[k]);
             void *addr = !leader && (i & 1) ? pa_page_address(b) : NULL;
-            race_align(r, &sense);
+            race_barrier_lead(r, &sense, 2000);
             if (addr)
                 pa_free_pages_addr(addr, r->order);
             else
